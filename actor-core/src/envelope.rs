@@ -1,0 +1,61 @@
+//! A message in transit: where it goes, who sent it, and who waits for an
+//! answer.
+
+use tokio::sync::oneshot;
+
+use crate::address::Address;
+use crate::error::AskError;
+use crate::message::Payload;
+
+/// The answer to an `ask`: the reply, or why there is none.
+pub(crate) type AskResult = Result<Payload, AskError>;
+
+/// Whom to answer when the handler replies.
+#[derive(Debug)]
+pub(crate) enum ReplyTo {
+    /// A caller outside the actor system waits on this channel.
+    Ask(oneshot::Sender<AskResult>),
+}
+
+impl ReplyTo {
+    /// Delivers the answer. A caller that gave up (timed out) is not an error.
+    pub(crate) fn answer(self, result: AskResult) {
+        match self {
+            ReplyTo::Ask(sender) => {
+                let _ = sender.send(result);
+            }
+        }
+    }
+}
+
+/// A message with its routing: destination, sender, and the ask waiting for
+/// a reply, if any.
+#[derive(Debug)]
+pub(crate) struct Envelope {
+    pub(crate) to: Address,
+    pub(crate) from: Option<Address>,
+    pub(crate) payload: Payload,
+    pub(crate) reply: Option<ReplyTo>,
+}
+
+impl Envelope {
+    /// A fire-and-forget message.
+    pub(crate) fn new(to: Address, from: Option<Address>, payload: Payload) -> Self {
+        Self {
+            to,
+            from,
+            payload,
+            reply: None,
+        }
+    }
+
+    /// A message whose handler's reply goes to `reply`.
+    pub(crate) fn ask(to: Address, payload: Payload, reply: oneshot::Sender<AskResult>) -> Self {
+        Self {
+            to,
+            from: None,
+            payload,
+            reply: Some(ReplyTo::Ask(reply)),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The Cairn actor model: addresses, messages, the handler [`Context`], the
+//! [`StatefulFunction`] trait, and the shards that run actors.
+//!
+//! Application code does not use this crate directly: it adds `cairn`, which
+//! re-exports what is public here together with the `#[stateful_function]`
+//! macro.
+//!
+//! # Layout
+//! - `address`: [`Address`] = (function type, id), and placement on shards.
+//! - `message`: [`Payload`], a type-erased message; encoded only when it
+//!   leaves the process.
+//! - `function`: the traits the macros implement, and the erased actor.
+//! - `registry`: the function types a node runs.
+//! - `context`: what a handler may do besides changing its state.
+//! - `envelope`: a message with its routing.
+//! - `timers`: a shard's delayed messages.
+//! - `egress`: sinks for records leaving the system.
+//! - `shard`: the single-threaded executor of one key range.
+//! - `runtime`: a node's shards, and sending and asking from outside.
+//! - `error`: the error types.
+
+mod address;
+mod context;
+mod egress;
+mod envelope;
+mod error;
+mod function;
+mod message;
+mod registry;
+mod runtime;
+mod shard;
+mod timers;
+
+pub use address::{ActorId, Address, FunctionType, ShardCount, ShardId};
+pub use context::Context;
+pub use egress::{EgressKey, EgressRecord, EgressSink, FileSink, StdoutSink};
+pub use error::{AskError, CodecError, Error, Result};
+pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFunction};
+pub use message::{Message, Payload};
+pub use registry::Registry;
+pub use runtime::{Runtime, RuntimeConfig};
+pub use shard::ShardStats;
+pub use timers::TimerId;

@@ -1,0 +1,165 @@
+//! Messages: any serde type, carried type-erased between actors.
+//!
+//! On the local path a message is moved as a boxed value and never
+//! serialized; it is encoded (MessagePack through `rmp-serde`, or JSON for
+//! HTTP) only when it leaves the process or enters a snapshot.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::CodecError;
+
+/// A value that can be sent to an actor: any `Serialize + DeserializeOwned`
+/// type that is `Send + 'static`. Implemented for every such type.
+pub trait Message: Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {}
+
+/// The object-safe face of a [`Message`]: downcast on delivery, serialize
+/// when the message leaves the process.
+trait ErasedMessage: Send + erased_serde::Serialize {
+    fn as_any(&self) -> &dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+    fn type_name(&self) -> &'static str;
+}
+
+erased_serde::serialize_trait_object!(ErasedMessage);
+
+impl<M: Message> ErasedMessage for M {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<M>()
+    }
+}
+
+/// A message whose type has been erased, as it travels through the runtime.
+pub struct Payload(Box<dyn ErasedMessage>);
+
+impl Payload {
+    /// Wraps a typed message.
+    pub fn new<M: Message>(message: M) -> Self {
+        Self(Box::new(message))
+    }
+
+    /// Whether the payload holds an `M`.
+    pub fn is<M: Message>(&self) -> bool {
+        self.0.as_any().is::<M>()
+    }
+
+    /// The `TypeId` of the value inside.
+    pub fn type_id_of_value(&self) -> TypeId {
+        self.0.as_any().type_id()
+    }
+
+    /// The Rust type name of the value inside, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        self.0.type_name()
+    }
+
+    /// Takes the typed message out, or gives the payload back if it holds
+    /// another type.
+    pub fn downcast<M: Message>(self) -> Result<M, Payload> {
+        if self.is::<M>() {
+            let any = self.0.into_any();
+            Ok(*any
+                .downcast::<M>()
+                .expect("type checked just above; this is a bug"))
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Encodes the message as MessagePack (struct fields by name, so that
+    /// adding an optional field stays readable).
+    pub fn to_msgpack(&self) -> Result<Vec<u8>, CodecError> {
+        let mut bytes = Vec::new();
+        let mut serializer = rmp_serde::Serializer::new(&mut bytes).with_struct_map();
+        erased_serde::serialize(&*self.0, &mut serializer)
+            .map_err(|error| CodecError::Encode(error.to_string()))?;
+        Ok(bytes)
+    }
+
+    /// Encodes the message as JSON.
+    pub fn to_json(&self) -> Result<serde_json::Value, CodecError> {
+        serde_json::to_value(&*self.0).map_err(|error| CodecError::Encode(error.to_string()))
+    }
+
+    /// Decodes an `M` from MessagePack.
+    pub fn from_msgpack<M: Message>(bytes: &[u8]) -> Result<Self, CodecError> {
+        rmp_serde::from_slice::<M>(bytes)
+            .map(Self::new)
+            .map_err(|error| CodecError::Decode(error.to_string()))
+    }
+
+    /// Decodes an `M` from JSON.
+    pub fn from_json<M: Message>(value: serde_json::Value) -> Result<Self, CodecError> {
+        serde_json::from_value::<M>(value)
+            .map(Self::new)
+            .map_err(|error| CodecError::Decode(error.to_string()))
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Payload<{}>", self.type_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Credit {
+        amount: i64,
+        transfer: String,
+    }
+
+    #[test]
+    fn downcast_to_the_right_type_gives_the_value() {
+        let payload = Payload::new(Credit {
+            amount: 5,
+            transfer: "t1".into(),
+        });
+        assert!(payload.is::<Credit>());
+        let payload = payload.downcast::<u64>().unwrap_err();
+        assert_eq!(
+            payload.downcast::<Credit>().unwrap(),
+            Credit {
+                amount: 5,
+                transfer: "t1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn msgpack_and_json_round_trip() {
+        let original = Credit {
+            amount: -3,
+            transfer: "x".into(),
+        };
+        let bytes = Payload::new(Credit { ..original }).to_msgpack().unwrap();
+        let decoded = Payload::from_msgpack::<Credit>(&bytes).unwrap();
+        assert_eq!(
+            decoded.downcast::<Credit>().unwrap(),
+            Credit {
+                amount: -3,
+                transfer: "x".into()
+            }
+        );
+        let json = Payload::new(7u64).to_json().unwrap();
+        assert_eq!(json, serde_json::json!(7));
+        assert!(Payload::from_json::<Credit>(json).is_err());
+    }
+}

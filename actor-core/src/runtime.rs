@@ -1,0 +1,318 @@
+//! The shards of one node and the handle that reaches them from outside the
+//! actor system.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::address::{Address, ShardCount, ShardId};
+use crate::egress::{EgressHub, EgressSink, EgressThreads};
+use crate::envelope::Envelope;
+use crate::error::{AskError, Error, Result};
+use crate::message::{Message, Payload};
+use crate::registry::Registry;
+use crate::shard::{Inbound, InboxSender, Shard, ShardSettings, ShardStats};
+
+/// How a node's shards run.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// The number of shards, fixed for the life of the cluster. Default 64.
+    pub shard_count: ShardCount,
+    /// How long an actor may go without a message before it is passivated.
+    /// Default 5 minutes.
+    pub idle_timeout: Duration,
+    /// How long `ask` waits for a reply by default. Default 30 s.
+    pub ask_timeout: Duration,
+    /// How many messages a shard handles per turn before it flushes its
+    /// outgoing batches and lets other shards run. Default 1024.
+    pub turn_budget: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            shard_count: ShardCount::new(64).expect("64 is not zero"),
+            idle_timeout: Duration::from_secs(300),
+            ask_timeout: Duration::from_secs(30),
+            turn_budget: 1024,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    fn validate(&self) -> Result<()> {
+        if self.turn_budget == 0 {
+            return Err(Error::Config("the turn budget must be at least 1".into()));
+        }
+        if self.idle_timeout.is_zero() {
+            return Err(Error::Config("the idle timeout must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The running shards of a node: cheap to clone, shared by every handle.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RuntimeConfig,
+    registry: Arc<Registry>,
+    shards: Arc<[InboxSender]>,
+    egress: EgressHub,
+    running: Mutex<Option<Running>>,
+    shutting_down: AtomicBool,
+}
+
+/// What shutdown waits for.
+struct Running {
+    tasks: Vec<JoinHandle<()>>,
+    egress_threads: EgressThreads,
+}
+
+impl Runtime {
+    /// Starts the shards as tasks on the current tokio runtime, and one thread
+    /// per egress sink. Must be called from within a tokio runtime.
+    pub fn start(
+        config: RuntimeConfig,
+        registry: Registry,
+        egress: Vec<(String, Box<dyn EgressSink>)>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut names: Vec<&str> = egress.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(Error::Config(format!("egress `{}` is added twice", pair[0])));
+        }
+        let registry = Arc::new(registry);
+        let (hub, egress_threads) = EgressHub::start(egress);
+        let (senders, receivers): (Vec<_>, Vec<_>) = config
+            .shard_count
+            .ids()
+            .map(|_| mpsc::unbounded_channel::<Inbound>())
+            .unzip();
+        let shards: Arc<[InboxSender]> = senders.into();
+        let settings = ShardSettings {
+            turn_budget: config.turn_budget,
+            idle_timeout: config.idle_timeout,
+        };
+        let tasks = receivers
+            .into_iter()
+            .zip(config.shard_count.ids())
+            .map(|(inbox, id)| {
+                let shard = Shard::new(
+                    id,
+                    settings.clone(),
+                    registry.clone(),
+                    inbox,
+                    shards.clone(),
+                    hub.clone(),
+                );
+                tokio::spawn(shard.run())
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                registry,
+                shards,
+                egress: hub,
+                running: Mutex::new(Some(Running {
+                    tasks,
+                    egress_threads,
+                })),
+                shutting_down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The configuration the runtime runs with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    /// The registered function types.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Sends `message` to the actor at `to`, fire and forget. Fails at once
+    /// if the function type is not registered or takes no such message.
+    pub fn send<M: Message>(&self, to: Address, message: M) -> Result<()> {
+        self.send_payload(to, Payload::new(message))
+    }
+
+    /// Sends an already type-erased message (decoded from JSON or the wire).
+    pub fn send_payload(&self, to: Address, payload: Payload) -> Result<()> {
+        self.inner.registry.check_accepts(to.function(), &payload)?;
+        let envelope = Envelope::new(to, None, payload);
+        self.deliver(envelope)
+    }
+
+    /// Sends `message` and waits for the handler's reply, with the default
+    /// ask timeout.
+    ///
+    /// The reply is a read of *uncommitted* state: it is answered as soon as
+    /// the handler runs, so after a crash and recovery to an earlier snapshot
+    /// the effect it reported may be undone.
+    pub async fn ask<R: Message, M: Message>(
+        &self,
+        to: Address,
+        message: M,
+    ) -> Result<R, AskError> {
+        self.ask_with_timeout(to, message, self.inner.config.ask_timeout)
+            .await
+    }
+
+    /// [`Runtime::ask`] with an explicit timeout.
+    pub async fn ask_with_timeout<R: Message, M: Message>(
+        &self,
+        to: Address,
+        message: M,
+        timeout: Duration,
+    ) -> Result<R, AskError> {
+        let reply = self
+            .ask_payload(to.clone(), Payload::new(message), timeout)
+            .await?;
+        reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
+            address: to,
+            expected: std::any::type_name::<R>(),
+            actual: reply.type_name(),
+        })
+    }
+
+    /// Asks with an already type-erased message and returns the reply as is.
+    pub async fn ask_payload(
+        &self,
+        to: Address,
+        payload: Payload,
+        timeout: Duration,
+    ) -> Result<Payload, AskError> {
+        self.inner.registry.check_accepts(to.function(), &payload)?;
+        let (reply, answer) = oneshot::channel();
+        self.deliver(Envelope::ask(to.clone(), payload, reply))?;
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_dropped)) if self.is_shutting_down() => Err(AskError::Send(Error::ShuttingDown)),
+            Ok(Err(_dropped)) => Err(AskError::NoReply { address: to }),
+            Err(_elapsed) => Err(AskError::Timeout {
+                address: to,
+                timeout,
+            }),
+        }
+    }
+
+    fn deliver(&self, envelope: Envelope) -> Result<()> {
+        if self.is_shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        let shard = envelope.to.shard(self.inner.config.shard_count);
+        self.inner.shards[shard.index()]
+            .send(Inbound::External(envelope))
+            .map_err(|_| Error::ShuttingDown)
+    }
+
+    /// The counters of every shard, in shard order.
+    pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
+        let mut answers = Vec::with_capacity(self.inner.shards.len());
+        for shard in self.inner.shards.iter() {
+            let (reply, answer) = oneshot::channel();
+            shard
+                .send(Inbound::Probe(reply))
+                .map_err(|_| Error::ShuttingDown)?;
+            answers.push(answer);
+        }
+        let mut stats = Vec::with_capacity(answers.len());
+        for answer in answers {
+            stats.push(answer.await.map_err(|_| Error::ShuttingDown)?);
+        }
+        Ok(stats)
+    }
+
+    /// The counters of one shard.
+    pub async fn stats_of(&self, shard: ShardId) -> Result<ShardStats> {
+        let sender = self
+            .inner
+            .shards
+            .get(shard.index())
+            .ok_or_else(|| Error::Config(format!("no shard {shard}")))?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Inbound::Probe(reply))
+            .map_err(|_| Error::ShuttingDown)?;
+        answer.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Waits until every message sent before the call, and every message
+    /// those caused, has been handled and its egress published. Timers still
+    /// pending are not waited for.
+    ///
+    /// Termination is detected with Mattern's four-counter method: two
+    /// consecutive probe waves that find every shard idle and the same number
+    /// of messages sent between shards as received.
+    pub async fn flush(&self) -> Result<()> {
+        let mut previous: Option<(u64, u64)> = None;
+        // Probing wakes every shard, so back off while the system is busy.
+        let mut pause = Duration::from_micros(100);
+        loop {
+            let stats = self.shard_stats().await?;
+            let idle = stats.iter().all(|shard| shard.queued_messages == 0);
+            let sent: u64 = stats.iter().map(|s| s.messages_sent_to_shards).sum();
+            let received: u64 = stats.iter().map(|s| s.messages_received_from_shards).sum();
+            let wave = (sent, received);
+            if idle && sent == received && previous == Some(wave) {
+                break;
+            }
+            previous = (idle && sent == received).then_some(wave);
+            if previous.is_none() {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+        self.inner.egress.barrier().await;
+        Ok(())
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Stops the node. Each shard handles the messages it had accepted when
+    /// the stop reached it and flushes what they sent (a message for a shard
+    /// that has already stopped is dropped); asks still waiting get
+    /// `ShuttingDown`; pending egress is written out and the sink threads
+    /// joined. Idempotent.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let Some(running) = self.inner.running.lock().take() else {
+            return;
+        };
+        for shard in self.inner.shards.iter() {
+            let _ = shard.send(Inbound::Shutdown);
+        }
+        for task in running.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a shard task failed");
+            }
+        }
+        self.inner.egress.close();
+        let threads = running.egress_threads;
+        let _ = tokio::task::spawn_blocking(move || threads.join()).await;
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("shards", &self.inner.config.shard_count)
+            .field("shutting_down", &self.is_shutting_down())
+            .finish_non_exhaustive()
+    }
+}

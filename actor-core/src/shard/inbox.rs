@@ -1,0 +1,61 @@
+//! What a shard receives: batches from other shards, messages from outside,
+//! and control requests.
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::address::ShardId;
+use crate::envelope::Envelope;
+
+/// The sending half of a shard's inbox.
+pub(crate) type InboxSender = tokio::sync::mpsc::UnboundedSender<Inbound>;
+
+/// The receiving half of a shard's inbox.
+pub(crate) type InboxReceiver = tokio::sync::mpsc::UnboundedReceiver<Inbound>;
+
+/// One item in a shard's inbox.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// Messages from another shard, in channel order.
+    Batch(Batch),
+    /// A message from outside the actor system.
+    External(Envelope),
+    /// A request for the shard's counters, answered between turns.
+    Probe(oneshot::Sender<ShardStats>),
+    /// Stop after this turn.
+    Shutdown,
+}
+
+/// The messages one shard sent another during one turn, on the channel
+/// `from → to`. Sequence numbers start at 1 per channel and never repeat:
+/// the `i`th envelope has sequence `first_seq + i`.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) from: ShardId,
+    pub(crate) first_seq: u64,
+    pub(crate) envelopes: Vec<Envelope>,
+}
+
+/// A shard's counters, as seen between two turns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ShardStats {
+    /// The shard.
+    pub shard: u32,
+    /// Actors in memory.
+    pub active_actors: usize,
+    /// Actors passivated with their state kept serialized in the shard.
+    pub passivated_actors: usize,
+    /// Messages queued in the shard, not yet handled.
+    pub queued_messages: usize,
+    /// Timers set and not yet fired or cancelled.
+    pub pending_timers: usize,
+    /// Messages handled since the shard started.
+    pub messages_handled: u64,
+    /// Messages sent to other shards since the shard started.
+    pub messages_sent_to_shards: u64,
+    /// Messages received from other shards since the shard started.
+    pub messages_received_from_shards: u64,
+    /// Messages dropped because no actor could take them (unknown function
+    /// type or message type, state that failed to restore).
+    pub dead_letters: u64,
+}

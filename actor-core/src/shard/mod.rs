@@ -1,0 +1,336 @@
+//! A shard: the single-threaded executor of one key range of actors.
+//!
+//! A shard runs as one tokio task. Each loop iteration is a *turn*: take what
+//! the inbox holds, fire due timers, handle up to `turn_budget` messages from
+//! the local run queue (including messages those handlers send to actors of
+//! this same shard), then flush the turn's outgoing messages as one batch per
+//! destination shard and its egress records as one batch per sink. Between
+//! two turns the shard is in a consistent state, which is where snapshots
+//! will be taken.
+
+mod actors;
+mod effects;
+mod inbox;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{sleep_until, Instant, Sleep};
+
+use crate::address::ShardId;
+use crate::context::Context;
+use crate::egress::EgressHub;
+use crate::envelope::{Envelope, ReplyTo};
+use crate::error::{AskError, Error};
+use crate::registry::Registry;
+
+use actors::{ActivationError, ActorTable};
+pub(crate) use effects::Effects;
+pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
+pub use inbox::ShardStats;
+
+/// Passivation sweeps per idle timeout: an idle actor is passivated between
+/// one and `1 + 1/SWEEPS_PER_IDLE_TIMEOUT` idle timeouts after its last message.
+const SWEEPS_PER_IDLE_TIMEOUT: u32 = 4;
+
+/// How many inbox items a turn takes at most before handling messages.
+const INBOX_BUDGET: usize = 256;
+
+/// The settings of one shard.
+#[derive(Clone, Debug)]
+pub(crate) struct ShardSettings {
+    pub(crate) turn_budget: usize,
+    pub(crate) idle_timeout: Duration,
+}
+
+/// One shard and everything it owns.
+pub(crate) struct Shard {
+    id: ShardId,
+    settings: ShardSettings,
+    inbox: InboxReceiver,
+    peers: Arc<[InboxSender]>,
+    actors: ActorTable,
+    effects: Effects,
+    egress: EgressHub,
+    /// The last sequence number delivered on each incoming channel.
+    delivered: Vec<u64>,
+    received_from_shards: u64,
+    messages_handled: u64,
+    dead_letters: u64,
+    next_sweep: Instant,
+    /// Wakes the idle shard for its next timer or sweep.
+    alarm: Pin<Box<Sleep>>,
+}
+
+impl Shard {
+    pub(crate) fn new(
+        id: ShardId,
+        settings: ShardSettings,
+        registry: Arc<Registry>,
+        inbox: InboxReceiver,
+        peers: Arc<[InboxSender]>,
+        egress: EgressHub,
+    ) -> Self {
+        let shard_count = crate::address::ShardCount::new(peers.len() as u32)
+            .expect("a runtime has at least one shard");
+        let now = Instant::now();
+        Self {
+            id,
+            next_sweep: now + sweep_interval(settings.idle_timeout),
+            alarm: Box::pin(sleep_until(now + sweep_interval(settings.idle_timeout))),
+            settings,
+            inbox,
+            actors: ActorTable::new(registry),
+            effects: Effects::new(id, shard_count, egress.names()),
+            egress,
+            delivered: vec![0; peers.len()],
+            peers,
+            received_from_shards: 0,
+            messages_handled: 0,
+            dead_letters: 0,
+        }
+    }
+
+    /// Runs turns until shutdown or until every sender is gone.
+    pub(crate) async fn run(mut self) {
+        loop {
+            if self.effects.local.is_empty() && !self.wait_for_work().await {
+                break;
+            }
+            let mut stop = false;
+            for _ in 0..INBOX_BUDGET {
+                match self.inbox.try_recv() {
+                    Ok(item) => stop |= !self.accept(item),
+                    Err(_) => break,
+                }
+            }
+            self.effects.now = Instant::now();
+            self.fire_timers();
+            self.sweep_if_due();
+            self.handle_turn();
+            self.flush();
+            if stop {
+                self.handle_queued();
+                break;
+            }
+            if !self.effects.local.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        }
+        self.shutdown();
+    }
+
+    /// Sleeps until an inbox item, a timer or a sweep is due. Returns `false`
+    /// when the shard must stop.
+    async fn wait_for_work(&mut self) -> bool {
+        let wake_at = match self.effects.timers.next_deadline() {
+            Some(deadline) => deadline.min(self.next_sweep),
+            None => self.next_sweep,
+        };
+        // Re-arming a timer costs a timer-wheel update, and a shard goes idle
+        // after nearly every batch: keep one sleep and move it only when the
+        // wake-up time changes.
+        if self.alarm.deadline() != wake_at {
+            self.alarm.as_mut().reset(wake_at);
+        }
+        tokio::select! {
+            biased;
+            item = self.inbox.recv() => match item {
+                Some(item) => self.accept(item),
+                None => false,
+            },
+            () = self.alarm.as_mut() => true,
+        }
+    }
+
+    /// Takes one inbox item. Returns `false` on shutdown.
+    fn accept(&mut self, item: Inbound) -> bool {
+        match item {
+            Inbound::Batch(batch) => self.accept_batch(batch),
+            Inbound::External(envelope) => self.effects.local.push_back(envelope),
+            Inbound::Probe(reply) => {
+                let _ = reply.send(self.stats());
+            }
+            Inbound::Shutdown => return false,
+        }
+        true
+    }
+
+    fn accept_batch(&mut self, batch: Batch) {
+        let delivered = &mut self.delivered[batch.from.index()];
+        if batch.first_seq != *delivered + 1 {
+            // In-process channels are FIFO by construction, so a gap or a
+            // repeat here means the channel itself is broken.
+            tracing::error!(
+                shard = %self.id, from = %batch.from, expected = *delivered + 1, got = batch.first_seq,
+                "channel sequence out of order; this is a bug"
+            );
+        }
+        *delivered = batch.first_seq + batch.envelopes.len() as u64 - 1;
+        self.received_from_shards += batch.envelopes.len() as u64;
+        self.effects.local.extend(batch.envelopes);
+    }
+
+    fn fire_timers(&mut self) {
+        let Effects { timers, local, now, .. } = &mut self.effects;
+        timers.fire_due(*now, |envelope| local.push_back(envelope));
+    }
+
+    fn sweep_if_due(&mut self) {
+        if self.effects.now < self.next_sweep {
+            return;
+        }
+        self.next_sweep = self.effects.now + sweep_interval(self.settings.idle_timeout);
+        self.actors.tick = self.actors.tick.wrapping_add(1);
+        let passivated = self.actors.passivate_idle(SWEEPS_PER_IDLE_TIMEOUT);
+        if passivated > 0 {
+            tracing::debug!(shard = %self.id, passivated, "passivated idle actors");
+        }
+    }
+
+    /// Handles up to `turn_budget` messages from the local run queue.
+    fn handle_turn(&mut self) {
+        for _ in 0..self.settings.turn_budget {
+            let Some(envelope) = self.effects.local.pop_front() else {
+                break;
+            };
+            self.deliver(envelope);
+        }
+    }
+
+    /// Handles exactly the messages queued now (not the ones they cause,
+    /// which could go on forever) and flushes what they sent: what a shard
+    /// had accepted when the stop reached it is handled.
+    fn handle_queued(&mut self) {
+        for _ in 0..self.effects.local.len() {
+            let Some(envelope) = self.effects.local.pop_front() else {
+                break;
+            };
+            self.deliver(envelope);
+        }
+        self.flush();
+    }
+
+    /// Runs one message through its actor's handler.
+    fn deliver(&mut self, envelope: Envelope) {
+        let Envelope {
+            to,
+            from,
+            payload,
+            reply,
+        } = envelope;
+        self.messages_handled += 1;
+        let slot = match self.actors.activate(&to) {
+            Ok(slot) => slot,
+            Err(error) => {
+                let error = match error {
+                    ActivationError::UnknownFunctionType(error) => error,
+                    ActivationError::Restore(error) => {
+                        tracing::error!(actor = %to, %error, "cannot restore passivated state; message dropped, state kept");
+                        Error::Codec(error)
+                    }
+                };
+                self.dead_letter(reply, error);
+                return;
+            }
+        };
+        let mut ctx = Context::new(&to, from.as_ref(), reply, &mut self.effects);
+        let outcome = catch_unwind(AssertUnwindSafe(|| slot.state.handle(&mut ctx, payload)));
+        let unanswered = ctx.into_unanswered();
+        match outcome {
+            Ok(Ok(_access)) => {
+                if let Some(reply) = unanswered {
+                    reply.answer(Err(AskError::NoReply { address: to }));
+                }
+            }
+            Ok(Err(payload)) => {
+                let error = Error::UnknownMessage {
+                    function: to.function().name().to_owned(),
+                    message: payload.type_name().to_owned(),
+                };
+                tracing::warn!(actor = %to, %error, "message dropped");
+                self.dead_letter(unanswered, error);
+            }
+            Err(panic) => {
+                let message = panic_message(&panic);
+                tracing::error!(actor = %to, %message, "handler panicked; the actor keeps its state as the handler left it");
+                if let Some(reply) = unanswered {
+                    reply.answer(Err(AskError::HandlerPanicked {
+                        address: to,
+                        message,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn dead_letter(&mut self, reply: Option<ReplyTo>, error: Error) {
+        self.dead_letters += 1;
+        match reply {
+            Some(reply) => reply.answer(Err(AskError::Send(error))),
+            None => tracing::warn!(shard = %self.id, %error, "dead letter"),
+        }
+    }
+
+    /// Sends the turn's batches to their shards and its egress records to
+    /// their sinks.
+    fn flush(&mut self) {
+        for (destination, batch) in self.effects.take_batches() {
+            if self.peers[destination.index()].send(Inbound::Batch(batch)).is_err() {
+                tracing::debug!(shard = %self.id, %destination, "destination shard stopped; batch dropped at shutdown");
+            }
+        }
+        if !self.effects.egress.is_empty() {
+            self.egress.publish(std::mem::take(&mut self.effects.egress));
+        }
+    }
+
+    fn stats(&self) -> ShardStats {
+        ShardStats {
+            shard: self.id.0,
+            active_actors: self.actors.active_len(),
+            passivated_actors: self.actors.passivated_len(),
+            queued_messages: self.effects.local.len(),
+            pending_timers: self.effects.timers.len(),
+            messages_handled: self.messages_handled,
+            messages_sent_to_shards: self.effects.sent_to_shards(),
+            messages_received_from_shards: self.received_from_shards,
+            dead_letters: self.dead_letters,
+        }
+    }
+
+    /// Answers every waiting ask with `ShuttingDown`.
+    fn shutdown(&mut self) {
+        while let Ok(item) = self.inbox.try_recv() {
+            match item {
+                Inbound::Batch(batch) => self.effects.local.extend(batch.envelopes),
+                Inbound::External(envelope) => self.effects.local.push_back(envelope),
+                Inbound::Probe(reply) => {
+                    let _ = reply.send(self.stats());
+                }
+                Inbound::Shutdown => {}
+            }
+        }
+        for envelope in self.effects.local.drain(..) {
+            if let Some(reply) = envelope.reply {
+                reply.answer(Err(AskError::Send(Error::ShuttingDown)));
+            }
+        }
+    }
+}
+
+fn sweep_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / SWEEPS_PER_IDLE_TIMEOUT).max(Duration::from_millis(1))
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,71 @@
+//! Cairn: stateful functions on virtual actors.
+//!
+//! Write plain structs, mark them `#[stateful_function]`, give them handlers
+//! with `#[handlers]`, register them on a [`Node`], and send them messages.
+//! Each actor is activated on its first message and passivated when idle;
+//! handlers are synchronous and run one message at a time per actor.
+//!
+//! ```
+//! use cairn::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[stateful_function(name = "example/counter")]
+//! #[derive(Default, Serialize, Deserialize)]
+//! struct Counter {
+//!     count: u64,
+//! }
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Add(u64);
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Get;
+//!
+//! #[handlers]
+//! impl Counter {
+//!     fn add(&mut self, _ctx: &mut Context, msg: Add) {
+//!         self.count += msg.0;
+//!     }
+//!
+//!     fn get(&self, ctx: &mut Context, _msg: Get) {
+//!         ctx.reply(self.count);
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let node = Node::builder().register::<Counter>().start().await?;
+//! let counter = Address::of::<Counter>("visits");
+//! node.send(counter.clone(), Add(2))?;
+//! let count: u64 = node.ask(counter, Get).await?;
+//! assert_eq!(count, 2);
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//! - `node`: [`Node`] and [`NodeBuilder`], the handle to a running node.
+//! - `prelude`: the names an application imports.
+//!
+//! The actor model itself (addresses, messages, contexts, shards) lives in
+//! `cairn-core` and the attributes in `cairn-macros`; both are re-exported
+//! here, so an application adds only this crate.
+
+mod node;
+
+pub use cairn_core::{
+    Access, ActorId, Address, AskError, CodecError, Context, EgressKey, EgressRecord, EgressSink,
+    Error, FileSink, FunctionDescriptor, FunctionType, Handlers, Message, MessageType, Payload,
+    Registry, Result, Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats, StatefulFunction,
+    StdoutSink, TimerId,
+};
+pub use cairn_macros::{handlers, stateful_function};
+pub use node::{Node, NodeBuilder};
+
+/// The names an application imports: `use cairn::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        handlers, stateful_function, ActorId, Address, AskError, Context, Node, StatefulFunction,
+    };
+}
