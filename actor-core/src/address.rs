@@ -155,19 +155,60 @@ macro_rules! actor_id_from_integer {
 actor_id_from_integer!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
 /// The address of a virtual actor: its function type and its id.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// The placement hash is computed once, when the address is made, and
+/// travels with it: routing a message and finding its actor in the shard
+/// both use it without hashing again.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "AddressParts", into = "AddressParts")]
 pub struct Address {
     function: FunctionType,
     id: ActorId,
+    hash: u64,
+}
+
+/// An address as it is encoded: the hash is derived, never trusted from input.
+#[derive(Serialize, Deserialize)]
+struct AddressParts {
+    function: FunctionType,
+    id: ActorId,
+}
+
+impl From<AddressParts> for Address {
+    fn from(parts: AddressParts) -> Self {
+        Address::new(parts.function, parts.id)
+    }
+}
+
+impl From<Address> for AddressParts {
+    fn from(address: Address) -> Self {
+        AddressParts {
+            function: address.function,
+            id: address.id,
+        }
+    }
+}
+
+impl PartialEq for Address {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.function == other.function && self.id == other.id
+    }
+}
+
+impl Eq for Address {}
+
+impl Hash for Address {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 impl Address {
     /// The address of actor `id` of function type `function`.
     pub fn new(function: FunctionType, id: impl Into<ActorId>) -> Self {
-        Self {
-            function,
-            id: id.into(),
-        }
+        let id = id.into();
+        let hash = xxh3_64_with_seed(id.as_str().as_bytes(), function.name_hash());
+        Self { function, id, hash }
     }
 
     /// The address of actor `id` of the stateful function `F`.
@@ -188,7 +229,7 @@ impl Address {
     /// The stable placement hash of this address: the same on every node, in
     /// every process, on every platform.
     pub fn placement_hash(&self) -> u64 {
-        xxh3_64_with_seed(self.id.as_str().as_bytes(), self.function.name_hash())
+        self.hash
     }
 
     /// The shard this address belongs to when the cluster has `shard_count` shards.

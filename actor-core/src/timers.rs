@@ -49,19 +49,21 @@ impl Timers {
         self.deadlines.peek().map(|Reverse((deadline, _))| *deadline)
     }
 
-    /// Removes every timer due at `now`, in firing order, and hands its
-    /// envelope to `deliver`.
-    pub(crate) fn fire_due(&mut self, now: Instant, mut deliver: impl FnMut(Envelope)) {
+    /// Removes every timer due at `now` and returns their envelopes in
+    /// firing order.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<Envelope> {
+        let mut due = Vec::new();
         while let Some(Reverse((deadline, id))) = self.deadlines.peek().copied() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop();
             if let Some(envelope) = self.pending.remove(&id) {
-                deliver(envelope);
+                due.push(envelope);
             }
         }
         self.discard_cancelled_heads();
+        due
     }
 
     /// How many timers are pending.
@@ -96,11 +98,11 @@ mod tests {
     }
 
     fn fired(timers: &mut Timers, now: Instant) -> Vec<u64> {
-        let mut out = Vec::new();
-        timers.fire_due(now, |envelope| {
-            out.push(envelope.payload.downcast::<u64>().unwrap())
-        });
-        out
+        timers
+            .take_due(now)
+            .into_iter()
+            .map(|envelope| envelope.payload.downcast::<u64>().unwrap())
+            .collect()
     }
 
     #[test]

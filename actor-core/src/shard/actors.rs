@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use crate::address::Address;
@@ -15,6 +16,7 @@ use crate::registry::Registry;
 
 /// An activated actor.
 pub(crate) struct ActorSlot {
+    pub(crate) address: Address,
     pub(crate) state: Box<dyn ErasedActor>,
     /// The sweep tick of the last message handled.
     pub(crate) last_active: u32,
@@ -30,7 +32,8 @@ pub(crate) enum ActivationError {
 /// The activated and passivated actors of one shard.
 pub(crate) struct ActorTable {
     registry: Arc<Registry>,
-    active: FxHashMap<Address, ActorSlot>,
+    /// Keyed by each address's own placement hash, so a lookup hashes nothing.
+    active: HashTable<ActorSlot>,
     passivated: FxHashMap<Address, Vec<u8>>,
     /// Advances once per passivation sweep.
     pub(crate) tick: u32,
@@ -40,7 +43,7 @@ impl ActorTable {
     pub(crate) fn new(registry: Arc<Registry>) -> Self {
         Self {
             registry,
-            active: FxHashMap::default(),
+            active: HashTable::new(),
             passivated: FxHashMap::default(),
             tick: 0,
         }
@@ -50,30 +53,33 @@ impl ActorTable {
     /// passivated state if it has one, else from `Default`. Marks it active
     /// in the current sweep tick.
     pub(crate) fn activate(&mut self, address: &Address) -> Result<&mut ActorSlot, ActivationError> {
-        if !self.active.contains_key(address) {
-            let descriptor = self.registry.get(address.function()).ok_or_else(|| {
-                ActivationError::UnknownFunctionType(Error::UnknownFunctionType(
-                    address.function().name().to_owned(),
-                ))
-            })?;
-            let state = match self.passivated.get(address) {
-                Some(bytes) => descriptor.restore(bytes).map_err(ActivationError::Restore)?,
-                None => descriptor.create(),
-            };
-            self.passivated.remove(address);
-            self.active.insert(
-                address.clone(),
-                ActorSlot {
+        let hash = address.placement_hash();
+        let tick = self.tick;
+        let slot = match self.active.find_entry(hash, |slot| slot.address == *address) {
+            Ok(found) => found.into_mut(),
+            Err(absent) => {
+                let descriptor = self.registry.get(address.function()).ok_or_else(|| {
+                    ActivationError::UnknownFunctionType(Error::UnknownFunctionType(
+                        address.function().name().to_owned(),
+                    ))
+                })?;
+                let state = match self.passivated.get(address) {
+                    Some(bytes) => descriptor.restore(bytes).map_err(ActivationError::Restore)?,
+                    None => descriptor.create(),
+                };
+                self.passivated.remove(address);
+                let slot = ActorSlot {
+                    address: address.clone(),
                     state,
-                    last_active: self.tick,
-                },
-            );
-        }
-        let slot = self
-            .active
-            .get_mut(address)
-            .expect("inserted just above; this is a bug");
-        slot.last_active = self.tick;
+                    last_active: tick,
+                };
+                absent
+                    .into_table()
+                    .insert_unique(hash, slot, |slot| slot.address.placement_hash())
+                    .into_mut()
+            }
+        };
+        slot.last_active = tick;
         Ok(slot)
     }
 
@@ -84,17 +90,17 @@ impl ActorTable {
         let tick = self.tick;
         let passivated = &mut self.passivated;
         let before = self.active.len();
-        self.active.retain(|address, slot| {
+        self.active.retain(|slot| {
             if tick.wrapping_sub(slot.last_active) < idle_ticks {
                 return true;
             }
             match slot.state.to_msgpack() {
                 Ok(bytes) => {
-                    passivated.insert(address.clone(), bytes);
+                    passivated.insert(slot.address.clone(), bytes);
                     false
                 }
                 Err(error) => {
-                    tracing::error!(actor = %address, %error, "cannot serialize state; actor stays active");
+                    tracing::error!(actor = %slot.address, %error, "cannot serialize state; actor stays active");
                     true
                 }
             }

@@ -92,6 +92,11 @@ impl Effects {
         self.outbox.drain(from)
     }
 
+    /// Messages waiting in this turn's outgoing batches.
+    pub(crate) fn outgoing_len(&self) -> usize {
+        self.outbox.pending_len
+    }
+
     /// Messages sent to other shards so far, over all channels.
     pub(crate) fn sent_to_shards(&self) -> u64 {
         self.outbox.sent
@@ -105,6 +110,9 @@ struct Outbox {
     /// Destinations with pending envelopes, so a flush does not scan every shard.
     touched: Vec<ShardId>,
     next_seq: Vec<u64>,
+    /// The length of the last batch to each destination.
+    last_len: Vec<usize>,
+    pending_len: usize,
     sent: u64,
 }
 
@@ -115,6 +123,8 @@ impl Outbox {
             pending: (0..count).map(|_| Vec::new()).collect(),
             touched: Vec::new(),
             next_seq: vec![1; count],
+            last_len: vec![0; count],
+            pending_len: 0,
             sent: 0,
         }
     }
@@ -123,19 +133,27 @@ impl Outbox {
         let queue = &mut self.pending[destination.index()];
         if queue.is_empty() {
             self.touched.push(destination);
+            // Size the batch like the last one to this shard: growing a Vec
+            // of envelopes step by step copies each of them several times.
+            queue.reserve(self.last_len[destination.index()]);
         }
         queue.push(envelope);
+        self.pending_len += 1;
     }
 
     fn drain(&mut self, from: ShardId) -> impl Iterator<Item = (ShardId, Batch)> + '_ {
+        self.pending_len = 0;
         let Self {
             pending,
             touched,
             next_seq,
+            last_len,
             sent,
+            ..
         } = self;
         touched.drain(..).map(move |destination| {
             let envelopes = std::mem::take(&mut pending[destination.index()]);
+            last_len[destination.index()] = envelopes.len();
             let next_seq = &mut next_seq[destination.index()];
             let first_seq = *next_seq;
             *next_seq += envelopes.len() as u64;

@@ -38,6 +38,13 @@ const SWEEPS_PER_IDLE_TIMEOUT: u32 = 4;
 /// How many inbox items a turn takes at most before handling messages.
 const INBOX_BUDGET: usize = 256;
 
+/// A turn ends once this many messages wait in its outgoing batches, even
+/// if it has handled fewer than `turn_budget` messages: a handler may send
+/// thousands, and holding them back starves the shards they are for. At 64 K
+/// the batches to each of 64 shards still average 1 K messages, which is
+/// where batching stops paying (docs/design.md, "Executors").
+const OUTBOX_LIMIT: usize = 64 * 1024;
+
 /// The settings of one shard.
 #[derive(Clone, Debug)]
 pub(crate) struct ShardSettings {
@@ -173,9 +180,12 @@ impl Shard {
         self.effects.local.extend(batch.envelopes);
     }
 
+    /// Moves every due timer's message to its destination, which may be
+    /// another shard: the timer lives with the actor that set it.
     fn fire_timers(&mut self) {
-        let Effects { timers, local, now, .. } = &mut self.effects;
-        timers.fire_due(*now, |envelope| local.push_back(envelope));
+        for envelope in self.effects.timers.take_due(self.effects.now) {
+            self.effects.route(envelope);
+        }
     }
 
     fn sweep_if_due(&mut self) {
@@ -190,9 +200,13 @@ impl Shard {
         }
     }
 
-    /// Handles up to `turn_budget` messages from the local run queue.
+    /// Handles up to `turn_budget` messages from the local run queue, fewer
+    /// if their outgoing messages pass [`OUTBOX_LIMIT`].
     fn handle_turn(&mut self) {
         for _ in 0..self.settings.turn_budget {
+            if self.effects.outgoing_len() >= OUTBOX_LIMIT {
+                break;
+            }
             let Some(envelope) = self.effects.local.pop_front() else {
                 break;
             };
