@@ -69,3 +69,8 @@ pub mod prelude {
         handlers, stateful_function, ActorId, Address, AskError, Context, Node, StatefulFunction,
     };
 }
+
+/// The README's code sample, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
