@@ -57,8 +57,7 @@ impl PartialEq for FunctionType {
     fn eq(&self, other: &Self) -> bool {
         // Names are usually the very same static string, so compare the
         // pointers before the bytes.
-        self.hash == other.hash
-            && (std::ptr::eq(self.name, other.name) || self.name == other.name)
+        self.hash == other.hash && (std::ptr::eq(self.name, other.name) || self.name == other.name)
     }
 }
 
@@ -91,9 +90,8 @@ impl Serialize for FunctionType {
 impl<'de> Deserialize<'de> for FunctionType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        FunctionType::lookup(&name).ok_or_else(|| {
-            serde::de::Error::custom(format_args!("unknown function type `{name}`"))
-        })
+        FunctionType::lookup(&name)
+            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown function type `{name}`")))
     }
 }
 
@@ -343,7 +341,10 @@ mod tests {
         for id in 0..64_000u64 {
             per_shard[Address::new(COUNTER, id).shard(count).index()] += 1;
         }
-        let (min, max) = (per_shard.iter().min().unwrap(), per_shard.iter().max().unwrap());
+        let (min, max) = (
+            per_shard.iter().min().unwrap(),
+            per_shard.iter().max().unwrap(),
+        );
         assert!(*min > 850 && *max < 1150, "spread {min}..{max}");
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::address::Address;
+use crate::address::{ActorId, Address};
 use crate::envelope::{Envelope, ReplyTo};
 use crate::error::{Error, Result};
 use crate::message::{Message, Payload};
@@ -43,6 +43,11 @@ impl<'a> Context<'a> {
     /// This actor's address.
     pub fn self_address(&self) -> &Address {
         self.me
+    }
+
+    /// This actor's id.
+    pub fn self_id(&self) -> &ActorId {
+        self.me.id()
     }
 
     /// The actor that sent the message being handled; `None` for messages

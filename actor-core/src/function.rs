@@ -135,8 +135,11 @@ pub struct FunctionDescriptor {
     schema_hash: u64,
     messages: Vec<MessageType>,
     create: fn() -> Box<dyn ErasedActor>,
-    restore: fn(&[u8]) -> Result<Box<dyn ErasedActor>, CodecError>,
+    restore: RestoreFn,
 }
+
+/// Decodes a stored state into an activated actor.
+type RestoreFn = fn(&[u8]) -> Result<Box<dyn ErasedActor>, CodecError>;
 
 impl FunctionDescriptor {
     /// The descriptor of `F`.

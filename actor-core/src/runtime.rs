@@ -88,7 +88,10 @@ impl Runtime {
         let mut names: Vec<&str> = egress.iter().map(|(name, _)| name.as_str()).collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(Error::Config(format!("egress `{}` is added twice", pair[0])));
+            return Err(Error::Config(format!(
+                "egress `{}` is added twice",
+                pair[0]
+            )));
         }
         let registry = Arc::new(registry);
         let (hub, egress_threads) = EgressHub::start(egress);
@@ -199,7 +202,9 @@ impl Runtime {
         self.deliver(Envelope::ask(to.clone(), payload, reply))?;
         match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_dropped)) if self.is_shutting_down() => Err(AskError::Send(Error::ShuttingDown)),
+            Ok(Err(_dropped)) if self.is_shutting_down() => {
+                Err(AskError::Send(Error::ShuttingDown))
+            }
             Ok(Err(_dropped)) => Err(AskError::NoReply { address: to }),
             Err(_elapsed) => Err(AskError::Timeout {
                 address: to,

@@ -46,7 +46,9 @@ impl Timers {
 
     /// The earliest deadline of a live timer.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.peek().map(|Reverse((deadline, _))| *deadline)
+        self.deadlines
+            .peek()
+            .map(|Reverse((deadline, _))| *deadline)
     }
 
     /// Removes every timer due at `now` and returns their envelopes in
@@ -112,9 +114,18 @@ mod tests {
         timers.schedule(start + Duration::from_millis(20), envelope(3));
         timers.schedule(start + Duration::from_millis(10), envelope(1));
         timers.schedule(start + Duration::from_millis(10), envelope(2));
-        assert_eq!(timers.next_deadline(), Some(start + Duration::from_millis(10)));
-        assert_eq!(fired(&mut timers, start + Duration::from_millis(5)), Vec::<u64>::new());
-        assert_eq!(fired(&mut timers, start + Duration::from_millis(10)), vec![1, 2]);
+        assert_eq!(
+            timers.next_deadline(),
+            Some(start + Duration::from_millis(10))
+        );
+        assert_eq!(
+            fired(&mut timers, start + Duration::from_millis(5)),
+            Vec::<u64>::new()
+        );
+        assert_eq!(
+            fired(&mut timers, start + Duration::from_millis(10)),
+            vec![1, 2]
+        );
         assert_eq!(fired(&mut timers, start + Duration::from_secs(1)), vec![3]);
         assert_eq!(timers.len(), 0);
         assert_eq!(timers.next_deadline(), None);
@@ -128,7 +139,10 @@ mod tests {
         timers.schedule(start + Duration::from_millis(50), envelope(2));
         assert!(timers.cancel(early));
         assert!(!timers.cancel(early));
-        assert_eq!(timers.next_deadline(), Some(start + Duration::from_millis(50)));
+        assert_eq!(
+            timers.next_deadline(),
+            Some(start + Duration::from_millis(50))
+        );
         assert_eq!(fired(&mut timers, start + Duration::from_secs(1)), vec![2]);
         assert!(!timers.cancel(early));
     }

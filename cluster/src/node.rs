@@ -24,6 +24,9 @@ impl Node {
 
     /// Sends `message` to the actor at `to`, fire and forget.
     ///
+    /// Messages from one caller to one actor — sends and asks alike — are
+    /// handled in the order they were made.
+    ///
     /// Fails at once, without sending, if `to`'s function type is not
     /// registered or has no handler for `M`.
     pub fn send<M: Message>(&self, to: Address, message: M) -> Result<()> {
@@ -41,7 +44,11 @@ impl Node {
     /// The answer is a read of *uncommitted* state: it comes as soon as the
     /// handler has run, so after a crash and a recovery to an earlier
     /// snapshot the effect it reported may be undone.
-    pub async fn ask<R: Message, M: Message>(&self, to: Address, message: M) -> Result<R, AskError> {
+    pub async fn ask<R: Message, M: Message>(
+        &self,
+        to: Address,
+        message: M,
+    ) -> Result<R, AskError> {
         self.runtime.ask(to, message).await
     }
 
@@ -166,7 +173,10 @@ impl std::fmt::Debug for NodeBuilder {
         f.debug_struct("NodeBuilder")
             .field("config", &self.config)
             .field("registry", &self.registry)
-            .field("egress", &self.egress.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "egress",
+                &self.egress.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }

@@ -105,7 +105,11 @@ impl EgressThreads {
     }
 }
 
-fn run_sink(name: String, mut sink: Box<dyn EgressSink>, mut commands: mpsc::UnboundedReceiver<Command>) {
+fn run_sink(
+    name: String,
+    mut sink: Box<dyn EgressSink>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
     while let Some(command) = commands.blocking_recv() {
         match command {
             Command::Publish(records) => publish_until_accepted(&name, sink.as_mut(), &records),

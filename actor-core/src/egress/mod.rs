@@ -27,6 +27,12 @@ pub trait EgressSink: Send + 'static {
     fn publish(&mut self, records: &[EgressRecord]) -> std::io::Result<()>;
 }
 
+impl EgressSink for Box<dyn EgressSink> {
+    fn publish(&mut self, records: &[EgressRecord]) -> std::io::Result<()> {
+        (**self).publish(records)
+    }
+}
+
 /// The stable identity of an egress record: the epoch it was emitted in, the
 /// shard that emitted it, and its sequence number within that shard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

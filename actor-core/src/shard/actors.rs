@@ -52,10 +52,16 @@ impl ActorTable {
     /// The activated actor at `address`, activating it if needed: from its
     /// passivated state if it has one, else from `Default`. Marks it active
     /// in the current sweep tick.
-    pub(crate) fn activate(&mut self, address: &Address) -> Result<&mut ActorSlot, ActivationError> {
+    pub(crate) fn activate(
+        &mut self,
+        address: &Address,
+    ) -> Result<&mut ActorSlot, ActivationError> {
         let hash = address.placement_hash();
         let tick = self.tick;
-        let slot = match self.active.find_entry(hash, |slot| slot.address == *address) {
+        let slot = match self
+            .active
+            .find_entry(hash, |slot| slot.address == *address)
+        {
             Ok(found) => found.into_mut(),
             Err(absent) => {
                 let descriptor = self.registry.get(address.function()).ok_or_else(|| {
@@ -64,7 +70,9 @@ impl ActorTable {
                     ))
                 })?;
                 let state = match self.passivated.get(address) {
-                    Some(bytes) => descriptor.restore(bytes).map_err(ActivationError::Restore)?,
+                    Some(bytes) => descriptor
+                        .restore(bytes)
+                        .map_err(ActivationError::Restore)?,
                     None => descriptor.create(),
                 };
                 self.passivated.remove(address);
@@ -124,9 +132,9 @@ mod tests {
     use super::*;
     use crate::address::{FunctionType, ShardCount, ShardId};
     use crate::context::Context;
-    use crate::shard::Effects;
     use crate::function::{Access, Handlers, MessageType, StatefulFunction};
     use crate::message::Payload;
+    use crate::shard::Effects;
 
     #[derive(Default, Serialize, Deserialize)]
     struct Tally {
@@ -156,7 +164,13 @@ mod tests {
     }
 
     fn total(table: &mut ActorTable, address: &Address) -> u64 {
-        let bytes = table.activate(address).ok().unwrap().state.to_msgpack().unwrap();
+        let bytes = table
+            .activate(address)
+            .ok()
+            .unwrap()
+            .state
+            .to_msgpack()
+            .unwrap();
         rmp_serde::from_slice::<Tally>(&bytes).unwrap().total
     }
 
@@ -180,7 +194,11 @@ mod tests {
         // a was last active 4 ticks ago, b 2 ticks ago.
         assert_eq!(table.passivate_idle(4), 1);
         assert_eq!((table.active_len(), table.passivated_len()), (1, 1));
-        assert_eq!(total(&mut table, &a), 5, "restored from its passivated state");
+        assert_eq!(
+            total(&mut table, &a),
+            5,
+            "restored from its passivated state"
+        );
         assert_eq!((table.active_len(), table.passivated_len()), (2, 0));
         assert_eq!(total(&mut table, &b), 7);
     }
@@ -201,7 +219,10 @@ mod tests {
         let mut table = table();
         let a = Address::new(Tally::FUNCTION_TYPE, "a");
         table.passivated.insert(a.clone(), vec![0xc1]);
-        assert!(matches!(table.activate(&a), Err(ActivationError::Restore(_))));
+        assert!(matches!(
+            table.activate(&a),
+            Err(ActivationError::Restore(_))
+        ));
         assert_eq!(table.passivated_len(), 1, "the bytes are not thrown away");
     }
 }

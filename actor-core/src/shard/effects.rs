@@ -34,7 +34,11 @@ pub(crate) struct Effects {
 }
 
 impl Effects {
-    pub(crate) fn new(shard: ShardId, shard_count: ShardCount, egress_names: Arc<[String]>) -> Self {
+    pub(crate) fn new(
+        shard: ShardId,
+        shard_count: ShardCount,
+        egress_names: Arc<[String]>,
+    ) -> Self {
         Self {
             shard,
             shard_count,
@@ -179,7 +183,11 @@ mod tests {
     const TARGET: FunctionType = FunctionType::from_static("test/effects-target");
 
     fn effects_on(shard: ShardId, count: u32) -> Effects {
-        Effects::new(shard, ShardCount::new(count).unwrap(), Arc::from(vec!["out".to_owned()]))
+        Effects::new(
+            shard,
+            ShardCount::new(count).unwrap(),
+            Arc::from(vec!["out".to_owned()]),
+        )
     }
 
     fn to(id: u64) -> Envelope {
@@ -211,7 +219,11 @@ mod tests {
                 .into_iter()
                 .map(|e| e.payload.downcast::<u64>().unwrap())
                 .collect();
-            assert_eq!(ids, expected_per_shard[destination.index()], "FIFO per channel");
+            assert_eq!(
+                ids,
+                expected_per_shard[destination.index()],
+                "FIFO per channel"
+            );
         }
         assert_eq!(effects.sent_to_shards(), 200 - local.len() as u64);
     }

@@ -28,8 +28,8 @@ use crate::registry::Registry;
 
 use actors::{ActivationError, ActorTable};
 pub(crate) use effects::Effects;
-pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
 pub use inbox::ShardStats;
+pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
 
 /// Passivation sweeps per idle timeout: an idle actor is passivated between
 /// one and `1 + 1/SWEEPS_PER_IDLE_TIMEOUT` idle timeouts after its last message.
@@ -292,12 +292,16 @@ impl Shard {
     /// their sinks.
     fn flush(&mut self) {
         for (destination, batch) in self.effects.take_batches() {
-            if self.peers[destination.index()].send(Inbound::Batch(batch)).is_err() {
+            if self.peers[destination.index()]
+                .send(Inbound::Batch(batch))
+                .is_err()
+            {
                 tracing::debug!(shard = %self.id, %destination, "destination shard stopped; batch dropped at shutdown");
             }
         }
         if !self.effects.egress.is_empty() {
-            self.egress.publish(std::mem::take(&mut self.effects.egress));
+            self.egress
+                .publish(std::mem::take(&mut self.effects.egress));
         }
     }
 

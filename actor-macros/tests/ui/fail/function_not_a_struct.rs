@@ -1,0 +1,9 @@
+use cairn::stateful_function;
+
+#[stateful_function]
+pub enum Account {
+    Open,
+    Closed,
+}
+
+fn main() {}

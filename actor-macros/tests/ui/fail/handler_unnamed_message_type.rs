@@ -1,0 +1,22 @@
+use cairn::{handlers, stateful_function, Context};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct Debit {
+    amount: i64,
+}
+
+#[stateful_function]
+#[derive(Default, Serialize, Deserialize)]
+pub struct Account {
+    balance: i64,
+}
+
+#[handlers]
+impl Account {
+    fn debit(&mut self, _ctx: &mut Context, msg: (i64, String)) {
+        self.balance -= msg.0;
+    }
+}
+
+fn main() {}

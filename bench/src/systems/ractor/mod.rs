@@ -1,0 +1,20 @@
+//! `ractor` 0.16: `cast` for tells, `call` for asks, on a 2-worker tokio runtime.
+
+mod activate;
+mod ask;
+mod fanout;
+mod pingpong;
+
+use anyhow::Result;
+
+use crate::{measurement::Sample, workloads::Workload};
+
+/// Runs one workload; ractor has no notion of shard, so both ping-pongs are the same.
+pub(crate) fn run(workload: Workload, count: u64) -> Result<Sample> {
+    match workload {
+        Workload::Pingpong | Workload::PingpongSameShard => pingpong::run(count),
+        Workload::Fanout => fanout::run(count),
+        Workload::Activate => activate::run(count),
+        Workload::Ask => ask::run(count),
+    }
+}

@@ -1,0 +1,26 @@
+//! Runnable Cairn applications, as a library so that tests can drive them.
+//!
+//! Each application's functions and messages live in a module here; each
+//! has one binary in `src/bin/` that runs it:
+//!
+//! ```text
+//! cargo run --release -p cairn-examples --bin counter
+//! cargo run --release -p cairn-examples --bin bank -- simulate --accounts 100 --transfers 10000 --initial-balance 1000
+//! cargo run --release -p cairn-examples --bin ridesharing -- --drivers 100 --passengers 300 --rides 2000
+//! ```
+//!
+//! # Layout
+//! - `counter`: the smallest application, one function with `Add` and `Get`.
+//! - `bank`: accounts and transfers as a debit that sends a credit.
+//! - `ridesharing`: drivers, passengers, rides and a geo index, after the
+//!   Flink Forward 2019 Stateful Functions keynote, with its simulator.
+//! - `egress`: emitting to an egress the node may not have.
+//! - `rng`: a tiny seeded PRNG, so simulations replay from a seed.
+
+pub mod bank;
+pub mod counter;
+mod egress;
+pub mod ridesharing;
+mod rng;
+
+pub use rng::Rng;
