@@ -31,19 +31,28 @@ pub(crate) use effects::Effects;
 pub use inbox::ShardStats;
 pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
 
-/// Passivation sweeps per idle timeout: an idle actor is passivated between
-/// one and `1 + 1/SWEEPS_PER_IDLE_TIMEOUT` idle timeouts after its last message.
+/// Passivation sweeps per idle timeout, at the least: an idle actor is
+/// passivated between one and `1 + 1/SWEEPS_PER_IDLE_TIMEOUT` idle timeouts
+/// after its last message.
 const SWEEPS_PER_IDLE_TIMEOUT: u32 = 4;
+
+/// How long a shard may run turns back to back before it yields its worker
+/// to the other shards there.
+const MAX_BUSY: Duration = Duration::from_micros(500);
+
+/// The longest a shard goes between passivation sweeps.
+const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How many inbox items a turn takes at most before handling messages.
 const INBOX_BUDGET: usize = 256;
 
 /// A turn ends once this many messages wait in its outgoing batches, even
 /// if it has handled fewer than `turn_budget` messages: a handler may send
-/// thousands, and holding them back starves the shards they are for. At 64 K
-/// the batches to each of 64 shards still average 1 K messages, which is
-/// where batching stops paying (docs/design.md, "Executors").
-const OUTBOX_LIMIT: usize = 64 * 1024;
+/// thousands, and holding them all back starves the shards they are for and
+/// writes megabytes of envelopes that the receiving core then reads from
+/// cold memory. 16 K still gives batches of ~256 to each of 64 shards
+/// (docs/design.md, "Executors").
+const OUTBOX_LIMIT: usize = 16 * 1024;
 
 /// The settings of one shard.
 #[derive(Clone, Debug)]
@@ -69,6 +78,8 @@ pub(crate) struct Shard {
     next_sweep: Instant,
     /// Wakes the idle shard for its next timer or sweep.
     alarm: Pin<Box<Sleep>>,
+    /// When the shard last started a run of turns without going idle.
+    busy_since: Option<Instant>,
 }
 
 impl Shard {
@@ -87,6 +98,7 @@ impl Shard {
             id,
             next_sweep: now + sweep_interval(settings.idle_timeout),
             alarm: Box::pin(sleep_until(now + sweep_interval(settings.idle_timeout))),
+            busy_since: None,
             settings,
             inbox,
             actors: ActorTable::new(registry),
@@ -122,11 +134,29 @@ impl Shard {
                 self.handle_queued();
                 break;
             }
-            if !self.effects.local.is_empty() {
-                tokio::task::yield_now().await;
+            if self.effects.local.is_empty() {
+                self.busy_since = None;
+            } else {
+                self.yield_if_busy_too_long().await;
             }
         }
         self.shutdown();
+    }
+
+    /// Lets the other shards of this worker run once this one has had work
+    /// for [`MAX_BUSY`] without a break. Yielding after every turn instead
+    /// costs a wake-up of the other worker each time (tokio notifies an idle
+    /// worker on every yield), which measured ~10% of same-shard ping-pong.
+    async fn yield_if_busy_too_long(&mut self) {
+        let now = self.effects.now;
+        match self.busy_since {
+            None => self.busy_since = Some(now),
+            Some(since) if now.duration_since(since) >= MAX_BUSY => {
+                self.busy_since = None;
+                tokio::task::yield_now().await;
+            }
+            Some(_) => {}
+        }
     }
 
     /// Sleeps until an inbox item, a timer or a sweep is due. Returns `false`
@@ -194,7 +224,9 @@ impl Shard {
         }
         self.next_sweep = self.effects.now + sweep_interval(self.settings.idle_timeout);
         self.actors.tick = self.actors.tick.wrapping_add(1);
-        let passivated = self.actors.passivate_idle(SWEEPS_PER_IDLE_TIMEOUT);
+        let passivated = self
+            .actors
+            .passivate_idle(idle_ticks(self.settings.idle_timeout));
         if passivated > 0 {
             tracing::debug!(shard = %self.id, passivated, "passivated idle actors");
         }
@@ -339,8 +371,21 @@ impl Shard {
     }
 }
 
+/// How many sweeps make an idle timeout.
+fn idle_ticks(idle_timeout: Duration) -> u32 {
+    let interval = sweep_interval(idle_timeout);
+    u32::try_from(idle_timeout.as_nanos().div_ceil(interval.as_nanos()))
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// How often a shard sweeps for idle actors: four times per idle timeout,
+/// and at least once a second. The cap also keeps an idle shard's alarm
+/// ahead of any `ask` timeout: registering a timer earlier than every other
+/// makes tokio unpark a worker, which measured +500 ns per ask here
+/// (docs/design.md, "Asks").
 fn sweep_interval(idle_timeout: Duration) -> Duration {
-    (idle_timeout / SWEEPS_PER_IDLE_TIMEOUT).max(Duration::from_millis(1))
+    (idle_timeout / SWEEPS_PER_IDLE_TIMEOUT).clamp(Duration::from_millis(1), MAX_SWEEP_INTERVAL)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -350,5 +395,25 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         message.clone()
     } else {
         "non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_happen_at_least_four_times_per_timeout_and_once_a_second() {
+        assert_eq!(
+            sweep_interval(Duration::from_millis(40)),
+            Duration::from_millis(10)
+        );
+        assert_eq!(idle_ticks(Duration::from_millis(40)), 4);
+        assert_eq!(
+            sweep_interval(Duration::from_secs(300)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(idle_ticks(Duration::from_secs(300)), 300);
+        assert_eq!(idle_ticks(Duration::from_nanos(1)), 1);
     }
 }

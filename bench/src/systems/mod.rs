@@ -6,6 +6,7 @@
 //! Registering it takes its `mod` line and one row in [`SYSTEMS`].
 
 mod actix;
+mod cairn;
 mod kameo;
 mod ractor;
 mod tokio_mpsc;
@@ -32,6 +33,7 @@ impl System {
 
 /// Every registered system, in report order.
 pub(crate) const SYSTEMS: &[System] = &[
+    System::new("cairn", cairn::run),
     System::new("actix", actix::run),
     System::new("ractor", ractor::run),
     System::new("kameo", kameo::run),
