@@ -34,7 +34,8 @@ impl Recorder {
             self.activations_from_default += 1;
         }
         self.seen.push(msg.0);
-        self.senders.push(ctx.caller().map(|caller| caller.to_string()));
+        self.senders
+            .push(ctx.caller().map(|caller| caller.to_string()));
     }
 
     fn inspect(&self, ctx: &mut Context, _msg: Inspect) {
@@ -225,7 +226,10 @@ pub async fn start_node(configure: impl FnOnce(cairn::NodeBuilder) -> cairn::Nod
         .register::<Questioner>()
         .register::<Responder>()
         .register::<Emitter>();
-    configure(builder).start().await.expect("the test node starts")
+    configure(builder)
+        .start()
+        .await
+        .expect("the test node starts")
 }
 
 /// A recorder's state, read with an ask.

@@ -9,7 +9,13 @@ use cairn_tests::functions::{recorder_state, start_node, Record, Recorder};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_message_activates_from_default() {
     let node = start_node(|b| b).await;
-    let before: usize = node.shard_stats().await.unwrap().iter().map(|s| s.active_actors).sum();
+    let before: usize = node
+        .shard_stats()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.active_actors)
+        .sum();
     assert_eq!(before, 0, "nothing is active before the first message");
 
     for n in 0..3 {
@@ -19,7 +25,13 @@ async fn first_message_activates_from_default() {
     assert_eq!(state.seen, vec![0, 1, 2]);
     assert_eq!(state.activations_from_default, 1);
 
-    let after: usize = node.shard_stats().await.unwrap().iter().map(|s| s.active_actors).sum();
+    let after: usize = node
+        .shard_stats()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.active_actors)
+        .sum();
     assert_eq!(after, 1, "one address, one actor");
     node.shutdown().await;
 }

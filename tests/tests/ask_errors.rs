@@ -11,7 +11,10 @@ use cairn_tests::functions::{start_node, Bump, Explode, Ignore, Record, Responde
 async fn ask_returns_the_typed_reply() {
     let node = start_node(|b| b).await;
     let responder = Address::of::<Responder>("x");
-    assert_eq!(node.ask::<u64, _>(responder.clone(), Bump).await.unwrap(), 1);
+    assert_eq!(
+        node.ask::<u64, _>(responder.clone(), Bump).await.unwrap(),
+        1
+    );
     assert_eq!(node.ask::<u64, _>(responder, Bump).await.unwrap(), 2);
     node.shutdown().await;
 }
@@ -68,7 +71,11 @@ async fn wrong_reply_type() {
 async fn handler_without_reply() {
     let node = start_node(|b| b).await;
     let error = node
-        .ask_with_timeout::<u64, _>(Address::of::<Responder>("x"), Ignore, Duration::from_secs(30))
+        .ask_with_timeout::<u64, _>(
+            Address::of::<Responder>("x"),
+            Ignore,
+            Duration::from_secs(30),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, AskError::NoReply { .. }), "{error:?}");
@@ -79,9 +86,14 @@ async fn handler_without_reply() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout() {
     let node = start_node(|b| b.shards(1)).await;
-    node.send(Address::of::<Responder>("slow"), Stall(300)).unwrap();
+    node.send(Address::of::<Responder>("slow"), Stall(300))
+        .unwrap();
     let error = node
-        .ask_with_timeout::<u64, _>(Address::of::<Responder>("x"), Bump, Duration::from_millis(50))
+        .ask_with_timeout::<u64, _>(
+            Address::of::<Responder>("x"),
+            Bump,
+            Duration::from_millis(50),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -96,7 +108,10 @@ async fn timeout() {
 async fn handler_panic() {
     let node = start_node(|b| b.shards(1)).await;
     let responder = Address::of::<Responder>("x");
-    assert_eq!(node.ask::<u64, _>(responder.clone(), Bump).await.unwrap(), 1);
+    assert_eq!(
+        node.ask::<u64, _>(responder.clone(), Bump).await.unwrap(),
+        1
+    );
     let error = node
         .ask::<u64, _>(responder.clone(), Explode)
         .await

@@ -18,7 +18,14 @@ fn lines(path: &std::path::Path) -> Vec<serde_json::Value> {
 async fn emit_many(node: &Node, egress: &str, count: u64) {
     for value in 0..count {
         let emitter = Address::of::<Emitter>(value % 10);
-        node.send(emitter, EmitTo { egress: egress.into(), value }).unwrap();
+        node.send(
+            emitter,
+            EmitTo {
+                egress: egress.into(),
+                value,
+            },
+        )
+        .unwrap();
     }
     node.flush().await.unwrap();
 }
@@ -29,16 +36,28 @@ async fn emit_many(node: &Node, egress: &str, count: u64) {
 async fn file_sink_gets_every_record_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out/records.jsonl");
-    let node = start_node(|b| b.shards(4).egress("records", FileSink::open(&path).unwrap())).await;
+    let node = start_node(|b| {
+        b.shards(4)
+            .egress("records", FileSink::open(&path).unwrap())
+    })
+    .await;
     emit_many(&node, "records", 500).await;
 
     let records = lines(&path);
     assert_eq!(records.len(), 500);
-    let values: BTreeSet<u64> = records.iter().map(|r| r["record"]["value"].as_u64().unwrap()).collect();
+    let values: BTreeSet<u64> = records
+        .iter()
+        .map(|r| r["record"]["value"].as_u64().unwrap())
+        .collect();
     assert_eq!(values, (0..500).collect());
     let keys: BTreeSet<(u64, u64)> = records
         .iter()
-        .map(|r| (r["key"]["shard"].as_u64().unwrap(), r["key"]["seq"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["key"]["shard"].as_u64().unwrap(),
+                r["key"]["seq"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(keys.len(), 500, "keys are unique");
     let mut last_seq = std::collections::HashMap::new();
@@ -59,7 +78,14 @@ async fn unknown_egress_is_an_error_for_the_handler() {
     let path = dir.path().join("records.jsonl");
     let node = start_node(|b| b.egress("records", FileSink::open(&path).unwrap())).await;
     let emitter = Address::of::<Emitter>("e");
-    node.send(emitter.clone(), EmitTo { egress: "elsewhere".into(), value: 1 }).unwrap();
+    node.send(
+        emitter.clone(),
+        EmitTo {
+            egress: "elsewhere".into(),
+            value: 1,
+        },
+    )
+    .unwrap();
     let failures: u64 = node.ask(emitter, Inspect).await.unwrap();
     assert_eq!(failures, 1);
     node.flush().await.unwrap();
@@ -75,7 +101,14 @@ async fn shutdown_writes_pending_records() {
     let path = dir.path().join("records.jsonl");
     let node = start_node(|b| b.egress("records", FileSink::open(&path).unwrap())).await;
     for value in 0..100 {
-        node.send(Address::of::<Emitter>(value), EmitTo { egress: "records".into(), value }).unwrap();
+        node.send(
+            Address::of::<Emitter>(value),
+            EmitTo {
+                egress: "records".into(),
+                value,
+            },
+        )
+        .unwrap();
     }
     node.shutdown().await;
     assert_eq!(lines(&path).len(), 100);

@@ -15,8 +15,22 @@ async fn pair_on_different_shards_keeps_order() {
         .map(|n: u64| format!("r{n}"))
         .find(|id| Address::of::<Recorder>(id.as_str()).shard(shards) != sender.shard(shards))
         .unwrap();
-    node.send(sender.clone(), Stream { to: receiver.clone(), count: 10_000 }).unwrap();
-    node.send(sender, Stream { to: receiver.clone(), count: 10_000 }).unwrap();
+    node.send(
+        sender.clone(),
+        Stream {
+            to: receiver.clone(),
+            count: 10_000,
+        },
+    )
+    .unwrap();
+    node.send(
+        sender,
+        Stream {
+            to: receiver.clone(),
+            count: 10_000,
+        },
+    )
+    .unwrap();
     node.flush().await.unwrap();
     let seen = recorder_state(&node, &receiver).await.seen;
     let expected: Vec<u64> = (0..10_000).chain(0..10_000).collect();
@@ -28,7 +42,14 @@ async fn pair_on_different_shards_keeps_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pair_on_one_shard_keeps_order() {
     let node = start_node(|b| b.shards(1).turn_budget(7)).await;
-    node.send(Address::of::<Sender>("s"), Stream { to: "r".into(), count: 5_000 }).unwrap();
+    node.send(
+        Address::of::<Sender>("s"),
+        Stream {
+            to: "r".into(),
+            count: 5_000,
+        },
+    )
+    .unwrap();
     node.flush().await.unwrap();
     assert_eq!(
         recorder_state(&node, "r").await.seen,

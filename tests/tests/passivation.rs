@@ -32,8 +32,15 @@ async fn passivation_keeps_state() {
 
     node.send(Address::of::<Recorder>("p"), Record(5)).unwrap();
     let state = recorder_state(&node, "p").await;
-    assert_eq!(state.seen, vec![0, 1, 2, 3, 4, 5], "state survived passivation");
-    assert_eq!(state.activations_from_default, 1, "reactivated from its state, not Default");
+    assert_eq!(
+        state.seen,
+        vec![0, 1, 2, 3, 4, 5],
+        "state survived passivation"
+    );
+    assert_eq!(
+        state.activations_from_default, 1,
+        "reactivated from its state, not Default"
+    );
     assert_eq!(counts(&node).await, (1, 0));
     node.shutdown().await;
 }
@@ -43,7 +50,8 @@ async fn passivation_keeps_state() {
 async fn busy_actors_stay_active() {
     let node = start_node(|b| b.shards(2).idle_timeout(Duration::from_millis(60))).await;
     for n in 0..20 {
-        node.send(Address::of::<Recorder>("busy"), Record(n)).unwrap();
+        node.send(Address::of::<Recorder>("busy"), Record(n))
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(counts(&node).await.1, 0, "passivated while busy");
     }

@@ -37,7 +37,11 @@ async fn delayed_messages_fire_once_and_in_order() {
 
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let state = recorder_state(&node, &recorder).await;
-    assert_eq!(state.seen, vec![0, 1, 11, 2, 3], "each fired once, in order");
+    assert_eq!(
+        state.seen,
+        vec![0, 1, 11, 2, 3],
+        "each fired once, in order"
+    );
     assert!(start.elapsed() >= Duration::from_millis(300));
     assert_eq!(
         state.senders[0].as_deref(),
