@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::ObjectCache;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{CorruptReason, Error, Result};
-use crate::format::{decode_kind, encode_object, parse_envelope, ObjectKind};
+use crate::format::{decode_kind, encode_object, parse_envelope, Envelope, ObjectKind};
 use crate::fs_commit::{create_atomic, Created};
 use crate::keys::{
     generation_key, manifest_key, parse_epoch_folder, Key, ShardObjectKey, COORD_DIR, EPOCHS_DIR,
@@ -162,17 +162,7 @@ impl Store {
     ) -> Result<ObjectRef> {
         let bytes = bytes.into();
         let path = key.to_string();
-        let envelope = parse_envelope(&path, &bytes)?;
-        let expected = key.kind.object_kind();
-        if envelope.kind != expected {
-            return Err(Error::corrupt(
-                path,
-                CorruptReason::WrongKind {
-                    expected,
-                    found: envelope.kind,
-                },
-            ));
-        }
+        let envelope = checked_envelope(&path, &bytes, key)?;
         let reference = ObjectRef {
             key: key.clone(),
             len: bytes.len() as u64,
@@ -193,17 +183,7 @@ impl Store {
             return Ok(bytes);
         }
         let bytes = self.read_raw(&path).await?;
-        let envelope = parse_envelope(&path, &bytes)?;
-        let expected = key.kind.object_kind();
-        if envelope.kind != expected {
-            return Err(Error::corrupt(
-                path,
-                CorruptReason::WrongKind {
-                    expected,
-                    found: envelope.kind,
-                },
-            ));
-        }
+        let envelope = checked_envelope(&path, &bytes, key)?;
         self.inner.cache.insert(&path, bytes.clone());
         Ok(bytes)
     }
@@ -459,4 +439,21 @@ mod tests {
         let memory = Store::open("memory://", StoreOptions::default()).unwrap();
         assert!(memory.inner.atomic_create);
     }
+}
+
+/// Parses an object's envelope (checksum included) and checks that its kind
+/// is the one its key names.
+fn checked_envelope<'a>(path: &str, bytes: &'a [u8], key: &ShardObjectKey) -> Result<Envelope<'a>> {
+    let envelope = parse_envelope(path, bytes)?;
+    let expected = key.kind.object_kind();
+    if envelope.kind != expected {
+        return Err(Error::corrupt(
+            path.to_owned(),
+            CorruptReason::WrongKind {
+                expected,
+                found: envelope.kind,
+            },
+        ));
+    }
+    Ok(envelope)
 }
