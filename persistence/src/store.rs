@@ -183,7 +183,7 @@ impl Store {
             return Ok(bytes);
         }
         let bytes = self.read_raw(&path).await?;
-        let envelope = checked_envelope(&path, &bytes, key)?;
+        checked_envelope(&path, &bytes, key)?;
         self.inner.cache.insert(&path, bytes.clone());
         Ok(bytes)
     }
