@@ -406,6 +406,23 @@ fn check_atomic_create(url: &str, capability: Capability, allow_non_atomic: bool
     Ok(false)
 }
 
+/// Parses an object's envelope (checksum included) and checks that its kind
+/// is the one its key names.
+fn checked_envelope<'a>(path: &str, bytes: &'a [u8], key: &ShardObjectKey) -> Result<Envelope<'a>> {
+    let envelope = parse_envelope(path, bytes)?;
+    let expected = key.kind.object_kind();
+    if envelope.kind != expected {
+        return Err(Error::corrupt(
+            path.to_owned(),
+            CorruptReason::WrongKind {
+                expected,
+                found: envelope.kind,
+            },
+        ));
+    }
+    Ok(envelope)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,21 +456,4 @@ mod tests {
         let memory = Store::open("memory://", StoreOptions::default()).unwrap();
         assert!(memory.inner.atomic_create);
     }
-}
-
-/// Parses an object's envelope (checksum included) and checks that its kind
-/// is the one its key names.
-fn checked_envelope<'a>(path: &str, bytes: &'a [u8], key: &ShardObjectKey) -> Result<Envelope<'a>> {
-    let envelope = parse_envelope(path, bytes)?;
-    let expected = key.kind.object_kind();
-    if envelope.kind != expected {
-        return Err(Error::corrupt(
-            path.to_owned(),
-            CorruptReason::WrongKind {
-                expected,
-                found: envelope.kind,
-            },
-        ));
-    }
-    Ok(envelope)
 }
