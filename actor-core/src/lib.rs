@@ -16,6 +16,8 @@
 //! - `timers`: a shard's delayed messages.
 //! - `egress`: sinks for records leaving the system.
 //! - `shard`: the single-threaded executor of one key range.
+//! - `snapshot`: the shard as a Chandy–Lamport process, and what its
+//!   snapshot parts hold.
 //! - `runtime`: a node's shards, and sending and asking from outside.
 //! - `error`: the error types.
 
@@ -29,6 +31,7 @@ mod message;
 mod registry;
 mod runtime;
 mod shard;
+mod snapshot;
 mod timers;
 
 pub use address::{ActorId, Address, FunctionType, ShardCount, ShardId};
@@ -38,6 +41,7 @@ pub use error::{AskError, CodecError, Error, Result};
 pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFunction};
 pub use message::{Message, Payload};
 pub use registry::Registry;
-pub use runtime::{Runtime, RuntimeConfig};
+pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
 pub use shard::ShardStats;
+pub use snapshot::{Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredMessage, StoredTimer};
 pub use timers::TimerId;

@@ -66,6 +66,11 @@ impl Payload {
         self.0.type_name()
     }
 
+    /// A reference to the typed message, if the payload holds an `M`.
+    pub fn downcast_ref<M: Message>(&self) -> Option<&M> {
+        self.0.as_any().downcast_ref::<M>()
+    }
+
     /// Takes the typed message out, or gives the payload back if it holds
     /// another type.
     pub fn downcast<M: Message>(self) -> Result<M, Payload> {

@@ -16,6 +16,7 @@ use crate::error::{AskError, Error, Result};
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
 use crate::shard::{Inbound, InboxSender, Shard, ShardSettings, ShardStats};
+use crate::snapshot::{Epoch, ShardSnapshot};
 
 /// How a node's shards run.
 #[derive(Clone, Debug)]
@@ -55,6 +56,18 @@ impl RuntimeConfig {
     }
 }
 
+/// How a runtime takes part in snapshots: where its shards hand their
+/// finished parts, and the committed state each shard resumes from.
+#[derive(Debug)]
+pub struct SnapshotLink {
+    /// Where shards send their part of each epoch.
+    pub parts: mpsc::UnboundedSender<ShardSnapshot>,
+    /// For each shard, in order, the committed snapshot to resume from
+    /// (its chain folded by [`ShardSnapshot::fold`]); empty, or `None`
+    /// entries, for a fresh start.
+    pub restore: Vec<Option<ShardSnapshot>>,
+}
+
 /// The running shards of a node: cheap to clone, shared by every handle.
 #[derive(Clone)]
 pub struct Runtime {
@@ -79,10 +92,16 @@ struct Running {
 impl Runtime {
     /// Starts the shards as tasks on the current tokio runtime, and one thread
     /// per egress sink. Must be called from within a tokio runtime.
+    ///
+    /// With a [`SnapshotLink`], shards track which actors each snapshot must
+    /// capture, answer [`Runtime::start_epoch`], and resume from the given
+    /// committed state; a part that fails to decode is an error and nothing
+    /// starts.
     pub fn start(
         config: RuntimeConfig,
         registry: Registry,
         egress: Vec<(String, Box<dyn EgressSink>)>,
+        snapshots: Option<SnapshotLink>,
     ) -> Result<Self> {
         config.validate()?;
         let mut names: Vec<&str> = egress.iter().map(|(name, _)| name.as_str()).collect();
@@ -105,20 +124,34 @@ impl Runtime {
             turn_budget: config.turn_budget,
             idle_timeout: config.idle_timeout,
         };
-        let tasks = receivers
+        let (parts, mut restore) = match snapshots {
+            Some(link) => (Some(link.parts), link.restore),
+            None => (None, Vec::new()),
+        };
+        restore.resize(config.shard_count.get() as usize, None);
+        let mut ready = Vec::with_capacity(restore.len());
+        for ((inbox, id), restore) in receivers
             .into_iter()
             .zip(config.shard_count.ids())
-            .map(|(inbox, id)| {
-                let shard = Shard::new(
-                    id,
-                    settings.clone(),
-                    registry.clone(),
-                    inbox,
-                    shards.clone(),
-                    hub.clone(),
-                );
-                tokio::spawn(shard.run())
-            })
+            .zip(restore)
+        {
+            let mut shard = Shard::new(
+                id,
+                settings.clone(),
+                registry.clone(),
+                inbox,
+                shards.clone(),
+                hub.clone(),
+                parts.clone(),
+            );
+            if let Some(restore) = restore {
+                shard.restore(restore)?;
+            }
+            ready.push(shard);
+        }
+        let tasks = ready
+            .into_iter()
+            .map(|shard| tokio::spawn(shard.run()))
             .collect();
         Ok(Self {
             inner: Arc::new(Inner {
@@ -281,6 +314,31 @@ impl Runtime {
             }
         }
         self.inner.egress.barrier().await;
+        Ok(())
+    }
+
+    /// Starts snapshot `epoch` on every shard (SNAPSHOTS §3.2 rule 4). Each
+    /// shard sends its part to the [`SnapshotLink`] once its incoming
+    /// channels have closed.
+    pub fn start_epoch(&self, epoch: Epoch) -> Result<()> {
+        self.broadcast(|| Inbound::StartEpoch(epoch))
+    }
+
+    /// Tells every shard that `epoch` committed: what it captured is clean.
+    pub fn epoch_committed(&self, epoch: Epoch) -> Result<()> {
+        self.broadcast(|| Inbound::Committed(epoch))
+    }
+
+    /// Tells every shard that `epoch` will never commit: what it captured
+    /// must be captured again.
+    pub fn epoch_aborted(&self, epoch: Epoch) -> Result<()> {
+        self.broadcast(|| Inbound::Aborted(epoch))
+    }
+
+    fn broadcast(&self, item: impl Fn() -> Inbound) -> Result<()> {
+        for shard in self.inner.shards.iter() {
+            shard.send(item()).map_err(|_| Error::ShuttingDown)?;
+        }
         Ok(())
     }
 

@@ -68,6 +68,23 @@ impl Timers {
         due
     }
 
+    /// Every pending timer with its deadline, in firing order.
+    pub(crate) fn pending(&self) -> Vec<(Instant, &Envelope)> {
+        let mut live: Vec<_> = self
+            .deadlines
+            .iter()
+            .filter_map(|Reverse((deadline, id))| {
+                self.pending
+                    .get(id)
+                    .map(|envelope| ((*deadline, *id), envelope))
+            })
+            .collect();
+        live.sort_unstable_by_key(|(key, _)| *key);
+        live.into_iter()
+            .map(|((deadline, _), envelope)| (deadline, envelope))
+            .collect()
+    }
+
     /// How many timers are pending.
     pub(crate) fn len(&self) -> usize {
         self.pending.len()
@@ -129,6 +146,22 @@ mod tests {
         assert_eq!(fired(&mut timers, start + Duration::from_secs(1)), vec![3]);
         assert_eq!(timers.len(), 0);
         assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn pending_lists_live_timers_in_firing_order() {
+        let start = Instant::now();
+        let mut timers = Timers::default();
+        timers.schedule(start + Duration::from_millis(30), envelope(3));
+        let cancelled = timers.schedule(start + Duration::from_millis(5), envelope(9));
+        timers.schedule(start + Duration::from_millis(10), envelope(1));
+        timers.cancel(cancelled);
+        let listed: Vec<u64> = timers
+            .pending()
+            .into_iter()
+            .map(|(_, envelope)| *envelope.payload.downcast_ref::<u64>().unwrap())
+            .collect();
+        assert_eq!(listed, vec![1, 3]);
     }
 
     #[test]

@@ -97,9 +97,7 @@ mod reformatted {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_reach_their_handlers() -> Result<(), Box<dyn std::error::Error>> {
-    let mut registry = cairn::Registry::new();
-    registry.register::<Account>()?;
-    let runtime = cairn::Runtime::start(cairn::RuntimeConfig::default(), registry, vec![])?;
+    let runtime = cairn::Node::builder().register::<Account>().start().await?;
     let account = Address::of::<Account>("a");
     runtime.send(account.clone(), Debit { amount: 5 })?;
     runtime.send(account.clone(), Credit { amount: 12 })?;

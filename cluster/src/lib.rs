@@ -46,21 +46,33 @@
 //!
 //! # Layout
 //! - `node`: [`Node`] and [`NodeBuilder`], the handle to a running node.
+//! - `snapshots`: the snapshot coordinator and recovery from the store.
+//! - `error`: [`NodeError`], why a node could not start, snapshot or recover.
 //! - `prelude`: the names an application imports.
+//! - [`http`]: the node's HTTP endpoint (metrics, JSON views, ingress) and
+//!   the JSON bodies it speaks.
+//!
+//! The `cairn` binary (feature `cli`, on by default) reads that endpoint:
+//! `cairn inspect --http 127.0.0.1:9090 shards`.
 //!
 //! The actor model itself (addresses, messages, contexts, shards) lives in
 //! `cairn-core` and the attributes in `cairn-macros`; both are re-exported
 //! here, so an application adds only this crate.
 
+pub mod error;
+pub mod http;
 mod node;
+mod snapshots;
 
 pub use cairn_core::{
     Access, ActorId, Address, AskError, CodecError, Context, EgressKey, EgressRecord, EgressSink,
-    Error, FileSink, FunctionDescriptor, FunctionType, Handlers, Message, MessageType, Payload,
-    Registry, Result, Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats, StatefulFunction,
-    StdoutSink, TimerId,
+    Epoch, Error, FileSink, FunctionDescriptor, FunctionType, Handlers, Message, MessageType,
+    Payload, Registry, Result, Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats,
+    StatefulFunction, StdoutSink, TimerId,
 };
+pub use cairn_core::{ShardSnapshot, StoredActor, StoredChannel, StoredMessage, StoredTimer};
 pub use cairn_macros::{handlers, stateful_function};
+pub use error::NodeError;
 pub use node::{Node, NodeBuilder};
 
 /// The names an application imports: `use cairn::prelude::*;`.

@@ -1,11 +1,17 @@
 //! A Cairn node: the user's handle to the actor system.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::{
     Address, AskError, EgressSink, Error, Message, Payload, Registry, Result, Runtime,
     RuntimeConfig, ShardCount, ShardStats, StatefulFunction,
 };
+
+use crate::error::NodeError;
+use crate::http::{HttpServer, HttpSettings};
+use crate::snapshots::{SnapshotSettings, Snapshots};
 
 /// A running Cairn node. Cheap to clone; every clone reaches the same node.
 ///
@@ -14,6 +20,10 @@ use cairn_core::{
 #[derive(Clone, Debug)]
 pub struct Node {
     runtime: Runtime,
+    /// The HTTP endpoint, if one was asked for.
+    http: Option<Arc<HttpServer>>,
+    /// Snapshots to blob storage, if a store was given.
+    snapshots: Option<Arc<Snapshots>>,
 }
 
 impl Node {
@@ -94,12 +104,42 @@ impl Node {
         self.runtime.config().shard_count
     }
 
-    /// Stops the node: shards finish their current turn, waiting asks get
-    /// `ShuttingDown`, pending egress is written out. Idempotent.
+    /// The address the HTTP endpoint is bound to, if the node has one
+    /// (see [`NodeBuilder::http`]).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|http| http.addr())
+    }
+
+    /// Takes a Chandy–Lamport snapshot of every actor and every message in
+    /// flight now, without pausing processing, and returns its epoch once
+    /// its manifest is committed to the store.
+    pub async fn snapshot_now(&self) -> Result<cairn_core::Epoch, NodeError> {
+        match &self.snapshots {
+            Some(snapshots) => snapshots.snapshot_now().await,
+            None => Err(NodeError::NoStore),
+        }
+    }
+
+    /// Stops the node: periodic snapshots stop, shards finish their current
+    /// turn, waiting asks get `ShuttingDown`, pending egress is written out,
+    /// and the HTTP endpoint stops and its thread is joined. Idempotent.
     pub async fn shutdown(&self) {
-        self.runtime.shutdown().await
+        if let Some(snapshots) = &self.snapshots {
+            snapshots.stop().await;
+        }
+        match &self.http {
+            // Both at once: the endpoint's graceful stop waits for requests
+            // in flight, and asks among them end when the shards stop.
+            Some(http) => {
+                tokio::join!(http.shutdown(), self.runtime.shutdown());
+            }
+            None => self.runtime.shutdown().await,
+        }
     }
 }
+
+/// How often snapshots start by default once a store is set.
+const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Configures and starts a [`Node`].
 #[derive(Default)]
@@ -107,6 +147,8 @@ pub struct NodeBuilder {
     config: RuntimeConfig,
     registry: Registry,
     egress: Vec<(String, Box<dyn EgressSink>)>,
+    http: HttpSettings,
+    snapshots: Option<SnapshotSettings>,
     errors: Vec<Error>,
 }
 
@@ -157,14 +199,99 @@ impl NodeBuilder {
         self
     }
 
-    /// Starts the node on the current tokio runtime. Reports the first
-    /// configuration error, if any.
-    pub async fn start(self) -> Result<Node> {
-        if let Some(error) = self.errors.into_iter().next() {
-            return Err(error);
+    /// Serves the node's HTTP endpoint on `addr` (see [`crate::http`]):
+    /// metrics, JSON views and HTTP ingress. Off unless called; port 0
+    /// picks a free port, which [`Node::http_addr`] tells.
+    pub fn http(mut self, addr: SocketAddr) -> Self {
+        self.http.addr = Some(addr);
+        self
+    }
+
+    /// Requires `Authorization: Bearer TOKEN` on HTTP ingress (and on the
+    /// read-only views with [`NodeBuilder::http_protect_reads`]).
+    pub fn http_token(mut self, token: impl Into<String>) -> Self {
+        self.http.token = Some(token.into());
+        self
+    }
+
+    /// Requires the HTTP token on `/metrics` and the `/v1` views too
+    /// (default: they are open). The health probes stay open.
+    pub fn http_protect_reads(mut self, protect: bool) -> Self {
+        self.http.protect_reads = protect;
+        self
+    }
+
+    /// Sets the largest body HTTP ingress accepts, in bytes (default
+    /// [`crate::http::DEFAULT_BODY_LIMIT`], 1 MiB); larger ones get 413.
+    pub fn http_body_limit(mut self, bytes: usize) -> Self {
+        self.http.body_limit = bytes;
+        self
+    }
+
+    /// Takes snapshots to the store at `url` (`fs://PATH`, `memory://`,
+    /// `s3://BUCKET/PREFIX?endpoint=…&region=…`) and, on start, resumes from
+    /// its latest committed snapshot. Without a store the node keeps state
+    /// in memory only.
+    pub fn store(mut self, url: impl Into<String>) -> Self {
+        let interval = self.snapshots.take().and_then(|s| s.interval);
+        self.snapshots = Some(SnapshotSettings {
+            store: url.into(),
+            interval: interval.or(Some(DEFAULT_SNAPSHOT_INTERVAL)),
+        });
+        self
+    }
+
+    /// Sets how often a snapshot starts on its own (default every second);
+    /// `None` takes them only on demand ([`Node::snapshot_now`]). Needs a
+    /// [`NodeBuilder::store`].
+    pub fn snapshot_interval(mut self, interval: Option<Duration>) -> Self {
+        match self.snapshots.as_mut() {
+            Some(settings) => settings.interval = interval,
+            None => self.errors.push(Error::Config(
+                "a snapshot interval needs a store: call `store` first".into(),
+            )),
         }
-        let runtime = Runtime::start(self.config, self.registry, self.egress)?;
-        Ok(Node { runtime })
+        self
+    }
+
+    /// Starts the node on the current tokio runtime, and its HTTP endpoint
+    /// if one was asked for. With a store, it first resumes from the store's
+    /// latest committed snapshot. Reports the first configuration error.
+    pub async fn start(self) -> Result<Node, NodeError> {
+        if let Some(error) = self.errors.into_iter().next() {
+            return Err(error.into());
+        }
+        self.http.validate().map_err(Error::Config)?;
+        let ask_timeout = self.config.ask_timeout;
+        let (link, pending) = match &self.snapshots {
+            Some(settings) => {
+                let (link, pending) = crate::snapshots::prepare(settings, &self.config).await?;
+                (Some(link), Some(pending))
+            }
+            None => (None, None),
+        };
+        let runtime = Runtime::start(self.config, self.registry, self.egress, link)?;
+        let snapshots = pending.map(|pending| Arc::new(Snapshots::start(pending, runtime.clone())));
+        let mut node = Node {
+            runtime,
+            http: None,
+            snapshots,
+        };
+        if let Some(addr) = self.http.addr {
+            match HttpServer::start(node.clone(), addr, self.http, ask_timeout).await {
+                Ok(http) => {
+                    http.set_ready();
+                    node.http = Some(Arc::new(http));
+                }
+                Err(error) => {
+                    node.shutdown().await;
+                    return Err(
+                        Error::Config(format!("cannot serve HTTP on {addr}: {error}")).into(),
+                    );
+                }
+            }
+        }
+        Ok(node)
     }
 }
 
@@ -177,6 +304,7 @@ impl std::fmt::Debug for NodeBuilder {
                 "egress",
                 &self.egress.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
+            .field("http", &self.http)
             .finish()
     }
 }

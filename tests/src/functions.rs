@@ -225,7 +225,8 @@ pub async fn start_node(configure: impl FnOnce(cairn::NodeBuilder) -> cairn::Nod
         .register::<Sender>()
         .register::<Questioner>()
         .register::<Responder>()
-        .register::<Emitter>();
+        .register::<Emitter>()
+        .register::<Account>();
     configure(builder)
         .start()
         .await
@@ -237,4 +238,87 @@ pub async fn recorder_state(node: &Node, id: &str) -> Recorder {
     node.ask(Address::of::<Recorder>(id), Inspect)
         .await
         .expect("the recorder answers")
+}
+
+/// Puts money into an account.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Deposit(pub i64);
+
+/// Moves `amount` from the receiving account to account `to`: a debit here,
+/// then a [`Credit`] message there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Transfer {
+    /// The target account's id.
+    pub to: u64,
+    /// How much.
+    pub amount: i64,
+}
+
+/// The second half of a transfer: money in flight until handled.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Credit(pub i64);
+
+/// Money passed from account to account for `hops` more hops, then
+/// credited: always in flight while it travels.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Pass {
+    /// How much.
+    pub amount: i64,
+    /// Hops left before it is credited.
+    pub hops: u32,
+    /// The account count, to pick the next account.
+    pub accounts: u64,
+}
+
+/// Asks an account for its balance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Balance;
+
+/// A bank account; balances may go negative, so that the final balances do
+/// not depend on the order transfers interleave in.
+#[stateful_function(name = "test/account")]
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Account {
+    /// The balance.
+    pub balance: i64,
+}
+
+#[handlers]
+impl Account {
+    fn deposit(&mut self, _ctx: &mut Context, msg: Deposit) {
+        self.balance += msg.0;
+    }
+
+    fn transfer(&mut self, ctx: &mut Context, msg: Transfer) {
+        self.balance -= msg.amount;
+        ctx.send(Address::of::<Account>(msg.to), Credit(msg.amount));
+    }
+
+    fn credit(&mut self, _ctx: &mut Context, msg: Credit) {
+        self.balance += msg.0;
+    }
+
+    fn pass(&mut self, ctx: &mut Context, msg: Pass) {
+        if msg.hops == 0 {
+            self.balance += msg.amount;
+            return;
+        }
+        let me: u64 = ctx
+            .self_id()
+            .as_str()
+            .parse()
+            .expect("accounts have numeric ids");
+        let next = (me * 7 + 3) % msg.accounts;
+        ctx.send(
+            Address::of::<Account>(next),
+            Pass {
+                hops: msg.hops - 1,
+                ..msg
+            },
+        );
+    }
+
+    fn balance(&self, ctx: &mut Context, _msg: Balance) {
+        ctx.reply(self.balance);
+    }
 }

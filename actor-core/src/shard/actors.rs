@@ -13,6 +13,7 @@ use crate::address::Address;
 use crate::error::{CodecError, Error};
 use crate::function::ErasedActor;
 use crate::registry::Registry;
+use crate::snapshot::{Epoch, StoredActor};
 
 /// An activated actor.
 pub(crate) struct ActorSlot {
@@ -20,6 +21,29 @@ pub(crate) struct ActorSlot {
     pub(crate) state: Box<dyn ErasedActor>,
     /// The sweep tick of the last message handled.
     pub(crate) last_active: u32,
+    /// Bumped by every handler that may have changed the state
+    /// (SNAPSHOTS §3.10); wraps.
+    version: u32,
+    /// The version the last snapshot captured.
+    captured: u32,
+    /// The version the last *committed* snapshot captured: the actor is
+    /// clean, and may be passivated, only when this equals `version`.
+    committed: u32,
+}
+
+impl ActorSlot {
+    fn is_clean(&self) -> bool {
+        self.version == self.committed
+    }
+
+    /// Records that a handler may have changed the state. Returns whether
+    /// the actor just became dirty, that is, must now be listed for the
+    /// next capture.
+    pub(crate) fn note_write(&mut self) -> bool {
+        let was_captured = self.version == self.captured;
+        self.version = self.version.wrapping_add(1);
+        was_captured
+    }
 }
 
 /// Why an actor could not be activated.
@@ -32,6 +56,15 @@ pub(crate) enum ActivationError {
 /// The activated and passivated actors of one shard.
 pub(crate) struct ActorTable {
     registry: Arc<Registry>,
+    /// Whether snapshots run. Without them there is nothing to commit, and
+    /// every actor counts as clean.
+    snapshots: bool,
+    /// Actors written since the last capture, each listed once, so a
+    /// capture costs O(dirty set), not O(actors).
+    dirty: Vec<Address>,
+    /// What each open epoch captured, `(epoch, actor, version)`, until it
+    /// commits or aborts.
+    captures: Vec<(Epoch, Address, u32)>,
     /// Keyed by each address's own placement hash, so a lookup hashes nothing.
     active: HashTable<ActorSlot>,
     passivated: FxHashMap<Address, Vec<u8>>,
@@ -40,9 +73,12 @@ pub(crate) struct ActorTable {
 }
 
 impl ActorTable {
-    pub(crate) fn new(registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(registry: Arc<Registry>, snapshots: bool) -> Self {
         Self {
             registry,
+            snapshots,
+            dirty: Vec::new(),
+            captures: Vec::new(),
             active: HashTable::new(),
             passivated: FxHashMap::default(),
             tick: 0,
@@ -80,6 +116,9 @@ impl ActorTable {
                     address: address.clone(),
                     state,
                     last_active: tick,
+                    version: 0,
+                    captured: 0,
+                    committed: 0,
                 };
                 absent
                     .into_table()
@@ -91,15 +130,101 @@ impl ActorTable {
         Ok(slot)
     }
 
-    /// Passivates every actor idle for at least `idle_ticks` sweeps, keeping
-    /// its state serialized. An actor whose state fails to serialize stays
-    /// active (its state is never dropped). Returns how many were passivated.
+    /// Whether snapshots run, so writes must be tracked.
+    pub(crate) fn tracks_writes(&self) -> bool {
+        self.snapshots
+    }
+
+    /// Lists an actor that just became dirty (see [`ActorSlot::note_write`]).
+    pub(crate) fn push_dirty(&mut self, address: Address) {
+        self.dirty.push(address);
+    }
+
+    fn find(&mut self, address: &Address) -> Option<&mut ActorSlot> {
+        self.active
+            .find_mut(address.placement_hash(), |slot| slot.address == *address)
+    }
+
+    /// Encodes every actor written since the last capture, for snapshot
+    /// `epoch`. An actor whose state fails to encode is reported and stays
+    /// dirty, so the next epoch tries again.
+    pub(crate) fn capture(&mut self, epoch: Epoch) -> Vec<StoredActor> {
+        let mut stored = Vec::with_capacity(self.dirty.len());
+        for address in std::mem::take(&mut self.dirty) {
+            let Some(slot) = self
+                .active
+                .find_mut(address.placement_hash(), |slot| slot.address == address)
+            else {
+                continue;
+            };
+            match slot.state.to_msgpack() {
+                Ok(state) => {
+                    slot.captured = slot.version;
+                    self.captures.push((epoch, address.clone(), slot.version));
+                    stored.push(StoredActor { address, state });
+                }
+                Err(error) => {
+                    tracing::error!(actor = %address, %error, "cannot encode state; it stays out of this snapshot");
+                    self.dirty.push(address);
+                }
+            }
+        }
+        stored
+    }
+
+    /// Snapshot `epoch` committed: what it captured is now the committed state.
+    pub(crate) fn committed(&mut self, epoch: Epoch) {
+        let (done, open): (Vec<_>, Vec<_>) = std::mem::take(&mut self.captures)
+            .into_iter()
+            .partition(|(captured_in, _, _)| *captured_in <= epoch);
+        self.captures = open;
+        for (_, address, version) in done {
+            if let Some(slot) = self.find(&address) {
+                slot.committed = version;
+            }
+        }
+    }
+
+    /// Snapshot `epoch` will never commit: what it captured must be captured
+    /// again by the next one.
+    pub(crate) fn aborted(&mut self, epoch: Epoch) {
+        let (lost, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.captures)
+            .into_iter()
+            .partition(|(captured_in, _, _)| *captured_in == epoch);
+        self.captures = kept;
+        for (_, address, _) in lost {
+            if let Some(slot) = self.find(&address) {
+                if slot.version == slot.captured {
+                    slot.captured = slot.committed;
+                    self.dirty.push(address);
+                }
+            }
+        }
+    }
+
+    /// Restores actors from a snapshot: each becomes passivated, decoded on
+    /// its first message (lazy activation).
+    pub(crate) fn restore(&mut self, actors: Vec<StoredActor>) {
+        for actor in actors {
+            self.passivated.insert(actor.address, actor.state);
+        }
+    }
+
+    /// Passivates every clean actor idle for at least `idle_ticks` sweeps,
+    /// keeping its state serialized. A dirty actor (written since the last
+    /// committed snapshot) is never evicted (SNAPSHOTS §3.10 rule 34), and
+    /// an actor whose state fails to serialize stays active: state is never
+    /// dropped. Returns how many were passivated.
     pub(crate) fn passivate_idle(&mut self, idle_ticks: u32) -> usize {
         let tick = self.tick;
+        let snapshots = self.snapshots;
         let passivated = &mut self.passivated;
         let before = self.active.len();
         self.active.retain(|slot| {
             if tick.wrapping_sub(slot.last_active) < idle_ticks {
+                return true;
+            }
+            if snapshots && !slot.is_clean() {
                 return true;
             }
             match slot.state.to_msgpack() {
@@ -160,7 +285,7 @@ mod tests {
     fn table() -> ActorTable {
         let mut registry = Registry::new();
         registry.register::<Tally>().unwrap();
-        ActorTable::new(Arc::new(registry))
+        ActorTable::new(Arc::new(registry), false)
     }
 
     fn total(table: &mut ActorTable, address: &Address) -> u64 {
@@ -201,6 +326,41 @@ mod tests {
         );
         assert_eq!((table.active_len(), table.passivated_len()), (2, 0));
         assert_eq!(total(&mut table, &b), 7);
+    }
+
+    /// Like `bump`, and records the write the way the shard does.
+    fn write(table: &mut ActorTable, address: &Address, by: u64) {
+        bump(table, address, by);
+        let slot = table.find(address).unwrap();
+        if slot.note_write() {
+            table.push_dirty(address.clone());
+        }
+    }
+
+    #[test]
+    fn dirty_actors_are_never_evicted_until_their_state_commits() {
+        let mut registry = Registry::new();
+        registry.register::<Tally>().unwrap();
+        let mut table = ActorTable::new(Arc::new(registry), true);
+        let a = Address::new(Tally::FUNCTION_TYPE, "a");
+        write(&mut table, &a, 5);
+        table.tick += 10;
+        assert_eq!(table.passivate_idle(4), 0, "written, never captured");
+
+        let captured = table.capture(1);
+        assert_eq!(captured.len(), 1);
+        assert_eq!(table.passivate_idle(4), 0, "captured, not yet committed");
+        assert!(table.capture(2).is_empty(), "captured once per write");
+
+        table.aborted(1);
+        assert_eq!(
+            table.capture(3).len(),
+            1,
+            "an aborted capture is taken again"
+        );
+        table.committed(3);
+        assert_eq!(table.passivate_idle(4), 1, "clean once its epoch commits");
+        assert_eq!(total(&mut table, &a), 5);
     }
 
     #[test]

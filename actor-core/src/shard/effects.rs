@@ -15,6 +15,7 @@ use crate::egress::{EgressKey, EgressRecord};
 use crate::envelope::Envelope;
 use crate::error::{CodecError, Result};
 use crate::shard::inbox::Batch;
+use crate::snapshot::Epoch;
 use crate::timers::{TimerId, Timers};
 
 /// A shard's effect buffers.
@@ -90,10 +91,27 @@ impl Effects {
         Ok(())
     }
 
-    /// Takes this turn's outgoing batches, one per destination shard.
-    pub(crate) fn take_batches(&mut self) -> impl Iterator<Item = (ShardId, Batch)> + '_ {
+    /// Takes this turn's outgoing batches, one per destination shard,
+    /// coloured with the shard's current epoch.
+    pub(crate) fn take_batches(
+        &mut self,
+        color: Epoch,
+    ) -> impl Iterator<Item = (ShardId, Batch)> + '_ {
         let from = self.shard;
-        self.outbox.drain(from)
+        self.outbox.drain(from, color)
+    }
+
+    /// Continues each outgoing channel after the last sequence number a
+    /// snapshot recorded.
+    pub(crate) fn restore_sent(&mut self, sent: &[u64]) {
+        for (next, last) in self.outbox.next_seq.iter_mut().zip(sent) {
+            *next = last + 1;
+        }
+    }
+
+    /// The last sequence number sent on each outgoing channel.
+    pub(crate) fn sent(&self) -> Vec<u64> {
+        self.outbox.next_seq.iter().map(|next| next - 1).collect()
     }
 
     /// Messages waiting in this turn's outgoing batches.
@@ -145,7 +163,11 @@ impl Outbox {
         self.pending_len += 1;
     }
 
-    fn drain(&mut self, from: ShardId) -> impl Iterator<Item = (ShardId, Batch)> + '_ {
+    fn drain(
+        &mut self,
+        from: ShardId,
+        color: Epoch,
+    ) -> impl Iterator<Item = (ShardId, Batch)> + '_ {
         self.pending_len = 0;
         let Self {
             pending,
@@ -167,6 +189,7 @@ impl Outbox {
                 Batch {
                     from,
                     first_seq,
+                    color,
                     envelopes,
                 },
             )
@@ -209,7 +232,7 @@ mod tests {
             .map(|e| e.payload.downcast::<u64>().unwrap())
             .collect();
         assert_eq!(local, expected_per_shard[0]);
-        let batches: Vec<_> = effects.take_batches().collect();
+        let batches: Vec<_> = effects.take_batches(0).collect();
         assert_eq!(batches.len(), 7, "one batch per other shard");
         for (destination, batch) in batches {
             assert_eq!(batch.from, ShardId(0));
@@ -238,12 +261,14 @@ mod tests {
             .collect();
         effects.route(to(remote[0]));
         effects.route(to(remote[1]));
-        let first: Vec<_> = effects.take_batches().collect();
+        let first: Vec<_> = effects.take_batches(0).collect();
         effects.route(to(remote[2]));
-        let second: Vec<_> = effects.take_batches().collect();
+        let second: Vec<_> = effects.take_batches(4).collect();
         assert_eq!(first[0].1.first_seq, 1);
         assert_eq!(second[0].1.first_seq, 3);
-        assert!(effects.take_batches().next().is_none(), "nothing pending");
+        assert_eq!(second[0].1.color, 4);
+        assert_eq!(effects.sent(), vec![0, 3]);
+        assert!(effects.take_batches(4).next().is_none(), "nothing pending");
     }
 
     #[test]

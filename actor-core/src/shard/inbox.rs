@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 use crate::address::ShardId;
 use crate::envelope::Envelope;
+use crate::snapshot::Epoch;
 
 /// The sending half of a shard's inbox.
 pub(crate) type InboxSender = tokio::sync::mpsc::UnboundedSender<Inbound>;
@@ -20,6 +21,19 @@ pub(crate) enum Inbound {
     Batch(Batch),
     /// A message from outside the actor system.
     External(Envelope),
+    /// Chandy–Lamport marker for `epoch` on the channel `from → this shard`:
+    /// `from` sent `cut_seq` messages on it before recording.
+    Marker {
+        from: ShardId,
+        epoch: Epoch,
+        cut_seq: u64,
+    },
+    /// The coordinator starts snapshot `epoch`.
+    StartEpoch(Epoch),
+    /// Snapshot `epoch` is committed (its manifest is written).
+    Committed(Epoch),
+    /// Snapshot `epoch` will never commit; its captures must be taken again.
+    Aborted(Epoch),
     /// A request for the shard's counters, answered between turns.
     Probe(oneshot::Sender<ShardStats>),
     /// Stop after this turn.
@@ -33,6 +47,8 @@ pub(crate) enum Inbound {
 pub(crate) struct Batch {
     pub(crate) from: ShardId,
     pub(crate) first_seq: u64,
+    /// The sender's epoch when it sent the batch (its last snapshot).
+    pub(crate) color: Epoch,
     pub(crate) envelopes: Vec<Envelope>,
 }
 

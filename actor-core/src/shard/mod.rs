@@ -24,7 +24,11 @@ use crate::context::Context;
 use crate::egress::EgressHub;
 use crate::envelope::{Envelope, ReplyTo};
 use crate::error::{AskError, Error};
+use crate::function::Access;
 use crate::registry::Registry;
+use crate::snapshot::{
+    Epoch, ShardSnapshot, SnapshotProcess, StoredChannel, StoredMessage, StoredTimer,
+};
 
 use actors::{ActivationError, ActorTable};
 pub(crate) use effects::Effects;
@@ -61,6 +65,17 @@ pub(crate) struct ShardSettings {
     pub(crate) idle_timeout: Duration,
 }
 
+/// Where a shard hands its finished snapshot parts.
+pub(crate) type SnapshotSender = tokio::sync::mpsc::UnboundedSender<ShardSnapshot>;
+
+/// A recorded snapshot still collecting the in-flight messages of its
+/// incoming channels (rule 6).
+struct OpenSnapshot {
+    part: ShardSnapshot,
+    /// The channel logs, indexed by source shard.
+    logs: Vec<Vec<StoredMessage>>,
+}
+
 /// One shard and everything it owns.
 pub(crate) struct Shard {
     id: ShardId,
@@ -70,8 +85,15 @@ pub(crate) struct Shard {
     actors: ActorTable,
     effects: Effects,
     egress: EgressHub,
-    /// The last sequence number delivered on each incoming channel.
-    delivered: Vec<u64>,
+    registry: Arc<Registry>,
+    /// This shard as a Chandy–Lamport process; it also checks that every
+    /// incoming channel continues its sequence.
+    snapshot: SnapshotProcess,
+    /// The snapshot recorded and still collecting its channels' logs.
+    open: Option<OpenSnapshot>,
+    /// Where finished shard snapshots go (the coordinator); `None` when the
+    /// node runs without snapshots.
+    snapshots_out: Option<SnapshotSender>,
     received_from_shards: u64,
     messages_handled: u64,
     dead_letters: u64,
@@ -90,6 +112,7 @@ impl Shard {
         inbox: InboxReceiver,
         peers: Arc<[InboxSender]>,
         egress: EgressHub,
+        snapshots_out: Option<SnapshotSender>,
     ) -> Self {
         let shard_count = crate::address::ShardCount::new(peers.len() as u32)
             .expect("a runtime has at least one shard");
@@ -101,15 +124,60 @@ impl Shard {
             busy_since: None,
             settings,
             inbox,
-            actors: ActorTable::new(registry),
+            actors: ActorTable::new(registry.clone(), snapshots_out.is_some()),
             effects: Effects::new(id, shard_count, egress.names()),
             egress,
-            delivered: vec![0; peers.len()],
+            registry,
+            snapshot: SnapshotProcess::new(id, 0, vec![0; peers.len()]),
+            open: None,
+            snapshots_out,
             peers,
             received_from_shards: 0,
             messages_handled: 0,
             dead_letters: 0,
         }
+    }
+
+    /// Puts the shard back at a committed snapshot's cut (SNAPSHOTS §3.7
+    /// rule 22): actor states (activated lazily), the queued messages, then
+    /// each channel's in-flight messages, before any new traffic; timers
+    /// re-armed (overdue ones fire at once); sequence numbers continuing
+    /// from the cut.
+    pub(crate) fn restore(
+        &mut self,
+        restore: ShardSnapshot,
+    ) -> Result<(), crate::error::CodecError> {
+        let ShardSnapshot {
+            epoch,
+            actors,
+            mailbox,
+            timers,
+            sent,
+            channels,
+            ..
+        } = restore;
+        let mut delivered = vec![0; self.peers.len()];
+        let mut in_flight = Vec::new();
+        for channel in channels {
+            delivered[channel.from.index()] = channel.cut_seq;
+            in_flight.extend(channel.log);
+        }
+        for message in mailbox.iter().chain(&in_flight) {
+            self.effects
+                .local
+                .push_back(message.decode(&self.registry)?);
+        }
+        let now = Instant::now();
+        let wall_now = unix_millis_now();
+        for timer in timers {
+            let envelope = timer.message.decode(&self.registry)?;
+            let delay = Duration::from_millis(timer.deadline_unix_ms.saturating_sub(wall_now));
+            self.effects.timers.schedule(now + delay, envelope);
+        }
+        self.actors.restore(actors);
+        self.effects.restore_sent(&sent);
+        self.snapshot = SnapshotProcess::new(self.id, epoch, delivered);
+        Ok(())
     }
 
     /// Runs turns until shutdown or until every sender is gone.
@@ -183,10 +251,36 @@ impl Shard {
     }
 
     /// Takes one inbox item. Returns `false` on shutdown.
+    ///
+    /// Items are taken between turns, when the outgoing batches are empty,
+    /// so a snapshot recorded here sends its markers behind every message
+    /// sent before it (rule 5).
     fn accept(&mut self, item: Inbound) -> bool {
         match item {
             Inbound::Batch(batch) => self.accept_batch(batch),
             Inbound::External(envelope) => self.effects.local.push_back(envelope),
+            Inbound::Marker {
+                from,
+                epoch,
+                cut_seq,
+            } => match self.snapshot.on_marker(from, epoch, cut_seq) {
+                Ok(decision) => {
+                    if let Some(epoch) = decision.snapshot_first {
+                        self.record(epoch);
+                    }
+                    if decision.closes {
+                        self.finish_snapshot_if_complete();
+                    }
+                }
+                Err(error) => tracing::error!(shard = %self.id, %error, "snapshot protocol"),
+            },
+            Inbound::StartEpoch(epoch) => {
+                if let Some(epoch) = self.snapshot.on_start(epoch) {
+                    self.record(epoch);
+                }
+            }
+            Inbound::Committed(epoch) => self.actors.committed(epoch),
+            Inbound::Aborted(epoch) => self.actors.aborted(epoch),
             Inbound::Probe(reply) => {
                 let _ = reply.send(self.stats());
             }
@@ -196,18 +290,141 @@ impl Shard {
     }
 
     fn accept_batch(&mut self, batch: Batch) {
-        let delivered = &mut self.delivered[batch.from.index()];
-        if batch.first_seq != *delivered + 1 {
-            // In-process channels are FIFO by construction, so a gap or a
-            // repeat here means the channel itself is broken.
-            tracing::error!(
-                shard = %self.id, from = %batch.from, expected = *delivered + 1, got = batch.first_seq,
-                "channel sequence out of order; this is a bug"
-            );
+        let Batch {
+            from,
+            first_seq,
+            color,
+            envelopes,
+        } = batch;
+        match self
+            .snapshot
+            .on_batch(from, first_seq, envelopes.len(), color)
+        {
+            Ok(decision) => {
+                if let Some(epoch) = decision.snapshot_first {
+                    self.record(epoch);
+                }
+                if decision.log_count > 0 {
+                    self.log_in_flight(from, &envelopes[..decision.log_count]);
+                }
+                self.received_from_shards += envelopes.len() as u64;
+                self.effects.local.extend(envelopes);
+                if decision.closes {
+                    self.finish_snapshot_if_complete();
+                }
+            }
+            Err(error) => {
+                // In-process channels are FIFO by construction: a gap or a
+                // repeat means the channel itself is broken.
+                tracing::error!(shard = %self.id, %error, "channel broken; batch delivered anyway");
+                self.received_from_shards += envelopes.len() as u64;
+                self.effects.local.extend(envelopes);
+            }
         }
-        *delivered = batch.first_seq + batch.envelopes.len() as u64 - 1;
-        self.received_from_shards += batch.envelopes.len() as u64;
-        self.effects.local.extend(batch.envelopes);
+    }
+
+    /// Records snapshot `epoch` (rule 5): the actors written since the last
+    /// capture, the queued messages and the timers, then a marker on every
+    /// outgoing channel.
+    fn record(&mut self, epoch: Epoch) {
+        let Some(_) = self.snapshots_out else {
+            tracing::error!(shard = %self.id, epoch, "snapshot requested on a node without snapshots; this is a bug");
+            return;
+        };
+        let mut unencodable = 0;
+        let mut encode = |envelope: &Envelope| match StoredMessage::encode(&self.registry, envelope)
+        {
+            Ok(message) => Some(message),
+            Err(error) => {
+                tracing::warn!(shard = %self.id, %error, "message left out of the snapshot");
+                unencodable += 1;
+                None
+            }
+        };
+        let mailbox: Vec<_> = self.effects.local.iter().filter_map(&mut encode).collect();
+        let now = Instant::now();
+        let wall_now = unix_millis_now();
+        let timers: Vec<_> = self
+            .effects
+            .timers
+            .pending()
+            .into_iter()
+            .filter_map(|(deadline, envelope)| {
+                let delay = deadline.saturating_duration_since(now).as_millis() as u64;
+                encode(envelope).map(|message| StoredTimer {
+                    deadline_unix_ms: wall_now + delay,
+                    message,
+                })
+            })
+            .collect();
+        let sent = self.effects.sent();
+        let part = ShardSnapshot {
+            shard: self.id,
+            epoch,
+            actors: self.actors.capture(epoch),
+            mailbox,
+            timers,
+            sent: sent.clone(),
+            channels: Vec::new(),
+            unencodable,
+        };
+        self.open = Some(OpenSnapshot {
+            part,
+            logs: vec![Vec::new(); self.peers.len()],
+        });
+        for (destination, peer) in self.peers.iter().enumerate() {
+            if destination != self.id.index() {
+                let marker = Inbound::Marker {
+                    from: self.id,
+                    epoch,
+                    cut_seq: sent[destination],
+                };
+                let _ = peer.send(marker);
+            }
+        }
+        self.finish_snapshot_if_complete();
+    }
+
+    /// Appends pre-cut messages that arrived after the snapshot to their
+    /// channel's log (rule 6); they are handled as usual too.
+    fn log_in_flight(&mut self, from: ShardId, envelopes: &[Envelope]) {
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        for envelope in envelopes {
+            match StoredMessage::encode(&self.registry, envelope) {
+                Ok(message) => open.logs[from.index()].push(message),
+                Err(error) => {
+                    tracing::warn!(shard = %self.id, %error, "in-flight message left out of the snapshot");
+                    open.part.unencodable += 1;
+                }
+            }
+        }
+    }
+
+    /// Hands the snapshot to the coordinator once every incoming channel
+    /// has closed (rule 8).
+    fn finish_snapshot_if_complete(&mut self) {
+        if self.snapshot.is_recording() {
+            return;
+        }
+        let Some(OpenSnapshot { mut part, mut logs }) = self.open.take() else {
+            return;
+        };
+        part.channels = self
+            .snapshot
+            .cuts()
+            .into_iter()
+            .map(|cut| {
+                let log = std::mem::take(&mut logs[cut.from.index()]);
+                StoredChannel::new(cut, log)
+            })
+            .collect();
+        if let Some(out) = &self.snapshots_out {
+            if out.send(part).is_err() {
+                tracing::debug!(shard = %self.id, "coordinator gone; snapshot part dropped at shutdown");
+            }
+        }
     }
 
     /// Moves every due timer's message to its destination, which may be
@@ -268,6 +485,7 @@ impl Shard {
             reply,
         } = envelope;
         self.messages_handled += 1;
+        let tracks_writes = self.actors.tracks_writes();
         let slot = match self.actors.activate(&to) {
             Ok(slot) => slot,
             Err(error) => {
@@ -285,6 +503,12 @@ impl Shard {
         let mut ctx = Context::new(&to, from.as_ref(), reply, &mut self.effects);
         let outcome = catch_unwind(AssertUnwindSafe(|| slot.state.handle(&mut ctx, payload)));
         let unanswered = ctx.into_unanswered();
+        // A `&mut self` handler, or one that panicked midway, may have
+        // changed the state.
+        let wrote = !matches!(outcome, Ok(Ok(Access::Read)) | Ok(Err(_)));
+        if wrote && tracks_writes && slot.note_write() {
+            self.actors.push_dirty(to.clone());
+        }
         match outcome {
             Ok(Ok(_access)) => {
                 if let Some(reply) = unanswered {
@@ -323,7 +547,8 @@ impl Shard {
     /// Sends the turn's batches to their shards and its egress records to
     /// their sinks.
     fn flush(&mut self) {
-        for (destination, batch) in self.effects.take_batches() {
+        let color = self.snapshot.color();
+        for (destination, batch) in self.effects.take_batches(color) {
             if self.peers[destination.index()]
                 .send(Inbound::Batch(batch))
                 .is_err()
@@ -360,7 +585,11 @@ impl Shard {
                 Inbound::Probe(reply) => {
                     let _ = reply.send(self.stats());
                 }
-                Inbound::Shutdown => {}
+                Inbound::Marker { .. }
+                | Inbound::StartEpoch(_)
+                | Inbound::Committed(_)
+                | Inbound::Aborted(_)
+                | Inbound::Shutdown => {}
             }
         }
         for envelope in self.effects.local.drain(..) {
@@ -386,6 +615,14 @@ fn idle_ticks(idle_timeout: Duration) -> u32 {
 /// (docs/design.md, "Asks").
 fn sweep_interval(idle_timeout: Duration) -> Duration {
     (idle_timeout / SWEEPS_PER_IDLE_TIMEOUT).clamp(Duration::from_millis(1), MAX_SWEEP_INTERVAL)
+}
+
+/// Wall-clock milliseconds since the Unix epoch: timers are stored with
+/// absolute deadlines so that they survive a restart.
+fn unix_millis_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

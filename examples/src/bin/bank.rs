@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p cairn-examples --bin bank -- simulate \
 //!     --accounts 100 --transfers 10000 --initial-balance 1000 [--seed 42] \
-//!     [--egress-file transfers.jsonl | --egress-stdout]
+//!     [--egress-file transfers.jsonl | --egress-stdout] [--http 127.0.0.1:9090]
 //! ```
 //!
 //! `simulate` draws random transfers from the seed, sends them all, waits
@@ -13,8 +13,11 @@
 //! is not `accounts × initial-balance` or if any balance differs from the
 //! one computed straight from the transfer list. Completed transfers go to
 //! the `transfers` egress: a file of JSON lines with `--egress-file`,
-//! standard output with `--egress-stdout`, nowhere otherwise.
+//! standard output with `--egress-stdout`, nowhere otherwise. With `--http`
+//! the node serves its HTTP endpoint (metrics, JSON views, ingress) while
+//! the simulation runs; without it, no endpoint runs.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use cairn::{FileSink, Node, StdoutSink};
@@ -59,6 +62,10 @@ struct SimulateArgs {
     /// Prints completed transfers on standard output, one JSON line each.
     #[arg(long)]
     egress_stdout: bool,
+    /// Serves the node's HTTP endpoint on HOST:PORT (an IP address and a
+    /// port, such as 127.0.0.1:9090). No endpoint runs without it.
+    #[arg(long, value_name = "HOST:PORT")]
+    http: Option<SocketAddr>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +84,13 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     } else if args.egress_stdout {
         builder = builder.egress(TRANSFERS_EGRESS, StdoutSink::new());
     }
+    if let Some(addr) = args.http {
+        builder = builder.http(addr);
+    }
     let node = builder.start().await?;
+    if let Some(addr) = node.http_addr() {
+        tracing::info!(%addr, "serving HTTP");
+    }
     let simulation = Simulation {
         accounts: args.accounts,
         transfers: args.transfers,

@@ -4,9 +4,14 @@
 //! cargo run --release -p cairn-examples --bin counter -- --counters 3 --increments 10
 //! ```
 //!
+//! With `--http 127.0.0.1:9090` the node serves its HTTP endpoint (metrics,
+//! JSON views, ingress) while it runs; without it, no endpoint runs.
+//!
 //! Counter `counter-c` gets `--increments` additions of `c + 1`; the binary
 //! reads every counter back with `ask`, prints `counter-c: value` lines, and
 //! exits non-zero if a value is not the expected one.
+
+use std::net::SocketAddr;
 
 use anyhow::ensure;
 use cairn::Node;
@@ -24,13 +29,24 @@ struct Cli {
     /// How many additions each counter gets.
     #[arg(long, default_value_t = 10)]
     increments: u32,
+    /// Serves the node's HTTP endpoint on HOST:PORT (an IP address and a
+    /// port, such as 127.0.0.1:9090). No endpoint runs without it.
+    #[arg(long, value_name = "HOST:PORT")]
+    http: Option<SocketAddr>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     init_logging();
     let cli = Cli::parse();
-    let node = Node::builder().register::<Counter>().start().await?;
+    let mut builder = Node::builder().register::<Counter>();
+    if let Some(addr) = cli.http {
+        builder = builder.http(addr);
+    }
+    let node = builder.start().await?;
+    if let Some(addr) = node.http_addr() {
+        tracing::info!(%addr, "serving HTTP");
+    }
     for c in 0..cli.counters {
         for _ in 0..cli.increments {
             node.send(counter(&format!("counter-{c}")), Add(i64::from(c) + 1))?;

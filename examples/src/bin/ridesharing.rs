@@ -3,15 +3,19 @@
 //!
 //! ```text
 //! cargo run --release -p cairn-examples --bin ridesharing -- \
-//!     --drivers 100 --passengers 300 --rides 2000 [--seed 42] [--egress-file rides.jsonl]
+//!     --drivers 100 --passengers 300 --rides 2000 [--seed 42] [--egress-file rides.jsonl] \
+//!     [--http 127.0.0.1:9090]
 //! ```
 //!
 //! Passengers share out `--rides` ride requests and make them one after the
 //! other; drivers roam the map while free. A progress line goes to stderr
 //! every second, and a summary to stdout at the end. Exits 0 once every ride
 //! has completed, non-zero if `--timeout-secs` passes first. Completed rides
-//! go to the `rides` egress when `--egress-file` is given.
+//! go to the `rides` egress when `--egress-file` is given. With `--http` the
+//! node serves its HTTP endpoint (metrics, JSON views, ingress) while the
+//! simulation runs; without it, no endpoint runs.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -55,6 +59,10 @@ struct Cli {
     /// Writes completed rides to this file, one JSON line each.
     #[arg(long)]
     egress_file: Option<PathBuf>,
+    /// Serves the node's HTTP endpoint on HOST:PORT (an IP address and a
+    /// port, such as 127.0.0.1:9090). No endpoint runs without it.
+    #[arg(long, value_name = "HOST:PORT")]
+    http: Option<SocketAddr>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -65,7 +73,13 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &cli.egress_file {
         builder = builder.egress(RIDES_EGRESS, FileSink::open(path)?);
     }
+    if let Some(addr) = cli.http {
+        builder = builder.http(addr);
+    }
     let node = builder.start().await?;
+    if let Some(addr) = node.http_addr() {
+        tracing::info!(%addr, "serving HTTP");
+    }
     let config = SimConfig {
         drivers: cli.drivers,
         passengers: cli.passengers,

@@ -1,0 +1,155 @@
+//! What a shard's snapshot holds (SNAPSHOTS.md §3.3), in a form that
+//! serializes: messages are encoded with their registered names, timers
+//! carry wall-clock deadlines.
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::{Address, ShardId};
+use crate::envelope::Envelope;
+use crate::error::CodecError;
+use crate::registry::Registry;
+use crate::snapshot::process::{ChannelCut, Epoch};
+
+/// A message as stored in a snapshot: a mailbox entry, a channel-log entry
+/// or a timer's payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    /// The destination.
+    pub to: Address,
+    /// The sending actor, if any.
+    pub from: Option<Address>,
+    /// The message's name as registered by the destination's function.
+    pub message: String,
+    /// The message, MessagePack-encoded.
+    #[serde(with = "serde_bytes")]
+    pub body: Vec<u8>,
+}
+
+impl StoredMessage {
+    /// Encodes an envelope. An ask's reply channel cannot be stored: after a
+    /// recovery the message is delivered as a plain send.
+    pub(crate) fn encode(registry: &Registry, envelope: &Envelope) -> Result<Self, CodecError> {
+        let function = envelope.to.function();
+        let message = registry
+            .get(function)
+            .and_then(|descriptor| descriptor.message_name(envelope.payload.type_id_of_value()))
+            .ok_or_else(|| {
+                CodecError::Encode(format!(
+                    "`{}` is not a message of `{function}`",
+                    envelope.payload.type_name()
+                ))
+            })?;
+        Ok(Self {
+            to: envelope.to.clone(),
+            from: envelope.from.clone(),
+            message: message.to_owned(),
+            body: envelope.payload.to_msgpack()?,
+        })
+    }
+
+    /// Decodes the message back into an envelope.
+    pub(crate) fn decode(&self, registry: &Registry) -> Result<Envelope, CodecError> {
+        let function = self.to.function();
+        let payload = registry
+            .get(function)
+            .and_then(|descriptor| descriptor.message(&self.message))
+            .ok_or_else(|| {
+                CodecError::Decode(format!("`{function}` has no message `{}`", self.message))
+            })?
+            .decode_msgpack(&self.body)?;
+        Ok(Envelope::new(self.to.clone(), self.from.clone(), payload))
+    }
+}
+
+/// One actor's state as of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredActor {
+    /// The actor.
+    pub address: Address,
+    /// Its state, MessagePack-encoded.
+    #[serde(with = "serde_bytes")]
+    pub state: Vec<u8>,
+}
+
+/// A pending timer, with its deadline as wall-clock milliseconds since the
+/// Unix epoch, so it survives a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTimer {
+    /// When it fires.
+    pub deadline_unix_ms: u64,
+    /// What it delivers.
+    pub message: StoredMessage,
+}
+
+/// An incoming channel's part of a snapshot (rule 7): the messages that
+/// were in flight on it at the cut.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredChannel {
+    /// The sending shard.
+    pub from: ShardId,
+    /// The last sequence number delivered when this shard recorded.
+    pub delivered_at_snapshot: u64,
+    /// The sender's last sequence number before its own snapshot.
+    pub cut_seq: u64,
+    /// The in-flight messages, in channel order: sequence numbers
+    /// `delivered_at_snapshot + 1 ..= cut_seq`.
+    pub log: Vec<StoredMessage>,
+}
+
+impl StoredChannel {
+    pub(crate) fn new(cut: ChannelCut, log: Vec<StoredMessage>) -> Self {
+        Self {
+            from: cut.from,
+            delivered_at_snapshot: cut.delivered_at_snapshot,
+            cut_seq: cut.cut_seq,
+            log,
+        }
+    }
+}
+
+/// A shard's part of snapshot `epoch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSnapshot {
+    /// The shard.
+    pub shard: ShardId,
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Actors whose state changed since the shard's previous snapshot.
+    pub actors: Vec<StoredActor>,
+    /// Messages queued in the shard at the cut, in order.
+    pub mailbox: Vec<StoredMessage>,
+    /// Timers pending at the cut.
+    pub timers: Vec<StoredTimer>,
+    /// For each outgoing channel (indexed by destination shard), the last
+    /// sequence number sent before the cut.
+    pub sent: Vec<u64>,
+    /// Each incoming channel's cut and in-flight messages.
+    pub channels: Vec<StoredChannel>,
+    /// Messages that could not be encoded and are therefore not in the
+    /// snapshot (dead letters: their destination does not take them).
+    pub unencodable: u64,
+}
+
+impl ShardSnapshot {
+    /// Folds a chain of one shard's parts, oldest first, into the state to
+    /// resume from (SNAPSHOTS §3.10 rule 33): actor states apply in order,
+    /// the last write winning; the queued messages, timers, counters and
+    /// channels are those of the newest part, the committed epoch's. `None`
+    /// for an empty chain.
+    pub fn fold(chain: Vec<ShardSnapshot>) -> Option<Self> {
+        let mut actors = std::collections::HashMap::new();
+        let mut newest = None;
+        for part in chain {
+            for actor in &part.actors {
+                actors.insert(actor.address.clone(), actor.state.clone());
+            }
+            newest = Some(part);
+        }
+        let mut newest = newest?;
+        newest.actors = actors
+            .into_iter()
+            .map(|(address, state)| StoredActor { address, state })
+            .collect();
+        Some(newest)
+    }
+}

@@ -1,0 +1,45 @@
+//! Errors of a node as a whole: starting, snapshotting, recovering.
+
+use cairn_core::Epoch;
+
+/// Why a node could not start, snapshot or recover.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The actor runtime refused its configuration or state.
+    #[error(transparent)]
+    Runtime(#[from] cairn_core::Error),
+    /// The snapshot store failed or holds something unusable.
+    #[error("snapshot store: {0}")]
+    Store(#[from] cairn_persistence::Error),
+    /// The store was written by a cluster with another shard count.
+    #[error("the store holds {stored} shards but the node is configured with {configured}; the shard count is fixed for the life of a store")]
+    ShardCountMismatch {
+        /// The shard count in the latest committed manifest.
+        stored: u32,
+        /// The shard count this node was built with.
+        configured: u32,
+    },
+    /// Not every shard delivered its part of the epoch in time.
+    #[error("epoch {epoch}: {missing} shard(s) did not deliver their part within {timeout:?}; the epoch is aborted")]
+    EpochTimeout {
+        /// The aborted epoch.
+        epoch: Epoch,
+        /// Shards missing.
+        missing: usize,
+        /// The time allowed.
+        timeout: std::time::Duration,
+    },
+    /// Another writer committed this epoch first: this node is not the
+    /// coordinator any more (SNAPSHOTS §3.9 rule 29).
+    #[error("epoch {epoch} was committed by another writer; this node stops coordinating")]
+    LostCommitRace {
+        /// The epoch.
+        epoch: Epoch,
+    },
+    /// The node has no snapshot store.
+    #[error("this node runs without a snapshot store: set one with `NodeBuilder::store`")]
+    NoStore,
+    /// The node is shutting down.
+    #[error("the node is shutting down")]
+    ShuttingDown,
+}

@@ -1,0 +1,157 @@
+//! The snapshot coordinator of a single node: starts an epoch on every
+//! shard, gathers their parts, uploads them, and commits the manifest
+//! create-only (SNAPSHOTS §3.4). An epoch that cannot finish is aborted,
+//! and the shards capture again what it held.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::{Epoch, Runtime, ShardSnapshot};
+use cairn_persistence::{
+    encode_object, CommitOutcome, Manifest, ObjectRef, ShardEntry, ShardObjectKey, ShardObjectKind,
+    Store, TypeSchema,
+};
+use tokio::sync::{mpsc, Mutex};
+
+use crate::error::NodeError;
+
+/// The generation and incarnation of a single node that never fails over.
+/// Fencing numbers grow with the cluster (SNAPSHOTS §3.9).
+const GENERATION: u64 = 1;
+const INCARNATION: u64 = 1;
+
+/// Drives epochs; one at a time.
+pub(crate) struct Coordinator {
+    store: Store,
+    runtime: Runtime,
+    part_timeout: Duration,
+    state: Mutex<State>,
+}
+
+struct State {
+    parts: mpsc::UnboundedReceiver<ShardSnapshot>,
+    last_committed: Option<Epoch>,
+    chains: BTreeMap<u32, Vec<ObjectRef>>,
+}
+
+impl Coordinator {
+    pub(crate) fn new(
+        store: Store,
+        runtime: Runtime,
+        parts: mpsc::UnboundedReceiver<ShardSnapshot>,
+        recovered: Option<&Manifest>,
+        part_timeout: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            runtime,
+            part_timeout,
+            state: Mutex::new(State {
+                parts,
+                last_committed: recovered.map(|manifest| manifest.epoch),
+                chains: super::recovery::chains_of(recovered),
+            }),
+        })
+    }
+
+    /// Takes one snapshot of every shard and commits it. Returns the
+    /// committed epoch.
+    pub(crate) async fn snapshot(&self) -> Result<Epoch, NodeError> {
+        let mut state = self.state.lock().await;
+        let epoch = self.store.next_epoch().await?;
+        self.runtime.start_epoch(epoch)?;
+        match self.commit(&mut state, epoch).await {
+            Ok(()) => {
+                state.last_committed = Some(epoch);
+                self.runtime.epoch_committed(epoch)?;
+                tracing::debug!(epoch, "epoch committed");
+                Ok(epoch)
+            }
+            Err(error) => {
+                // Rule 29: a number once started is used up, by a manifest
+                // or a tombstone; the shards capture again what it held.
+                let tombstone = Manifest::tombstone(epoch, GENERATION, INCARNATION);
+                if let Err(tombstone_error) = self.store.commit_manifest(&tombstone).await {
+                    tracing::error!(epoch, %tombstone_error, "cannot write the ABORTED tombstone");
+                }
+                self.runtime.epoch_aborted(epoch)?;
+                tracing::warn!(epoch, %error, "epoch aborted");
+                Err(error)
+            }
+        }
+    }
+
+    async fn commit(&self, state: &mut State, epoch: Epoch) -> Result<(), NodeError> {
+        let shard_count = self.runtime.config().shard_count.get();
+        let mut chains = state.chains.clone();
+        let mut received = 0;
+        while received < shard_count {
+            let part = tokio::time::timeout(self.part_timeout, state.parts.recv())
+                .await
+                .map_err(|_| NodeError::EpochTimeout {
+                    epoch,
+                    missing: (shard_count - received) as usize,
+                    timeout: self.part_timeout,
+                })?
+                .ok_or(NodeError::ShuttingDown)?;
+            if part.epoch != epoch {
+                // A part of an epoch that was aborted while it was on its way.
+                continue;
+            }
+            let reference = self.upload(&part).await?;
+            chains.entry(part.shard.0).or_default().push(reference);
+            received += 1;
+        }
+        let manifest = Manifest {
+            epoch,
+            generation: GENERATION,
+            incarnation: INCARNATION,
+            parent: state.last_committed,
+            shard_count,
+            shards: chains
+                .iter()
+                .map(|(shard, chain)| {
+                    (
+                        *shard,
+                        ShardEntry {
+                            chain: chain.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            aborted: false,
+            metadata: BTreeMap::new(),
+        };
+        match self.store.commit_manifest(&manifest).await? {
+            CommitOutcome::Committed => {
+                state.chains = chains;
+                Ok(())
+            }
+            CommitOutcome::LostRace => Err(NodeError::LostCommitRace { epoch }),
+        }
+    }
+
+    async fn upload(&self, part: &ShardSnapshot) -> Result<ObjectRef, NodeError> {
+        let types = schemas(&self.runtime);
+        let bytes = encode_object(ShardObjectKind::State.object_kind(), &types, part)?;
+        let key = ShardObjectKey::new(
+            part.epoch,
+            part.shard.0,
+            GENERATION,
+            INCARNATION,
+            ShardObjectKind::State,
+        );
+        Ok(self.store.put_object(&key, bytes).await?)
+    }
+}
+
+/// The schema hash of every registered function type.
+fn schemas(runtime: &Runtime) -> Vec<TypeSchema> {
+    runtime
+        .registry()
+        .functions()
+        .into_iter()
+        .map(|function| TypeSchema::new(function.function_type().name(), function.schema_hash()))
+        .collect()
+}

@@ -1,0 +1,126 @@
+//! Snapshots of the whole node: the coordinator that drives epochs and
+//! commits them to blob storage, and recovery from the latest commit.
+//!
+//! Each shard's part of an epoch is one object (`.state`): the actors it
+//! captured (only those written since its previous part), its queued
+//! messages, timers, sequence counters and the channel logs. A shard's
+//! entry in the manifest is the chain of its parts since its base, so a
+//! restore folds them, last write winning (SNAPSHOTS §3.10 rule 33).
+
+mod coordinator;
+mod recovery;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::{Epoch, Runtime, RuntimeConfig, SnapshotLink};
+use cairn_persistence::{Store, StoreOptions};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::NodeError;
+use coordinator::Coordinator;
+
+/// How long the coordinator waits for every shard's part of an epoch.
+const PART_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where snapshots go and how often: set on the node builder.
+#[derive(Clone, Debug)]
+pub(crate) struct SnapshotSettings {
+    /// The store's URL (`fs://…`, `memory://`, `s3://…`).
+    pub(crate) store: String,
+    /// How often an epoch starts on its own; `None` for on demand only.
+    pub(crate) interval: Option<Duration>,
+}
+
+/// A node's snapshot machinery: the coordinator and the task that starts
+/// epochs periodically (owned here, stopped on shutdown).
+pub(crate) struct Snapshots {
+    coordinator: Arc<Coordinator>,
+    ticker: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Opens the store and reads back its latest committed epoch: the link the
+/// runtime starts with, and what the coordinator continues from.
+pub(crate) async fn prepare(
+    settings: &SnapshotSettings,
+    config: &RuntimeConfig,
+) -> Result<(SnapshotLink, Pending), NodeError> {
+    let store = Store::open(&settings.store, StoreOptions::default())?;
+    let recovered = recovery::recover(&store, config.shard_count).await?;
+    let (parts, receiver) = mpsc::unbounded_channel();
+    let link = SnapshotLink {
+        parts,
+        restore: recovered.restore,
+    };
+    Ok((
+        link,
+        Pending {
+            store,
+            receiver,
+            recovered: recovered.manifest,
+            interval: settings.interval,
+        },
+    ))
+}
+
+/// What [`prepare`] leaves for [`Snapshots::start`] once the runtime runs.
+pub(crate) struct Pending {
+    store: Store,
+    receiver: mpsc::UnboundedReceiver<cairn_core::ShardSnapshot>,
+    recovered: Option<cairn_persistence::Manifest>,
+    interval: Option<Duration>,
+}
+
+impl Snapshots {
+    /// Starts coordinating `runtime`'s snapshots.
+    pub(crate) fn start(pending: Pending, runtime: Runtime) -> Self {
+        let coordinator = Coordinator::new(
+            pending.store,
+            runtime,
+            pending.receiver,
+            pending.recovered.as_ref(),
+            PART_TIMEOUT,
+        );
+        let ticker = pending.interval.map(|period| {
+            let coordinator = coordinator.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(period);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks.tick().await;
+                loop {
+                    ticks.tick().await;
+                    if let Err(error) = coordinator.snapshot().await {
+                        tracing::warn!(%error, "periodic snapshot failed");
+                    }
+                }
+            })
+        });
+        Self {
+            coordinator,
+            ticker: Mutex::new(ticker),
+        }
+    }
+
+    /// Takes a snapshot now and returns its committed epoch.
+    pub(crate) async fn snapshot_now(&self) -> Result<Epoch, NodeError> {
+        self.coordinator.snapshot().await
+    }
+
+    /// Stops starting epochs; one in progress is abandoned (it never
+    /// commits, and the next start continues from the last commit).
+    pub(crate) async fn stop(&self) {
+        let ticker = self.ticker.lock().take();
+        if let Some(ticker) = ticker {
+            ticker.abort();
+            let _ = ticker.await;
+        }
+    }
+}
+
+impl std::fmt::Debug for Snapshots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshots").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,172 @@
+//! `/metrics`: Prometheus text, parsed with a Prometheus parser.
+
+mod common;
+
+use common::{builder, samples, scalar, sum, TestNode};
+use prometheus_parse::Value;
+
+const SHARD_COUNTERS: &[&str] = &[
+    "cairn_messages_handled_total",
+    "cairn_messages_sent_between_shards_total",
+    "cairn_messages_received_between_shards_total",
+    "cairn_dead_letters_total",
+];
+const SHARD_GAUGES: &[&str] = &[
+    "cairn_active_actors",
+    "cairn_passivated_actors",
+    "cairn_queued_messages",
+    "cairn_timers_pending",
+];
+
+/// Right after start, a scrape lists every metric at zero: each shard
+/// series for every shard, the HTTP series of every route, and the
+/// invocation counter of every registered message.
+#[test]
+fn every_metric_is_listed_at_zero_right_after_start() {
+    let node = TestNode::start(builder(4));
+    let all = node.scrape();
+    for metric in SHARD_COUNTERS {
+        let series = samples(&all, metric, &[]);
+        assert_eq!(series.len(), 4, "{metric}: one series per shard");
+        for sample in series {
+            assert!(matches!(sample.value, Value::Counter(0.0)), "{sample:?}");
+        }
+    }
+    for metric in SHARD_GAUGES {
+        let series = samples(&all, metric, &[]);
+        assert_eq!(series.len(), 4, "{metric}: one series per shard");
+        for sample in series {
+            assert!(matches!(sample.value, Value::Gauge(0.0)), "{sample:?}");
+        }
+    }
+    let alive = samples(&all, "cairn_members_alive", &[]);
+    assert_eq!(alive.len(), 1);
+    assert_eq!(scalar(alive[0]), 1.0);
+    for route in ["cluster", "shards", "functions", "healthz", "readyz"] {
+        let requests = samples(
+            &all,
+            "cairn_http_requests_total",
+            &[("route", route), ("status", "200")],
+        );
+        assert_eq!(requests.len(), 1, "{route}");
+        assert_eq!(scalar(requests[0]), 0.0, "{route}");
+    }
+    let invoke = samples(
+        &all,
+        "cairn_http_requests_total",
+        &[("route", "invoke"), ("status", "202")],
+    );
+    assert_eq!(scalar(invoke[0]), 0.0);
+    for (function, message) in [
+        ("http/counter", "Add"),
+        ("http/counter", "Get"),
+        ("http/greeter", "greet"),
+    ] {
+        let invocations = samples(
+            &all,
+            "cairn_invocations_total",
+            &[("function", function), ("message", message)],
+        );
+        assert_eq!(invocations.len(), 1, "{function} {message}");
+        assert_eq!(scalar(invocations[0]), 0.0);
+    }
+    let durations = samples(
+        &all,
+        "cairn_http_request_duration_seconds",
+        &[("route", "invoke")],
+    );
+    assert_eq!(durations.len(), 1);
+    let Value::Histogram(buckets) = &durations[0].value else {
+        panic!("not a histogram: {:?}", durations[0]);
+    };
+    assert!(buckets.len() > 5, "explicit buckets: {buckets:?}");
+    assert!(buckets.iter().all(|bucket| bucket.count == 0.0));
+}
+
+/// Counters move with traffic: ten adds through HTTP ingress show up as
+/// handled messages, invocations, 202 requests and latency samples.
+#[test]
+fn counters_move_with_traffic() {
+    let node = TestNode::start(builder(4));
+    for i in 0..10 {
+        let answer = node.post(
+            &format!("/v1/invoke/http/counter/c{i}/Add"),
+            r#"{"amount": 1}"#,
+        );
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    node.flush();
+    let all = node.scrape();
+    assert!(sum(&all, "cairn_messages_handled_total", &[]) >= 10.0);
+    assert_eq!(sum(&all, "cairn_active_actors", &[]), 10.0);
+    assert_eq!(sum(&all, "cairn_queued_messages", &[]), 0.0);
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_invocations_total",
+            &[("function", "http/counter"), ("message", "Add")]
+        ),
+        10.0
+    );
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_http_requests_total",
+            &[("route", "invoke"), ("status", "202")]
+        ),
+        10.0
+    );
+    let durations = samples(
+        &all,
+        "cairn_http_request_duration_seconds",
+        &[("route", "invoke")],
+    );
+    let Value::Histogram(buckets) = &durations[0].value else {
+        panic!("not a histogram: {:?}", durations[0]);
+    };
+    let infinite = buckets
+        .iter()
+        .find(|bucket| bucket.less_than.is_infinite())
+        .expect("a +Inf bucket");
+    assert_eq!(infinite.count, 10.0);
+    let count = samples(
+        &all,
+        "cairn_http_request_duration_seconds_count",
+        &[("route", "invoke")],
+    );
+    assert_eq!(scalar(count[0]), 10.0);
+
+    let unknown = node.post("/v1/invoke/http/nothing/1/Add", "{}");
+    assert_eq!(unknown.status, 404);
+    let all = node.scrape();
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_http_requests_total",
+            &[("route", "invoke"), ("status", "404")]
+        ),
+        1.0
+    );
+    assert!(sum(&all, "cairn_http_requests_total", &[("route", "metrics")]) >= 1.0);
+}
+
+/// The scrape is in the Prometheus text format, with its content type.
+#[test]
+fn metrics_are_served_as_prometheus_text() {
+    let node = TestNode::start(builder(2));
+    let response = ureq::get(node.url("/metrics")).call().expect("an answer");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let text = response.into_body().read_to_string().expect("a body");
+    assert!(text.contains("# TYPE cairn_http_request_duration_seconds histogram"));
+    assert!(text.contains("# TYPE cairn_messages_handled_total counter"));
+    assert!(text.contains("# TYPE cairn_active_actors gauge"));
+}
