@@ -43,5 +43,7 @@ pub use message::{Message, Payload};
 pub use registry::Registry;
 pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
 pub use shard::ShardStats;
-pub use snapshot::{Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredMessage, StoredTimer};
+pub use snapshot::{
+    Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
+};
 pub use timers::TimerId;

@@ -9,6 +9,8 @@ use cairn_core::{
     RuntimeConfig, ShardCount, ShardStats, StatefulFunction,
 };
 
+use cairn_persistence::GcPolicy;
+
 use crate::error::NodeError;
 use crate::http::{HttpServer, HttpSettings};
 use crate::snapshots::{SnapshotSettings, Snapshots};
@@ -233,11 +235,31 @@ impl NodeBuilder {
     /// its latest committed snapshot. Without a store the node keeps state
     /// in memory only.
     pub fn store(mut self, url: impl Into<String>) -> Self {
-        let interval = self.snapshots.take().and_then(|s| s.interval);
+        let previous = self.snapshots.take();
         self.snapshots = Some(SnapshotSettings {
             store: url.into(),
-            interval: interval.or(Some(DEFAULT_SNAPSHOT_INTERVAL)),
+            interval: previous
+                .as_ref()
+                .map_or(Some(DEFAULT_SNAPSHOT_INTERVAL), |s| s.interval),
+            retention: previous.map_or_else(GcPolicy::default, |s| s.retention),
         });
+        self
+    }
+
+    /// Sets how many committed snapshots garbage collection keeps (default
+    /// 3), with everything they reference and anything younger than
+    /// `min_age` (default 60 s), so readers are never cut off. Needs a
+    /// [`NodeBuilder::store`].
+    pub fn keep_snapshots(mut self, keep: usize, min_age: Duration) -> Self {
+        match self.snapshots.as_mut() {
+            Some(settings) if keep > 0 => settings.retention = GcPolicy { keep, min_age },
+            Some(_) => self
+                .errors
+                .push(Error::Config("keep at least one committed snapshot".into())),
+            None => self.errors.push(Error::Config(
+                "snapshot retention needs a store: call `store` first".into(),
+            )),
+        }
         self
     }
 

@@ -54,6 +54,11 @@ impl EgressHub {
         (hub, EgressThreads { threads })
     }
 
+    /// The index of the sink named `name`.
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|sink| sink == name)
+    }
+
     /// The sink names, in sink-index order.
     pub(crate) fn names(&self) -> Arc<[String]> {
         self.names.clone()

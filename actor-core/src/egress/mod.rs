@@ -10,7 +10,6 @@ mod hub;
 mod stdout;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::address::ShardId;
 
@@ -46,11 +45,13 @@ pub struct EgressKey {
 }
 
 /// One record emitted by a handler.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EgressRecord {
+    /// The index of the sink, in the order egresses were added.
     pub(crate) sink: usize,
     pub(crate) key: EgressKey,
-    pub(crate) record: Box<RawValue>,
+    /// The record as JSON text.
+    pub(crate) record: String,
 }
 
 impl EgressRecord {
@@ -61,22 +62,12 @@ impl EgressRecord {
 
     /// The record as JSON text.
     pub fn json(&self) -> &str {
-        self.record.get()
+        &self.record
     }
 
     /// The record as one JSON line: `{"key":{…},"record":…}` and a newline.
     pub fn to_json_line(&self) -> String {
-        #[derive(Serialize)]
-        struct Line<'a> {
-            key: EgressKey,
-            record: &'a RawValue,
-        }
-        let mut line = serde_json::to_string(&Line {
-            key: self.key,
-            record: &self.record,
-        })
-        .expect("a key and valid JSON always serialize");
-        line.push('\n');
-        line
+        let key = serde_json::to_string(&self.key).expect("a key always serializes");
+        format!("{{\"key\":{key},\"record\":{}}}\n", self.record)
     }
 }

@@ -29,7 +29,10 @@ pub(crate) struct Effects {
     pub(crate) timers: Timers,
     egress_names: Arc<[String]>,
     pub(crate) egress: Vec<EgressRecord>,
-    next_egress_seq: u64,
+    pub(crate) next_egress_seq: u64,
+    /// The epoch records emitted now belong to: one past the shard's last
+    /// recorded snapshot. They are sealed into that snapshot (SNAPSHOTS §3.5).
+    pub(crate) egress_epoch: Epoch,
     /// The time at the start of the current turn; timers count from it.
     pub(crate) now: Instant,
 }
@@ -49,6 +52,7 @@ impl Effects {
             egress_names,
             egress: Vec::new(),
             next_egress_seq: 1,
+            egress_epoch: 1,
             now: Instant::now(),
         }
     }
@@ -78,11 +82,10 @@ impl Effects {
             .iter()
             .position(|name| name == egress)
             .ok_or_else(|| unknown_egress(egress))?;
-        let json = serde_json::to_string(record).map_err(|e| CodecError::Encode(e.to_string()))?;
-        let record = serde_json::value::RawValue::from_string(json)
-            .map_err(|e| CodecError::Encode(e.to_string()))?;
+        let record =
+            serde_json::to_string(record).map_err(|e| CodecError::Encode(e.to_string()))?;
         let key = EgressKey {
-            epoch: 0,
+            epoch: self.egress_epoch,
             shard: self.shard,
             seq: self.next_egress_seq,
         };
@@ -279,6 +282,6 @@ mod tests {
         effects.emit("out", &2).unwrap();
         let seqs: Vec<u64> = effects.egress.iter().map(|r| r.key.seq).collect();
         assert_eq!(seqs, vec![1, 2]);
-        assert_eq!(effects.egress[0].record.get(), r#"{"a":1}"#);
+        assert_eq!(effects.egress[0].json(), r#"{"a":1}"#);
     }
 }

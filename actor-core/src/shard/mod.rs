@@ -22,12 +22,13 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use crate::address::ShardId;
 use crate::context::Context;
 use crate::egress::EgressHub;
+use crate::egress::EgressRecord;
 use crate::envelope::{Envelope, ReplyTo};
 use crate::error::{AskError, Error};
 use crate::function::Access;
 use crate::registry::Registry;
 use crate::snapshot::{
-    Epoch, ShardSnapshot, SnapshotProcess, StoredChannel, StoredMessage, StoredTimer,
+    Epoch, ShardSnapshot, SnapshotProcess, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
 };
 
 use actors::{ActivationError, ActorTable};
@@ -94,6 +95,9 @@ pub(crate) struct Shard {
     /// Where finished shard snapshots go (the coordinator); `None` when the
     /// node runs without snapshots.
     snapshots_out: Option<SnapshotSender>,
+    /// With snapshots, egress records wait here until the epoch that seals
+    /// them commits (two-phase egress, SNAPSHOTS §3.5).
+    unreleased: Vec<EgressRecord>,
     received_from_shards: u64,
     messages_handled: u64,
     dead_letters: u64,
@@ -131,6 +135,7 @@ impl Shard {
             snapshot: SnapshotProcess::new(id, 0, vec![0; peers.len()]),
             open: None,
             snapshots_out,
+            unreleased: Vec::new(),
             peers,
             received_from_shards: 0,
             messages_handled: 0,
@@ -154,8 +159,35 @@ impl Shard {
             timers,
             sent,
             channels,
+            egress,
+            next_egress_seq,
             ..
         } = restore;
+        // The restored epoch is committed, so what it sealed is released
+        // again: whatever the crash cut short is published, and idempotent
+        // sinks drop what was already out (rule 15).
+        let republished: Vec<EgressRecord> = egress
+            .into_iter()
+            .filter_map(|stored| match self.egress.index_of(&stored.egress) {
+                Some(sink) => Some(EgressRecord {
+                    sink,
+                    key: stored.key,
+                    record: stored.record,
+                }),
+                None => {
+                    tracing::error!(
+                        egress = stored.egress,
+                        "sealed record for an egress this node lacks; dropped"
+                    );
+                    None
+                }
+            })
+            .collect();
+        if !republished.is_empty() {
+            self.egress.publish(republished);
+        }
+        self.effects.next_egress_seq = next_egress_seq;
+        self.effects.egress_epoch = epoch + 1;
         let mut delivered = vec![0; self.peers.len()];
         let mut in_flight = Vec::new();
         for channel in channels {
@@ -279,7 +311,10 @@ impl Shard {
                     self.record(epoch);
                 }
             }
-            Inbound::Committed(epoch) => self.actors.committed(epoch),
+            Inbound::Committed(epoch) => {
+                self.actors.committed(epoch);
+                self.release_egress(epoch);
+            }
             Inbound::Aborted(epoch) => self.actors.aborted(epoch),
             Inbound::Probe(reply) => {
                 let _ = reply.send(self.stats());
@@ -358,6 +393,17 @@ impl Shard {
             })
             .collect();
         let sent = self.effects.sent();
+        let names = self.egress.names();
+        let egress = self
+            .unreleased
+            .iter()
+            .map(|record| StoredEgress {
+                egress: names[record.sink].clone(),
+                key: record.key,
+                record: record.record.clone(),
+            })
+            .collect();
+        self.effects.egress_epoch = epoch + 1;
         let part = ShardSnapshot {
             shard: self.id,
             epoch,
@@ -367,6 +413,8 @@ impl Shard {
             sent: sent.clone(),
             channels: Vec::new(),
             unencodable,
+            egress,
+            next_egress_seq: self.effects.next_egress_seq,
         };
         self.open = Some(OpenSnapshot {
             part,
@@ -399,6 +447,19 @@ impl Shard {
                     open.part.unencodable += 1;
                 }
             }
+        }
+    }
+
+    /// Publishes the records sealed by `epoch` and every epoch before it; a
+    /// record of an aborted epoch was sealed again by the next one and goes
+    /// out with it (rule 16).
+    fn release_egress(&mut self, epoch: Epoch) {
+        let (released, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unreleased)
+            .into_iter()
+            .partition(|record| record.key.epoch <= epoch);
+        self.unreleased = waiting;
+        if !released.is_empty() {
+            self.egress.publish(released);
         }
     }
 
@@ -557,8 +618,12 @@ impl Shard {
             }
         }
         if !self.effects.egress.is_empty() {
-            self.egress
-                .publish(std::mem::take(&mut self.effects.egress));
+            let records = std::mem::take(&mut self.effects.egress);
+            if self.snapshots_out.is_some() {
+                self.unreleased.extend(records);
+            } else {
+                self.egress.publish(records);
+            }
         }
     }
 

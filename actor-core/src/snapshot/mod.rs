@@ -11,6 +11,8 @@ mod process;
 #[cfg(test)]
 mod simulation;
 
-pub use parts::{ShardSnapshot, StoredActor, StoredChannel, StoredMessage, StoredTimer};
+pub use parts::{
+    ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
+};
 pub use process::Epoch;
 pub(crate) use process::SnapshotProcess;

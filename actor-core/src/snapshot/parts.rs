@@ -128,6 +128,23 @@ pub struct ShardSnapshot {
     /// Messages that could not be encoded and are therefore not in the
     /// snapshot (dead letters: their destination does not take them).
     pub unencodable: u64,
+    /// Egress records emitted up to the cut and not yet released: sealed
+    /// here, published once this epoch commits, published again on a
+    /// restore from it (SNAPSHOTS §3.5 rules 13–15).
+    pub egress: Vec<StoredEgress>,
+    /// The shard's next egress sequence number at the cut.
+    pub next_egress_seq: u64,
+}
+
+/// An egress record as sealed in a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEgress {
+    /// The egress's name.
+    pub egress: String,
+    /// The record's stable key.
+    pub key: crate::egress::EgressKey,
+    /// The record as JSON text.
+    pub record: String,
 }
 
 impl ShardSnapshot {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use cairn_core::{Epoch, Runtime, ShardSnapshot};
 use cairn_persistence::{
-    encode_object, CommitOutcome, Manifest, ObjectRef, ShardEntry, ShardObjectKey, ShardObjectKind,
-    Store, TypeSchema,
+    encode_object, CommitOutcome, GcPolicy, Manifest, ObjectRef, ShardEntry, ShardObjectKey,
+    ShardObjectKind, Store, TypeSchema,
 };
 use tokio::sync::{mpsc, Mutex};
 
@@ -21,11 +21,16 @@ use crate::error::NodeError;
 const GENERATION: u64 = 1;
 const INCARNATION: u64 = 1;
 
+/// Garbage collection runs after every this many commits: it lists the
+/// store, which is too costly to do every second on S3.
+const GC_EVERY: u64 = 10;
+
 /// Drives epochs; one at a time.
 pub(crate) struct Coordinator {
     store: Store,
     runtime: Runtime,
     part_timeout: Duration,
+    gc: GcPolicy,
     state: Mutex<State>,
 }
 
@@ -33,6 +38,7 @@ struct State {
     parts: mpsc::UnboundedReceiver<ShardSnapshot>,
     last_committed: Option<Epoch>,
     chains: BTreeMap<u32, Vec<ObjectRef>>,
+    commits: u64,
 }
 
 impl Coordinator {
@@ -42,15 +48,18 @@ impl Coordinator {
         parts: mpsc::UnboundedReceiver<ShardSnapshot>,
         recovered: Option<&Manifest>,
         part_timeout: Duration,
+        gc: GcPolicy,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             runtime,
             part_timeout,
+            gc,
             state: Mutex::new(State {
                 parts,
                 last_committed: recovered.map(|manifest| manifest.epoch),
                 chains: super::recovery::chains_of(recovered),
+                commits: 0,
             }),
         })
     }
@@ -64,8 +73,12 @@ impl Coordinator {
         match self.commit(&mut state, epoch).await {
             Ok(()) => {
                 state.last_committed = Some(epoch);
+                state.commits += 1;
                 self.runtime.epoch_committed(epoch)?;
                 tracing::debug!(epoch, "epoch committed");
+                if state.commits % GC_EVERY == 0 {
+                    self.collect_garbage().await;
+                }
                 Ok(epoch)
             }
             Err(error) => {
@@ -129,6 +142,18 @@ impl Coordinator {
                 Ok(())
             }
             CommitOutcome::LostRace => Err(NodeError::LostCommitRace { epoch }),
+        }
+    }
+
+    /// Deletes what the kept epochs no longer reference (SNAPSHOTS §3.4
+    /// rule 12). A failure is logged: the next run tries again.
+    async fn collect_garbage(&self) {
+        match self.store.gc(self.gc).await {
+            Ok(report) if !report.deleted.is_empty() => {
+                tracing::debug!(deleted = report.deleted.len(), "snapshot garbage collected")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "snapshot garbage collection failed"),
         }
     }
 

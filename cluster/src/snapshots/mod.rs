@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::{Epoch, Runtime, RuntimeConfig, SnapshotLink};
-use cairn_persistence::{Store, StoreOptions};
+use cairn_persistence::{GcPolicy, Store, StoreOptions};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -32,6 +32,8 @@ pub(crate) struct SnapshotSettings {
     pub(crate) store: String,
     /// How often an epoch starts on its own; `None` for on demand only.
     pub(crate) interval: Option<Duration>,
+    /// What garbage collection keeps.
+    pub(crate) retention: GcPolicy,
 }
 
 /// A node's snapshot machinery: the coordinator and the task that starts
@@ -61,6 +63,7 @@ pub(crate) async fn prepare(
             receiver,
             recovered: recovered.manifest,
             interval: settings.interval,
+            retention: settings.retention,
         },
     ))
 }
@@ -71,6 +74,7 @@ pub(crate) struct Pending {
     receiver: mpsc::UnboundedReceiver<cairn_core::ShardSnapshot>,
     recovered: Option<cairn_persistence::Manifest>,
     interval: Option<Duration>,
+    retention: GcPolicy,
 }
 
 impl Snapshots {
@@ -82,6 +86,7 @@ impl Snapshots {
             pending.receiver,
             pending.recovered.as_ref(),
             PART_TIMEOUT,
+            pending.retention,
         );
         let ticker = pending.interval.map(|period| {
             let coordinator = coordinator.clone();
