@@ -70,7 +70,9 @@ pub use cairn_core::{
     Payload, Registry, Result, Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats,
     StatefulFunction, StdoutSink, TimerId,
 };
-pub use cairn_core::{ShardSnapshot, StoredActor, StoredChannel, StoredMessage, StoredTimer};
+pub use cairn_core::{
+    ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
+};
 pub use cairn_macros::{handlers, stateful_function};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder};
