@@ -80,7 +80,9 @@ impl<'a> Context<'a> {
 
     /// Answers the message being handled.
     ///
-    /// If it came from an `ask`, the reply completes the ask. If it came from
+    /// If it came from an `ask`, the reply completes the ask (for
+    /// `ask_durable`, once the epoch holding this handler's effects has
+    /// committed). If it came from
     /// another actor, the reply is sent to that actor as a message (its
     /// handlers must take `M`). A message from a plain external `send` has no
     /// one to answer, and the reply is dropped. Only the first reply to an
@@ -88,6 +90,7 @@ impl<'a> Context<'a> {
     pub fn reply<M: Message>(&mut self, message: M) {
         let payload = Payload::new(message);
         match self.reply.take() {
+            Some(ReplyTo::DurableAsk(caller)) => self.effects.hold_reply(caller, payload),
             Some(reply) => reply.answer(Ok(payload)),
             None => match self.caller {
                 Some(caller) => {

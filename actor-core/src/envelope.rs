@@ -15,13 +15,16 @@ pub(crate) type AskResult = Result<Payload, AskError>;
 pub(crate) enum ReplyTo {
     /// A caller outside the actor system waits on this channel.
     Ask(oneshot::Sender<AskResult>),
+    /// As `Ask`, but the reply is held until the epoch holding the
+    /// handler's effect has committed (`ask_durable`); errors go at once.
+    DurableAsk(oneshot::Sender<AskResult>),
 }
 
 impl ReplyTo {
     /// Delivers the answer. A caller that gave up (timed out) is not an error.
     pub(crate) fn answer(self, result: AskResult) {
         match self {
-            ReplyTo::Ask(sender) => {
+            ReplyTo::Ask(sender) | ReplyTo::DurableAsk(sender) => {
                 let _ = sender.send(result);
             }
         }
@@ -50,12 +53,12 @@ impl Envelope {
     }
 
     /// A message whose handler's reply goes to `reply`.
-    pub(crate) fn ask(to: Address, payload: Payload, reply: oneshot::Sender<AskResult>) -> Self {
+    pub(crate) fn ask(to: Address, payload: Payload, reply: ReplyTo) -> Self {
         Self {
             to,
             from: None,
             payload,
-            reply: Some(ReplyTo::Ask(reply)),
+            reply: Some(reply),
         }
     }
 }

@@ -41,6 +41,11 @@ pub enum Error {
     /// The node is shutting down and takes no more messages.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The operation needs snapshots, and this node takes none.
+    #[error(
+        "this node takes no snapshots: durable operations need a store (`NodeBuilder::store`)"
+    )]
+    NoSnapshots,
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

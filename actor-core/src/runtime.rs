@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::address::{Address, ShardCount, ShardId};
 use crate::egress::{EgressHub, EgressSink, EgressThreads};
-use crate::envelope::Envelope;
+use crate::envelope::{AskResult, Envelope, ReplyTo};
 use crate::error::{AskError, Error, Result};
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
@@ -81,6 +81,8 @@ struct Inner {
     egress: EgressHub,
     running: Mutex<Option<Running>>,
     shutting_down: AtomicBool,
+    /// Whether the shards take part in snapshots.
+    snapshots: bool,
 }
 
 /// What shutdown waits for.
@@ -124,6 +126,7 @@ impl Runtime {
             turn_budget: config.turn_budget,
             idle_timeout: config.idle_timeout,
         };
+        let takes_snapshots = snapshots.is_some();
         let (parts, mut restore) = match snapshots {
             Some(link) => (Some(link.parts), link.restore),
             None => (None, Vec::new()),
@@ -164,6 +167,7 @@ impl Runtime {
                     egress_threads,
                 })),
                 shutting_down: AtomicBool::new(false),
+                snapshots: takes_snapshots,
             }),
         })
     }
@@ -216,11 +220,21 @@ impl Runtime {
         let reply = self
             .ask_payload(to.clone(), Payload::new(message), timeout)
             .await?;
-        reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
-            address: to,
-            expected: std::any::type_name::<R>(),
-            actual: reply.type_name(),
-        })
+        typed_reply(to, reply)
+    }
+
+    /// [`Runtime::ask`], answered only once the epoch holding the handler's
+    /// effects has committed; see [`Runtime::ask_durable_payload`].
+    pub async fn ask_durable<R: Message, M: Message>(
+        &self,
+        to: Address,
+        message: M,
+    ) -> Result<R, AskError> {
+        let timeout = self.inner.config.ask_timeout;
+        let reply = self
+            .ask_durable_payload(to.clone(), Payload::new(message), timeout)
+            .await?;
+        typed_reply(to, reply)
     }
 
     /// Asks with an already type-erased message and returns the reply as is.
@@ -230,9 +244,36 @@ impl Runtime {
         payload: Payload,
         timeout: Duration,
     ) -> Result<Payload, AskError> {
+        self.ask_with(to, payload, timeout, ReplyTo::Ask).await
+    }
+
+    /// Sends `payload` and waits for the handler's reply, which is answered
+    /// only once the snapshot epoch holding the handler's effects has
+    /// committed (SNAPSHOTS §3.5 rule 17): what it reports survives any
+    /// crash. Needs a node with snapshots.
+    pub async fn ask_durable_payload(
+        &self,
+        to: Address,
+        payload: Payload,
+        timeout: Duration,
+    ) -> Result<Payload, AskError> {
+        if !self.inner.snapshots {
+            return Err(AskError::Send(Error::NoSnapshots));
+        }
+        self.ask_with(to, payload, timeout, ReplyTo::DurableAsk)
+            .await
+    }
+
+    async fn ask_with(
+        &self,
+        to: Address,
+        payload: Payload,
+        timeout: Duration,
+        reply_to: fn(oneshot::Sender<AskResult>) -> ReplyTo,
+    ) -> Result<Payload, AskError> {
         self.inner.registry.check_accepts(to.function(), &payload)?;
         let (reply, answer) = oneshot::channel();
-        self.deliver(Envelope::ask(to.clone(), payload, reply))?;
+        self.deliver(Envelope::ask(to.clone(), payload, reply_to(reply)))?;
         match tokio::time::timeout(timeout, answer).await {
             Ok(Ok(result)) => result,
             Ok(Err(_dropped)) if self.is_shutting_down() => {
@@ -369,6 +410,15 @@ impl Runtime {
         let threads = running.egress_threads;
         let _ = tokio::task::spawn_blocking(move || threads.join()).await;
     }
+}
+
+/// The reply as the type the caller asked for.
+fn typed_reply<R: Message>(to: Address, reply: Payload) -> Result<R, AskError> {
+    reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
+        address: to,
+        expected: std::any::type_name::<R>(),
+        actual: reply.type_name(),
+    })
 }
 
 impl std::fmt::Debug for Runtime {

@@ -64,6 +64,19 @@ impl Node {
         self.runtime.ask(to, message).await
     }
 
+    /// Like [`Node::ask`], but answered only once the snapshot epoch
+    /// holding the handler's effects has committed: the reply reports only
+    /// what survives a crash. Its latency is at least the time to the next
+    /// commit. Needs a store ([`NodeBuilder::store`]); without one it fails
+    /// with `NoSnapshots`.
+    pub async fn ask_durable<R: Message, M: Message>(
+        &self,
+        to: Address,
+        message: M,
+    ) -> Result<R, AskError> {
+        self.runtime.ask_durable(to, message).await
+    }
+
     /// [`Node::ask`] with an explicit timeout.
     pub async fn ask_with_timeout<R: Message, M: Message>(
         &self,

@@ -222,3 +222,33 @@ async fn garbage_collection_keeps_what_the_latest_epoch_needs() {
     }
     restarted.shutdown().await;
 }
+
+/// `ask_durable` answers only after the epoch holding the handler's effect
+/// has committed; a plain `ask` answers at once; a node without a store
+/// refuses durable asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_asks_wait_for_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_bank(&dir).await;
+    let account = Address::of::<Account>(3u64);
+    let durable = tokio::spawn({
+        let node = node.clone();
+        let account = account.clone();
+        async move { node.ask_durable::<i64, _>(account, Balance).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!durable.is_finished(), "no commit yet, no answer");
+    let quick: i64 = node.ask(account, Balance).await.unwrap();
+    assert_eq!(quick, INITIAL);
+    node.snapshot_now().await.unwrap();
+    assert_eq!(durable.await.unwrap().unwrap(), INITIAL);
+    node.shutdown().await;
+
+    let memory_only = start_node(|b| b).await;
+    let error = memory_only
+        .ask_durable::<i64, _>(Address::of::<Account>(1u64), Balance)
+        .await
+        .unwrap_err();
+    assert_eq!(error, AskError::Send(cairn::Error::NoSnapshots));
+    memory_only.shutdown().await;
+}

@@ -12,11 +12,13 @@ use tokio::time::Instant;
 use crate::address::{ShardCount, ShardId};
 use crate::context::unknown_egress;
 use crate::egress::{EgressKey, EgressRecord};
-use crate::envelope::Envelope;
+use crate::envelope::{AskResult, Envelope};
 use crate::error::{CodecError, Result};
+use crate::message::Payload;
 use crate::shard::inbox::Batch;
 use crate::snapshot::Epoch;
 use crate::timers::{TimerId, Timers};
+use tokio::sync::oneshot;
 
 /// A shard's effect buffers.
 pub(crate) struct Effects {
@@ -33,6 +35,8 @@ pub(crate) struct Effects {
     /// The epoch records emitted now belong to: one past the shard's last
     /// recorded snapshot. They are sealed into that snapshot (SNAPSHOTS §3.5).
     pub(crate) egress_epoch: Epoch,
+    /// Replies to durable asks made this turn, with the epoch they wait for.
+    pub(crate) held_replies: Vec<HeldReply>,
     /// The time at the start of the current turn; timers count from it.
     pub(crate) now: Instant,
 }
@@ -53,6 +57,7 @@ impl Effects {
             egress: Vec::new(),
             next_egress_seq: 1,
             egress_epoch: 1,
+            held_replies: Vec::new(),
             now: Instant::now(),
         }
     }
@@ -94,6 +99,16 @@ impl Effects {
         Ok(())
     }
 
+    /// Holds a durable ask's reply until the epoch holding this turn's
+    /// effects commits.
+    pub(crate) fn hold_reply(&mut self, caller: oneshot::Sender<AskResult>, reply: Payload) {
+        self.held_replies.push(HeldReply {
+            epoch: self.egress_epoch,
+            caller,
+            reply,
+        });
+    }
+
     /// Takes this turn's outgoing batches, one per destination shard,
     /// coloured with the shard's current epoch.
     pub(crate) fn take_batches(
@@ -126,6 +141,13 @@ impl Effects {
     pub(crate) fn sent_to_shards(&self) -> u64 {
         self.outbox.sent
     }
+}
+
+/// A durable ask's reply, waiting for `epoch` to commit.
+pub(crate) struct HeldReply {
+    pub(crate) epoch: Epoch,
+    pub(crate) caller: oneshot::Sender<AskResult>,
+    pub(crate) reply: Payload,
 }
 
 /// Outgoing envelopes grouped by destination shard, with each channel's

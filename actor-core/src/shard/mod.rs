@@ -98,6 +98,8 @@ pub(crate) struct Shard {
     /// With snapshots, egress records wait here until the epoch that seals
     /// them commits (two-phase egress, SNAPSHOTS §3.5).
     unreleased: Vec<EgressRecord>,
+    /// Replies to durable asks, waiting for their epoch to commit.
+    held_replies: Vec<effects::HeldReply>,
     received_from_shards: u64,
     messages_handled: u64,
     dead_letters: u64,
@@ -136,6 +138,7 @@ impl Shard {
             open: None,
             snapshots_out,
             unreleased: Vec::new(),
+            held_replies: Vec::new(),
             peers,
             received_from_shards: 0,
             messages_handled: 0,
@@ -450,9 +453,9 @@ impl Shard {
         }
     }
 
-    /// Publishes the records sealed by `epoch` and every epoch before it; a
-    /// record of an aborted epoch was sealed again by the next one and goes
-    /// out with it (rule 16).
+    /// Publishes the records sealed by `epoch` and every epoch before it,
+    /// and answers the durable asks waiting for them; a record of an aborted
+    /// epoch was sealed again by the next one and goes out with it (rule 16).
     fn release_egress(&mut self, epoch: Epoch) {
         let (released, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unreleased)
             .into_iter()
@@ -460,6 +463,13 @@ impl Shard {
         self.unreleased = waiting;
         if !released.is_empty() {
             self.egress.publish(released);
+        }
+        let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_replies)
+            .into_iter()
+            .partition(|held| held.epoch <= epoch);
+        self.held_replies = waiting;
+        for held in answered {
+            let _ = held.caller.send(Ok(held.reply));
         }
     }
 
@@ -617,6 +627,7 @@ impl Shard {
                 tracing::debug!(shard = %self.id, %destination, "destination shard stopped; batch dropped at shutdown");
             }
         }
+        self.held_replies.append(&mut self.effects.held_replies);
         if !self.effects.egress.is_empty() {
             let records = std::mem::take(&mut self.effects.egress);
             if self.snapshots_out.is_some() {
