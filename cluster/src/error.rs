@@ -19,6 +19,27 @@ pub enum NodeError {
         /// The shard count this node was built with.
         configured: u32,
     },
+    /// The store holds state of a function type under another schema hash
+    /// than the registered struct's, and no migration was given.
+    #[error("stored state of `{function}` has schema {stored:#018x} but the registered struct has {current:#018x}; register a migration with `NodeBuilder::migrate` or restore with a compatible build")]
+    SchemaMismatch {
+        /// The function type.
+        function: String,
+        /// The schema hash the state was stored under.
+        stored: u64,
+        /// The registered struct's schema hash.
+        current: u64,
+    },
+    /// A migration refused an actor's stored state.
+    #[error("migrating {actor} (`{function}`): {reason}")]
+    Migration {
+        /// The function type.
+        function: String,
+        /// The actor.
+        actor: String,
+        /// What the migration said.
+        reason: String,
+    },
     /// Not every shard delivered its part of the epoch in time.
     #[error("epoch {epoch}: {missing} shard(s) did not deliver their part within {timeout:?}; the epoch is aborted")]
     EpochTimeout {

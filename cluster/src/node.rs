@@ -254,8 +254,31 @@ impl NodeBuilder {
             interval: previous
                 .as_ref()
                 .map_or(Some(DEFAULT_SNAPSHOT_INTERVAL), |s| s.interval),
-            retention: previous.map_or_else(GcPolicy::default, |s| s.retention),
+            retention: previous
+                .as_ref()
+                .map_or_else(GcPolicy::default, |s| s.retention),
+            migrations: previous.map(|s| s.migrations).unwrap_or_default(),
         });
+        self
+    }
+
+    /// Reads `F`'s state stored under the older schema hash `from` (see
+    /// `StatefulFunction::SCHEMA_HASH`) through `migrate`, which decodes the
+    /// old MessagePack bytes (typically with the old struct and
+    /// `rmp_serde::from_slice`) into the current `F`. Without a migration, a
+    /// store holding `F` under another schema is refused at start. Needs a
+    /// [`NodeBuilder::store`].
+    pub fn migrate<F: StatefulFunction>(
+        mut self,
+        from: u64,
+        migrate: impl Fn(&[u8]) -> std::result::Result<F, String> + Send + Sync + 'static,
+    ) -> Self {
+        match self.snapshots.as_mut() {
+            Some(settings) => settings.migrations.add::<F>(from, migrate),
+            None => self.errors.push(Error::Config(
+                "a migration needs a store: call `store` first".into(),
+            )),
+        }
         self
     }
 
@@ -300,7 +323,8 @@ impl NodeBuilder {
         let ask_timeout = self.config.ask_timeout;
         let (link, pending) = match &self.snapshots {
             Some(settings) => {
-                let (link, pending) = crate::snapshots::prepare(settings, &self.config).await?;
+                let (link, pending) =
+                    crate::snapshots::prepare(settings, &self.config, &self.registry).await?;
                 (Some(link), Some(pending))
             }
             None => (None, None),

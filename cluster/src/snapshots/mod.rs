@@ -9,11 +9,12 @@
 
 mod coordinator;
 mod recovery;
+mod schema;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_core::{Epoch, Runtime, RuntimeConfig, SnapshotLink};
+use cairn_core::{Epoch, Registry, Runtime, RuntimeConfig, SnapshotLink};
 use cairn_persistence::{GcPolicy, Store, StoreOptions};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
@@ -21,6 +22,8 @@ use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
 use coordinator::Coordinator;
+pub(crate) use schema::Migrations;
+use schema::SchemaCheck;
 
 /// How long the coordinator waits for every shard's part of an epoch.
 const PART_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +37,8 @@ pub(crate) struct SnapshotSettings {
     pub(crate) interval: Option<Duration>,
     /// What garbage collection keeps.
     pub(crate) retention: GcPolicy,
+    /// How to read state stored under older schemas.
+    pub(crate) migrations: Migrations,
 }
 
 /// A node's snapshot machinery: the coordinator and the task that starts
@@ -48,9 +53,11 @@ pub(crate) struct Snapshots {
 pub(crate) async fn prepare(
     settings: &SnapshotSettings,
     config: &RuntimeConfig,
+    registry: &Registry,
 ) -> Result<(SnapshotLink, Pending), NodeError> {
     let store = Store::open(&settings.store, StoreOptions::default())?;
-    let recovered = recovery::recover(&store, config.shard_count).await?;
+    let schemas = SchemaCheck::new(registry, settings.migrations.clone());
+    let recovered = recovery::recover(&store, config.shard_count, &schemas).await?;
     let (parts, receiver) = mpsc::unbounded_channel();
     let link = SnapshotLink {
         parts,

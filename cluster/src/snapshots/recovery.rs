@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use cairn_core::{ShardCount, ShardSnapshot};
 use cairn_persistence::{decode_object, Manifest, ObjectRef, Store};
 
+use super::schema::SchemaCheck;
 use crate::error::NodeError;
 
 /// What the node resumes from: the committed manifest, if any, and each
@@ -18,8 +19,13 @@ pub(crate) struct Recovered {
 /// Reads the latest committed epoch. A store with none gives an empty
 /// recovery; one written with another shard count is refused; an object
 /// that fails its checksum or decoding stops recovery with an error naming
-/// it (corrupt state is never loaded).
-pub(super) async fn recover(store: &Store, shards: ShardCount) -> Result<Recovered, NodeError> {
+/// it (corrupt state is never loaded); state stored under another schema is
+/// migrated or refused (`schemas`).
+pub(super) async fn recover(
+    store: &Store,
+    shards: ShardCount,
+    schemas: &SchemaCheck,
+) -> Result<Recovered, NodeError> {
     let Some(manifest) = store.latest_committed().await? else {
         return Ok(Recovered {
             manifest: None,
@@ -34,7 +40,7 @@ pub(super) async fn recover(store: &Store, shards: ShardCount) -> Result<Recover
     }
     let mut restore = vec![None; shards.get() as usize];
     for (shard, entry) in &manifest.shards {
-        let chain = read_chain(store, &entry.chain).await?;
+        let chain = read_chain(store, &entry.chain, schemas).await?;
         restore[*shard as usize] = ShardSnapshot::fold(chain);
     }
     tracing::info!(
@@ -47,11 +53,16 @@ pub(super) async fn recover(store: &Store, shards: ShardCount) -> Result<Recover
     })
 }
 
-async fn read_chain(store: &Store, chain: &[ObjectRef]) -> Result<Vec<ShardSnapshot>, NodeError> {
+async fn read_chain(
+    store: &Store,
+    chain: &[ObjectRef],
+    schemas: &SchemaCheck,
+) -> Result<Vec<ShardSnapshot>, NodeError> {
     let mut parts = Vec::with_capacity(chain.len());
     for reference in chain {
         let bytes = store.read_object(&reference.key).await?;
-        let object = decode_object::<ShardSnapshot>(&reference.key.to_string(), &bytes)?;
+        let mut object = decode_object::<ShardSnapshot>(&reference.key.to_string(), &bytes)?;
+        schemas.admit(&object.types, &mut object.body)?;
         parts.push(object.body);
     }
     Ok(parts)
