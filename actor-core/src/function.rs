@@ -115,6 +115,7 @@ impl std::fmt::Debug for MessageType {
 pub(crate) trait ErasedActor: Send {
     fn handle(&mut self, ctx: &mut Context<'_>, message: Payload) -> Result<Access, Payload>;
     fn to_msgpack(&self) -> Result<Vec<u8>, CodecError>;
+    fn to_json(&self) -> Result<serde_json::Value, CodecError>;
 }
 
 impl<F: StatefulFunction> ErasedActor for F {
@@ -124,6 +125,10 @@ impl<F: StatefulFunction> ErasedActor for F {
 
     fn to_msgpack(&self) -> Result<Vec<u8>, CodecError> {
         rmp_serde::to_vec_named(self).map_err(|error| CodecError::Encode(error.to_string()))
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, CodecError> {
+        serde_json::to_value(self).map_err(|error| CodecError::Encode(error.to_string()))
     }
 }
 

@@ -42,7 +42,7 @@ pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFu
 pub use message::{Message, Payload};
 pub use registry::Registry;
 pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
-pub use shard::ShardStats;
+pub use shard::{ActorStatus, ActorSummary, ActorView, FunctionCount, ShardStats};
 pub use snapshot::{
     Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
 };

@@ -9,13 +9,16 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::address::{Address, ShardCount, ShardId};
+use crate::address::{Address, FunctionType, ShardCount, ShardId};
 use crate::egress::{EgressHub, EgressSink, EgressThreads};
 use crate::envelope::{AskResult, Envelope, ReplyTo};
 use crate::error::{AskError, Error, Result};
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
-use crate::shard::{Inbound, InboxSender, Shard, ShardSettings, ShardStats};
+use crate::shard::{
+    listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
+    ShardSettings, ShardStats,
+};
 use crate::snapshot::{Epoch, ShardSnapshot};
 
 /// How a node's shards run.
@@ -326,6 +329,76 @@ impl Runtime {
             .send(Inbound::Probe(reply))
             .map_err(|_| Error::ShuttingDown)?;
         answer.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Up to `limit` actors, active or passivated, of every shard, in
+    /// (function type, id) order, starting after `after` (the last address
+    /// of the previous page), of `function` only if given.
+    pub async fn list_actors(
+        &self,
+        function: Option<FunctionType>,
+        after: Option<Address>,
+        limit: usize,
+    ) -> Result<Vec<ActorSummary>> {
+        let mut answers = Vec::with_capacity(self.inner.shards.len());
+        for shard in self.inner.shards.iter() {
+            let (reply, answer) = oneshot::channel();
+            let inspection = Inspection::ListActors {
+                function,
+                after: after.clone(),
+                limit,
+                reply,
+            };
+            shard
+                .send(Inbound::Inspect(inspection))
+                .map_err(|_| Error::ShuttingDown)?;
+            answers.push(answer);
+        }
+        let mut actors = Vec::new();
+        for answer in answers {
+            actors.extend(answer.await.map_err(|_| Error::ShuttingDown)?);
+        }
+        actors.sort_by(|a, b| listing_order(&a.address).cmp(&listing_order(&b.address)));
+        actors.truncate(limit);
+        Ok(actors)
+    }
+
+    /// One actor as its shard holds it now: status, state as JSON, queued
+    /// messages. Nothing is activated.
+    pub async fn inspect_actor(&self, address: Address) -> Result<ActorView> {
+        let shard = address.shard(self.inner.config.shard_count);
+        let (reply, answer) = oneshot::channel();
+        self.inner.shards[shard.index()]
+            .send(Inbound::Inspect(Inspection::Actor { address, reply }))
+            .map_err(|_| Error::ShuttingDown)?;
+        answer.await.map_err(|_| Error::ShuttingDown)
+    }
+
+    /// Active and passivated actors per function type, over every shard.
+    pub async fn function_counts(&self) -> Result<Vec<FunctionCount>> {
+        let mut answers = Vec::with_capacity(self.inner.shards.len());
+        for shard in self.inner.shards.iter() {
+            let (reply, answer) = oneshot::channel();
+            shard
+                .send(Inbound::Inspect(Inspection::Functions { reply }))
+                .map_err(|_| Error::ShuttingDown)?;
+            answers.push(answer);
+        }
+        let mut totals: std::collections::BTreeMap<String, FunctionCount> = Default::default();
+        for answer in answers {
+            for count in answer.await.map_err(|_| Error::ShuttingDown)? {
+                let total = totals
+                    .entry(count.function.clone())
+                    .or_insert_with(|| FunctionCount {
+                        function: count.function.clone(),
+                        active: 0,
+                        passivated: 0,
+                    });
+                total.active += count.active;
+                total.passivated += count.passivated;
+            }
+        }
+        Ok(totals.into_values().collect())
     }
 
     /// Waits until every message sent before the call, and every message

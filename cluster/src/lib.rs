@@ -65,10 +65,10 @@ mod node;
 mod snapshots;
 
 pub use cairn_core::{
-    Access, ActorId, Address, AskError, CodecError, Context, EgressKey, EgressRecord, EgressSink,
-    Epoch, Error, FileSink, FunctionDescriptor, FunctionType, Handlers, Message, MessageType,
-    Payload, Registry, Result, Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats,
-    StatefulFunction, StdoutSink, TimerId,
+    Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, CodecError, Context,
+    EgressKey, EgressRecord, EgressSink, Epoch, Error, FileSink, FunctionCount, FunctionDescriptor,
+    FunctionType, Handlers, Message, MessageType, Payload, Registry, Result, Runtime,
+    RuntimeConfig, ShardCount, ShardId, ShardStats, StatefulFunction, StdoutSink, TimerId,
 };
 pub use cairn_core::{
     ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,

@@ -109,6 +109,29 @@ impl Node {
         self.runtime.shard_stats().await
     }
 
+    /// Up to `limit` actors, active or passivated, in (function type, id)
+    /// order, after `after` (the last address of the previous page), of
+    /// `function` only if given.
+    pub async fn list_actors(
+        &self,
+        function: Option<cairn_core::FunctionType>,
+        after: Option<Address>,
+        limit: usize,
+    ) -> Result<Vec<cairn_core::ActorSummary>> {
+        self.runtime.list_actors(function, after, limit).await
+    }
+
+    /// One actor as its shard holds it now (status, state as JSON, queued
+    /// messages), without activating it.
+    pub async fn inspect_actor(&self, address: Address) -> Result<cairn_core::ActorView> {
+        self.runtime.inspect_actor(address).await
+    }
+
+    /// Active and passivated actors per function type.
+    pub async fn function_counts(&self) -> Result<Vec<cairn_core::FunctionCount>> {
+        self.runtime.function_counts().await
+    }
+
     /// The registered function types.
     pub fn registry(&self) -> &Registry {
         self.runtime.registry()

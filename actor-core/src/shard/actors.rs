@@ -13,6 +13,7 @@ use crate::address::Address;
 use crate::error::{CodecError, Error};
 use crate::function::ErasedActor;
 use crate::registry::Registry;
+use crate::shard::inspect::ActorStatus;
 use crate::snapshot::{Epoch, StoredActor};
 
 /// An activated actor.
@@ -239,6 +240,39 @@ impl ActorTable {
             }
         });
         before - self.active.len()
+    }
+
+    /// The activated actors, in no order.
+    pub(crate) fn active(&self) -> impl Iterator<Item = &ActorSlot> {
+        self.active.iter()
+    }
+
+    /// The passivated actors' addresses, in no order.
+    pub(crate) fn passivated(&self) -> impl Iterator<Item = &Address> {
+        self.passivated.keys()
+    }
+
+    /// An actor's state as JSON and whether it is active or passivated,
+    /// without activating it; `None` if the shard holds nothing for it.
+    pub(crate) fn state_json(
+        &self,
+        address: &Address,
+    ) -> Option<(ActorStatus, Result<serde_json::Value, CodecError>)> {
+        if let Some(slot) = self
+            .active
+            .find(address.placement_hash(), |slot| slot.address == *address)
+        {
+            return Some((ActorStatus::Active, slot.state.to_json()));
+        }
+        let bytes = self.passivated.get(address)?;
+        let state = match self.registry.get(address.function()) {
+            Some(descriptor) => descriptor.restore(bytes).and_then(|state| state.to_json()),
+            None => Err(CodecError::Decode(format!(
+                "no function `{}` is registered",
+                address.function()
+            ))),
+        };
+        Some((ActorStatus::Passivated, state))
     }
 
     pub(crate) fn active_len(&self) -> usize {

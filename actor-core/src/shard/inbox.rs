@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 use crate::address::ShardId;
 use crate::envelope::Envelope;
+use crate::shard::inspect::Inspection;
 use crate::snapshot::Epoch;
 
 /// The sending half of a shard's inbox.
@@ -36,6 +37,8 @@ pub(crate) enum Inbound {
     Aborted(Epoch),
     /// A request for the shard's counters, answered between turns.
     Probe(oneshot::Sender<ShardStats>),
+    /// A read-only question from an operator, answered between turns.
+    Inspect(Inspection),
     /// Stop after this turn.
     Shutdown,
 }

@@ -11,6 +11,7 @@
 mod actors;
 mod effects;
 mod inbox;
+mod inspect;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -35,6 +36,8 @@ use actors::{ActivationError, ActorTable};
 pub(crate) use effects::Effects;
 pub use inbox::ShardStats;
 pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
+pub(crate) use inspect::{order as listing_order, Inspection};
+pub use inspect::{ActorStatus, ActorSummary, ActorView, FunctionCount};
 
 /// Passivation sweeps per idle timeout, at the least: an idle actor is
 /// passivated between one and `1 + 1/SWEEPS_PER_IDLE_TIMEOUT` idle timeouts
@@ -322,6 +325,7 @@ impl Shard {
             Inbound::Probe(reply) => {
                 let _ = reply.send(self.stats());
             }
+            Inbound::Inspect(inspection) => self.inspect(inspection),
             Inbound::Shutdown => return false,
         }
         true
@@ -661,6 +665,7 @@ impl Shard {
                 Inbound::Probe(reply) => {
                     let _ = reply.send(self.stats());
                 }
+                Inbound::Inspect(inspection) => self.inspect(inspection),
                 Inbound::Marker { .. }
                 | Inbound::StartEpoch(_)
                 | Inbound::Committed(_)
