@@ -42,7 +42,9 @@ pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFu
 pub use message::{Message, Payload};
 pub use registry::Registry;
 pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
-pub use shard::{ActorStatus, ActorSummary, ActorView, FunctionCount, ShardStats};
+pub use shard::{
+    ActorStatus, ActorSummary, ActorView, FunctionCount, ShardStats, HANDLER_DURATION,
+};
 pub use snapshot::{
     Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
 };

@@ -76,6 +76,7 @@ pub use cairn_core::{
 pub use cairn_macros::{handlers, stateful_function};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder};
+pub use snapshots::EpochRecord;
 
 /// The names an application imports: `use cairn::prelude::*;`.
 pub mod prelude {

@@ -158,6 +158,27 @@ impl Node {
         }
     }
 
+    /// The most recent snapshot epochs (up to 100), oldest first; empty
+    /// without a store.
+    pub fn snapshot_history(&self) -> Vec<crate::EpochRecord> {
+        self.snapshots
+            .as_ref()
+            .map(|snapshots| snapshots.history())
+            .unwrap_or_default()
+    }
+
+    /// Whether this node takes snapshots (it was built with a store).
+    pub fn takes_snapshots(&self) -> bool {
+        self.snapshots.is_some()
+    }
+
+    /// The committed epoch this node resumed from when it started, if any.
+    pub fn recovered_from(&self) -> Option<cairn_core::Epoch> {
+        self.snapshots
+            .as_ref()
+            .and_then(|snapshots| snapshots.recovered_from())
+    }
+
     /// Stops the node: periodic snapshots stop, shards finish their current
     /// turn, waiting asks get `ShuttingDown`, pending egress is written out,
     /// and the HTTP endpoint stops and its thread is joined. Idempotent.

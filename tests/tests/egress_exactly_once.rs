@@ -66,6 +66,8 @@ async fn egress_is_released_once_per_committed_record() {
         records(&out).is_empty(),
         "nothing is released before a commit"
     );
+    let stats = node.shard_stats().await.unwrap();
+    assert_eq!(stats.iter().map(|s| s.egress_pending).sum::<usize>(), 100);
     node.snapshot_now().await.unwrap();
     node.flush().await.unwrap();
     assert_eq!(records(&out).len(), 100);

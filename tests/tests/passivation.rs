@@ -42,6 +42,9 @@ async fn passivation_keeps_state() {
         "reactivated from its state, not Default"
     );
     assert_eq!(counts(&node).await, (1, 0));
+    let stats = node.shard_stats().await.unwrap();
+    assert_eq!(stats.iter().map(|s| s.activations).sum::<u64>(), 2);
+    assert_eq!(stats.iter().map(|s| s.passivations).sum::<u64>(), 1);
     node.shutdown().await;
 }
 

@@ -252,3 +252,29 @@ async fn durable_asks_wait_for_the_commit() {
     assert_eq!(error, AskError::Send(cairn::Error::NoSnapshots));
     memory_only.shutdown().await;
 }
+
+/// The node keeps a history of its epochs (what `/v1/snapshots` shows) and
+/// says which epoch it resumed from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epochs_are_recorded_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = open_bank(&dir).await;
+    assert_eq!(node.recovered_from(), None);
+    let first = node.snapshot_now().await.unwrap();
+    let second = node.snapshot_now().await.unwrap();
+    let history = node.snapshot_history();
+    assert_eq!(
+        history.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+        vec![first, second]
+    );
+    assert!(history
+        .iter()
+        .all(|r| r.committed && r.objects == 8 && r.bytes > 0));
+    let stats = node.shard_stats().await.unwrap();
+    assert!(stats.iter().all(|s| s.epoch == second));
+    node.shutdown().await;
+
+    let restarted = open_bank(&dir).await;
+    assert_eq!(restarted.recovered_from(), Some(second));
+    restarted.shutdown().await;
+}

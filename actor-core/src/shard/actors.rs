@@ -71,6 +71,10 @@ pub(crate) struct ActorTable {
     passivated: FxHashMap<Address, Vec<u8>>,
     /// Advances once per passivation sweep.
     pub(crate) tick: u32,
+    /// Actors activated since the shard started.
+    pub(crate) activations: u64,
+    /// Actors passivated since the shard started.
+    pub(crate) passivations: u64,
 }
 
 impl ActorTable {
@@ -83,6 +87,8 @@ impl ActorTable {
             active: HashTable::new(),
             passivated: FxHashMap::default(),
             tick: 0,
+            activations: 0,
+            passivations: 0,
         }
     }
 
@@ -113,6 +119,7 @@ impl ActorTable {
                     None => descriptor.create(),
                 };
                 self.passivated.remove(address);
+                self.activations += 1;
                 let slot = ActorSlot {
                     address: address.clone(),
                     state,
@@ -239,7 +246,9 @@ impl ActorTable {
                 }
             }
         });
-        before - self.active.len()
+        let passivated = before - self.active.len();
+        self.passivations += passivated as u64;
+        passivated
     }
 
     /// The activated actors, in no order.

@@ -77,4 +77,14 @@ pub struct ShardStats {
     /// Messages dropped because no actor could take them (unknown function
     /// type or message type, state that failed to restore).
     pub dead_letters: u64,
+    /// Actors activated since the shard started.
+    pub activations: u64,
+    /// Actors passivated since the shard started.
+    pub passivations: u64,
+    /// Egress records waiting for their epoch to commit.
+    pub egress_pending: usize,
+    /// Egress records handed to their sinks since the shard started.
+    pub egress_released: u64,
+    /// The last snapshot epoch this shard recorded.
+    pub epoch: u64,
 }

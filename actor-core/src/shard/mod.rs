@@ -48,6 +48,13 @@ const SWEEPS_PER_IDLE_TIMEOUT: u32 = 4;
 /// to the other shards there.
 const MAX_BUSY: Duration = Duration::from_micros(500);
 
+/// One handler in this many is timed for the handler latency histogram.
+const LATENCY_SAMPLE_EVERY: u64 = 64;
+
+/// The handler latency histogram, in seconds, labelled by function type;
+/// one handler in [`LATENCY_SAMPLE_EVERY`] is timed.
+pub const HANDLER_DURATION: &str = "cairn_handler_duration_seconds";
+
 /// The longest a shard goes between passivation sweeps.
 const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -103,6 +110,8 @@ pub(crate) struct Shard {
     unreleased: Vec<EgressRecord>,
     /// Replies to durable asks, waiting for their epoch to commit.
     held_replies: Vec<effects::HeldReply>,
+    /// Egress records handed to their sinks.
+    egress_released: u64,
     received_from_shards: u64,
     messages_handled: u64,
     dead_letters: u64,
@@ -142,6 +151,7 @@ impl Shard {
             snapshots_out,
             unreleased: Vec::new(),
             held_replies: Vec::new(),
+            egress_released: 0,
             peers,
             received_from_shards: 0,
             messages_handled: 0,
@@ -466,6 +476,7 @@ impl Shard {
             .partition(|record| record.key.epoch <= epoch);
         self.unreleased = waiting;
         if !released.is_empty() {
+            self.egress_released += released.len() as u64;
             self.egress.publish(released);
         }
         let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_replies)
@@ -576,7 +587,15 @@ impl Shard {
             }
         };
         let mut ctx = Context::new(&to, from.as_ref(), reply, &mut self.effects);
+        // Timing every handler would cost two clock reads per message: time
+        // one in LATENCY_SAMPLE_EVERY.
+        let sampled = self.messages_handled % LATENCY_SAMPLE_EVERY == 0;
+        let started = sampled.then(std::time::Instant::now);
         let outcome = catch_unwind(AssertUnwindSafe(|| slot.state.handle(&mut ctx, payload)));
+        if let Some(started) = started {
+            metrics::histogram!(HANDLER_DURATION, "function" => to.function().name())
+                .record(started.elapsed().as_secs_f64());
+        }
         let unanswered = ctx.into_unanswered();
         // A `&mut self` handler, or one that panicked midway, may have
         // changed the state.
@@ -637,6 +656,7 @@ impl Shard {
             if self.snapshots_out.is_some() {
                 self.unreleased.extend(records);
             } else {
+                self.egress_released += records.len() as u64;
                 self.egress.publish(records);
             }
         }
@@ -653,6 +673,11 @@ impl Shard {
             messages_sent_to_shards: self.effects.sent_to_shards(),
             messages_received_from_shards: self.received_from_shards,
             dead_letters: self.dead_letters,
+            activations: self.actors.activations,
+            passivations: self.actors.passivations,
+            egress_pending: self.unreleased.len(),
+            egress_released: self.egress_released,
+            epoch: self.snapshot.color(),
         }
     }
 

@@ -25,6 +25,28 @@ const INCARNATION: u64 = 1;
 /// store, which is too costly to do every second on S3.
 const GC_EVERY: u64 = 10;
 
+/// How many recent epochs the history keeps.
+const HISTORY: usize = 100;
+
+/// What became of one epoch.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EpochRecord {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// Whether it committed.
+    pub committed: bool,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// From start to commit or abort, in milliseconds.
+    pub duration_ms: u64,
+    /// Bytes uploaded for it.
+    pub bytes: u64,
+    /// Objects uploaded for it.
+    pub objects: usize,
+    /// Why it was aborted, if it was.
+    pub error: Option<String>,
+}
+
 /// Drives epochs; one at a time.
 pub(crate) struct Coordinator {
     store: Store,
@@ -32,6 +54,7 @@ pub(crate) struct Coordinator {
     part_timeout: Duration,
     gc: GcPolicy,
     state: Mutex<State>,
+    history: parking_lot::Mutex<std::collections::VecDeque<EpochRecord>>,
 }
 
 struct State {
@@ -55,6 +78,7 @@ impl Coordinator {
             runtime,
             part_timeout,
             gc,
+            history: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             state: Mutex::new(State {
                 parts,
                 last_committed: recovered.map(|manifest| manifest.epoch),
@@ -69,8 +93,23 @@ impl Coordinator {
     pub(crate) async fn snapshot(&self) -> Result<Epoch, NodeError> {
         let mut state = self.state.lock().await;
         let epoch = self.store.next_epoch().await?;
+        let started = std::time::Instant::now();
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64);
         self.runtime.start_epoch(epoch)?;
-        match self.commit(&mut state, epoch).await {
+        let mut uploaded = (0, 0);
+        let outcome = self.commit(&mut state, epoch, &mut uploaded).await;
+        self.remember(EpochRecord {
+            epoch,
+            committed: outcome.is_ok(),
+            started_unix_ms,
+            duration_ms: started.elapsed().as_millis() as u64,
+            bytes: uploaded.0,
+            objects: uploaded.1,
+            error: outcome.as_ref().err().map(ToString::to_string),
+        });
+        match outcome {
             Ok(()) => {
                 state.last_committed = Some(epoch);
                 state.commits += 1;
@@ -95,7 +134,26 @@ impl Coordinator {
         }
     }
 
-    async fn commit(&self, state: &mut State, epoch: Epoch) -> Result<(), NodeError> {
+    /// The most recent epochs, oldest first.
+    pub(crate) fn history(&self) -> Vec<EpochRecord> {
+        self.history.lock().iter().cloned().collect()
+    }
+
+    fn remember(&self, record: EpochRecord) {
+        let mut history = self.history.lock();
+        if history.len() == HISTORY {
+            history.pop_front();
+        }
+        history.push_back(record);
+    }
+
+    /// Gathers, uploads and commits; `uploaded` counts (bytes, objects).
+    async fn commit(
+        &self,
+        state: &mut State,
+        epoch: Epoch,
+        uploaded: &mut (u64, usize),
+    ) -> Result<(), NodeError> {
         let shard_count = self.runtime.config().shard_count.get();
         let mut chains = state.chains.clone();
         let mut received = 0;
@@ -113,6 +171,8 @@ impl Coordinator {
                 continue;
             }
             let reference = self.upload(&part).await?;
+            uploaded.0 += reference.len;
+            uploaded.1 += 1;
             chains.entry(part.shard.0).or_default().push(reference);
             received += 1;
         }

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
 use coordinator::Coordinator;
+pub use coordinator::EpochRecord;
 pub(crate) use schema::Migrations;
 use schema::SchemaCheck;
 
@@ -46,6 +47,7 @@ pub(crate) struct SnapshotSettings {
 pub(crate) struct Snapshots {
     coordinator: Arc<Coordinator>,
     ticker: Mutex<Option<JoinHandle<()>>>,
+    recovered_from: Option<Epoch>,
 }
 
 /// Opens the store and reads back its latest committed epoch: the link the
@@ -87,6 +89,7 @@ pub(crate) struct Pending {
 impl Snapshots {
     /// Starts coordinating `runtime`'s snapshots.
     pub(crate) fn start(pending: Pending, runtime: Runtime) -> Self {
+        let recovered_from = pending.recovered.as_ref().map(|manifest| manifest.epoch);
         let coordinator = Coordinator::new(
             pending.store,
             runtime,
@@ -112,7 +115,18 @@ impl Snapshots {
         Self {
             coordinator,
             ticker: Mutex::new(ticker),
+            recovered_from,
         }
+    }
+
+    /// The most recent epochs, oldest first.
+    pub(crate) fn history(&self) -> Vec<EpochRecord> {
+        self.coordinator.history()
+    }
+
+    /// The epoch the node resumed from at start, if any.
+    pub(crate) fn recovered_from(&self) -> Option<Epoch> {
+        self.recovered_from
     }
 
     /// Takes a snapshot now and returns its committed epoch.
