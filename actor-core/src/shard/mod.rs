@@ -589,7 +589,7 @@ impl Shard {
         let mut ctx = Context::new(&to, from.as_ref(), reply, &mut self.effects);
         // Timing every handler would cost two clock reads per message: time
         // one in LATENCY_SAMPLE_EVERY.
-        let sampled = self.messages_handled % LATENCY_SAMPLE_EVERY == 0;
+        let sampled = self.messages_handled.is_multiple_of(LATENCY_SAMPLE_EVERY);
         let started = sampled.then(std::time::Instant::now);
         let outcome = catch_unwind(AssertUnwindSafe(|| slot.state.handle(&mut ctx, payload)));
         if let Some(started) = started {

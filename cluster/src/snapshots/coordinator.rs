@@ -115,7 +115,7 @@ impl Coordinator {
                 state.commits += 1;
                 self.runtime.epoch_committed(epoch)?;
                 tracing::debug!(epoch, "epoch committed");
-                if state.commits % GC_EVERY == 0 {
+                if state.commits.is_multiple_of(GC_EVERY) {
                     self.collect_garbage().await;
                 }
                 Ok(epoch)
