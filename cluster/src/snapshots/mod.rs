@@ -58,7 +58,7 @@ pub(crate) async fn prepare(
     registry: &Registry,
 ) -> Result<(SnapshotLink, Pending), NodeError> {
     let store = Store::open(&settings.store, StoreOptions::default())?;
-    let schemas = SchemaCheck::new(registry, settings.migrations.clone());
+    let schemas = Arc::new(SchemaCheck::new(registry, settings.migrations.clone()));
     let recovered = recovery::recover(&store, config.shard_count, &schemas).await?;
     let (parts, receiver) = mpsc::unbounded_channel();
     let link = SnapshotLink {

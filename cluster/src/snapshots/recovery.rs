@@ -2,6 +2,7 @@
 //! shard (SNAPSHOTS §3.7).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use cairn_core::{ShardCount, ShardSnapshot};
 use cairn_persistence::{decode_object, Manifest, ObjectRef, Store};
@@ -24,7 +25,7 @@ pub(crate) struct Recovered {
 pub(super) async fn recover(
     store: &Store,
     shards: ShardCount,
-    schemas: &SchemaCheck,
+    schemas: &Arc<SchemaCheck>,
 ) -> Result<Recovered, NodeError> {
     let Some(manifest) = store.latest_committed().await? else {
         return Ok(Recovered {
@@ -38,10 +39,21 @@ pub(super) async fn recover(
             configured: shards.get(),
         });
     }
-    let mut restore = vec![None; shards.get() as usize];
+    // Shards' chains are independent: read and decode them all at once, so
+    // recovery uses every core and overlaps the store's latency.
+    let mut reads = tokio::task::JoinSet::new();
     for (shard, entry) in &manifest.shards {
-        let chain = read_chain(store, &entry.chain, schemas).await?;
-        restore[*shard as usize] = ShardSnapshot::fold(chain);
+        let (store, chain, schemas) = (store.clone(), entry.chain.clone(), schemas.clone());
+        let shard = *shard as usize;
+        reads.spawn(async move {
+            let parts = read_chain(&store, &chain, &schemas).await?;
+            Ok::<_, NodeError>((shard, ShardSnapshot::fold(parts)))
+        });
+    }
+    let mut restore = vec![None; shards.get() as usize];
+    while let Some(read) = reads.join_next().await {
+        let (shard, folded) = read.expect("a recovery read task panicked; this is a bug")?;
+        restore[shard] = folded;
     }
     tracing::info!(
         epoch = manifest.epoch,
