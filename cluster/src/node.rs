@@ -26,6 +26,8 @@ pub struct Node {
     http: Option<Arc<HttpServer>>,
     /// Snapshots to blob storage, if a store was given.
     snapshots: Option<Arc<Snapshots>>,
+    /// The URL of that store.
+    store_url: Option<Arc<str>>,
 }
 
 impl Node {
@@ -95,6 +97,17 @@ impl Node {
         timeout: Duration,
     ) -> Result<Payload, AskError> {
         self.runtime.ask_payload(to, payload, timeout).await
+    }
+
+    /// [`Node::ask_durable`] with an already type-erased message and an
+    /// explicit timeout; returns the reply as is once its epoch committed.
+    pub async fn ask_durable_payload(
+        &self,
+        to: Address,
+        payload: Payload,
+        timeout: Duration,
+    ) -> Result<Payload, AskError> {
+        self.runtime.ask_durable_payload(to, payload, timeout).await
     }
 
     /// Waits until every message sent before the call, and everything those
@@ -170,6 +183,12 @@ impl Node {
     /// Whether this node takes snapshots (it was built with a store).
     pub fn takes_snapshots(&self) -> bool {
         self.snapshots.is_some()
+    }
+
+    /// The URL of the store this node snapshots to ([`NodeBuilder::store`]),
+    /// if it has one.
+    pub fn store_url(&self) -> Option<&str> {
+        self.store_url.as_deref()
     }
 
     /// The committed epoch this node resumed from when it started, if any.
@@ -373,12 +392,17 @@ impl NodeBuilder {
             }
             None => (None, None),
         };
+        let store_url = self
+            .snapshots
+            .as_ref()
+            .map(|settings| Arc::from(settings.store.as_str()));
         let runtime = Runtime::start(self.config, self.registry, self.egress, link)?;
         let snapshots = pending.map(|pending| Arc::new(Snapshots::start(pending, runtime.clone())));
         let mut node = Node {
             runtime,
             http: None,
             snapshots,
+            store_url,
         };
         if let Some(addr) = self.http.addr {
             match HttpServer::start(node.clone(), addr, self.http, ask_timeout).await {

@@ -32,6 +32,19 @@ fn an_unknown_type_is_404() {
     assert_nothing_delivered(&node);
 }
 
+/// `ask=durable` on a node without a store is 409 `no_snapshots`, and the
+/// message is not sent.
+#[test]
+fn a_durable_ask_without_a_store_is_409() {
+    let node = TestNode::start(builder(2));
+    let answer = node.post(
+        "/v1/invoke/http/counter/1/Add?ask=durable",
+        r#"{"amount": 1}"#,
+    );
+    assert_error(&answer, 409, "no_snapshots");
+    assert_nothing_delivered(&node);
+}
+
 /// An unknown message name is 404, and the error lists the known ones.
 #[test]
 fn an_unknown_message_is_404() {
@@ -98,17 +111,12 @@ fn an_oversized_body_is_413() {
     assert_nothing_delivered(&default);
 }
 
-/// `ask` takes only `true` or `false` (`durable` comes with snapshots),
-/// and `timeout_ms` only with `ask=true`.
+/// `ask` takes only `true`, `durable` or `false`, and `timeout_ms` only
+/// with an ask.
 #[test]
 fn bad_query_parameters_are_400() {
     let node = TestNode::start(builder(2));
     let path = "/v1/invoke/http/counter/1/Get";
-    assert_error(
-        &node.post(&format!("{path}?ask=durable"), ""),
-        400,
-        "bad_query",
-    );
     assert_error(&node.post(&format!("{path}?ask=yes"), ""), 400, "bad_query");
     assert_error(
         &node.post(&format!("{path}?timeout_ms=10"), ""),

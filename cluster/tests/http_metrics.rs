@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{builder, samples, scalar, sum, TestNode};
+use cairn::Address;
+use common::{builder, samples, scalar, store_builder, sum, Add, Counter, TestNode};
 use prometheus_parse::Value;
 
 const SHARD_COUNTERS: &[&str] = &[
@@ -10,12 +11,25 @@ const SHARD_COUNTERS: &[&str] = &[
     "cairn_messages_sent_between_shards_total",
     "cairn_messages_received_between_shards_total",
     "cairn_dead_letters_total",
+    "cairn_activations_total",
+    "cairn_passivations_total",
+    "cairn_egress_records_released_total",
 ];
 const SHARD_GAUGES: &[&str] = &[
     "cairn_active_actors",
     "cairn_passivated_actors",
     "cairn_queued_messages",
     "cairn_timers_pending",
+    "cairn_egress_records_pending",
+];
+const NODE_SERIES: &[&str] = &[
+    "cairn_epochs_started_total",
+    "cairn_epochs_committed_total",
+    "cairn_epochs_aborted_total",
+    "cairn_snapshot_bytes_total",
+    "cairn_recoveries_total",
+    "cairn_last_committed_epoch",
+    "cairn_last_committed_epoch_age_seconds",
 ];
 
 /// Right after start, a scrape lists every metric at zero: each shard
@@ -38,6 +52,33 @@ fn every_metric_is_listed_at_zero_right_after_start() {
         for sample in series {
             assert!(matches!(sample.value, Value::Gauge(0.0)), "{sample:?}");
         }
+    }
+    for metric in NODE_SERIES {
+        let series = samples(&all, metric, &[]);
+        assert_eq!(series.len(), 1, "{metric}: one series per node");
+        assert_eq!(scalar(series[0]), 0.0, "{metric}");
+    }
+    let epochs = samples(&all, "cairn_epoch_duration_seconds", &[]);
+    assert_eq!(epochs.len(), 1);
+    assert!(
+        matches!(epochs[0].value, Value::Histogram(_)),
+        "{:?}",
+        epochs[0]
+    );
+    for function in ["http/counter", "http/greeter"] {
+        let process = node.scrape_all();
+        let handler = samples(
+            &process,
+            "cairn_handler_duration_seconds",
+            &[("function", function)],
+        );
+        assert_eq!(handler.len(), 1, "{function}");
+        assert!(
+            matches!(handler[0].value, Value::Histogram(_)),
+            "{:?}",
+            handler[0]
+        );
+        assert!(!handler[0].labels.contains_key("node"));
     }
     let alive = samples(&all, "cairn_members_alive", &[]);
     assert_eq!(alive.len(), 1);
@@ -169,4 +210,76 @@ fn metrics_are_served_as_prometheus_text() {
     assert!(text.contains("# TYPE cairn_http_request_duration_seconds histogram"));
     assert!(text.contains("# TYPE cairn_messages_handled_total counter"));
     assert!(text.contains("# TYPE cairn_active_actors gauge"));
+}
+
+/// The count of a histogram's `+Inf` bucket.
+fn histogram_count(sample: &prometheus_parse::Sample) -> f64 {
+    let Value::Histogram(buckets) = &sample.value else {
+        panic!("not a histogram: {sample:?}");
+    };
+    buckets
+        .iter()
+        .find(|bucket| bucket.less_than.is_infinite())
+        .expect("a +Inf bucket")
+        .count
+}
+
+/// Activations move with traffic and the handler histogram gets samples;
+/// two snapshots count as two started and committed epochs with their
+/// bytes, durations and last committed epoch; a node restarted on the store
+/// counts one recovery.
+#[test]
+fn activations_and_epochs_move_with_traffic_and_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let second = {
+        let node = TestNode::start(store_builder(4, dir.path()));
+        for i in 0..5 {
+            node.node
+                .send(Address::of::<Counter>(format!("m{i}")), Add { amount: 1 })
+                .unwrap();
+        }
+        // One handler in 64 per shard is timed: enough on one shard for two.
+        for _ in 0..128 {
+            node.node
+                .send(Address::of::<Counter>("m0"), Add { amount: 1 })
+                .unwrap();
+        }
+        node.flush();
+        let all = node.scrape();
+        assert_eq!(sum(&all, "cairn_activations_total", &[]), 5.0);
+        assert_eq!(sum(&all, "cairn_passivations_total", &[]), 0.0);
+        let process = node.scrape_all();
+        let handler = samples(
+            &process,
+            "cairn_handler_duration_seconds",
+            &[("function", "http/counter")],
+        );
+        assert!(histogram_count(handler[0]) >= 1.0, "{:?}", handler[0]);
+
+        node.snapshot();
+        let second = node.snapshot();
+        let all = node.scrape();
+        assert_eq!(sum(&all, "cairn_epochs_started_total", &[]), 2.0);
+        assert_eq!(sum(&all, "cairn_epochs_committed_total", &[]), 2.0);
+        assert_eq!(sum(&all, "cairn_epochs_aborted_total", &[]), 0.0);
+        assert!(sum(&all, "cairn_snapshot_bytes_total", &[]) > 0.0);
+        assert_eq!(sum(&all, "cairn_last_committed_epoch", &[]), second as f64);
+        let age = sum(&all, "cairn_last_committed_epoch_age_seconds", &[]);
+        assert!((0.0..60.0).contains(&age), "{age}");
+        let durations = samples(&all, "cairn_epoch_duration_seconds", &[]);
+        assert_eq!(histogram_count(durations[0]), 2.0);
+        // A second scrape counts nothing twice.
+        let again = node.scrape();
+        assert_eq!(sum(&again, "cairn_epochs_committed_total", &[]), 2.0);
+        let durations = samples(&again, "cairn_epoch_duration_seconds", &[]);
+        assert_eq!(histogram_count(durations[0]), 2.0);
+        assert_eq!(sum(&again, "cairn_recoveries_total", &[]), 0.0);
+        second
+    };
+
+    let restarted = TestNode::start(store_builder(4, dir.path()));
+    let all = restarted.scrape();
+    assert_eq!(sum(&all, "cairn_recoveries_total", &[]), 1.0);
+    assert_eq!(sum(&all, "cairn_last_committed_epoch", &[]), second as f64);
+    assert_eq!(sum(&all, "cairn_epochs_started_total", &[]), 0.0);
 }

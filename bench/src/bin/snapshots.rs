@@ -80,7 +80,10 @@ impl FanoutDriver {
         let end = (self.next + 1_000).min(self.total);
         let receivers = self.receivers.len() as u64;
         for value in self.next..end {
-            ctx.send(self.receivers[(value % receivers) as usize].clone(), Value(value));
+            ctx.send(
+                self.receivers[(value % receivers) as usize].clone(),
+                Value(value),
+            );
         }
         self.next = end;
         if self.next < self.total {
@@ -198,7 +201,10 @@ async fn fanout(messages: u64, store: Option<String>) -> Result<f64> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let expected = (u128::from(messages) * u128::from(messages - 1) / 2) as u64;
-    ensure!(total == expected, "fanout total {total}, expected {expected}");
+    ensure!(
+        total == expected,
+        "fanout total {total}, expected {expected}"
+    );
     let epochs = node.snapshot_history().len();
     eprintln!("fanout {messages} msgs in {elapsed:.2} s ({epochs} epochs)");
     node.shutdown().await;
@@ -218,7 +224,11 @@ async fn snapshot_costs(actors: u64) -> Result<()> {
     let start = Instant::now();
     node.snapshot_now().await?;
     let full_seconds = start.elapsed().as_secs_f64();
-    let full = node.snapshot_history().last().context("a committed epoch")?.clone();
+    let full = node
+        .snapshot_history()
+        .last()
+        .context("a committed epoch")?
+        .clone();
     println!(
         "{}",
         serde_json::json!({
@@ -237,7 +247,11 @@ async fn snapshot_costs(actors: u64) -> Result<()> {
     }
     node.flush().await?;
     node.snapshot_now().await?;
-    let delta = node.snapshot_history().last().context("a committed epoch")?.clone();
+    let delta = node
+        .snapshot_history()
+        .last()
+        .context("a committed epoch")?
+        .clone();
     println!(
         "{}",
         serde_json::json!({
@@ -252,7 +266,10 @@ async fn snapshot_costs(actors: u64) -> Result<()> {
     let start = Instant::now();
     let recovered = cell_node(&store).await?;
     let seconds = start.elapsed().as_secs_f64();
-    ensure!(recovered.recovered_from().is_some(), "the node did not recover");
+    ensure!(
+        recovered.recovered_from().is_some(),
+        "the node did not recover"
+    );
     println!(
         "{}",
         serde_json::json!({

@@ -7,7 +7,7 @@ use comfy_table::{CellAlignment, Table};
 
 /// A borderless table with these column headers; columns listed in
 /// `numeric` are right-aligned.
-fn table(headers: &[&str], numeric: &[usize]) -> Table {
+pub(crate) fn table(headers: &[&str], numeric: &[usize]) -> Table {
     let mut table = Table::new();
     table.load_style(NOTHING).set_header(headers.to_vec());
     for (index, column) in table.column_iter_mut().enumerate() {
@@ -20,7 +20,7 @@ fn table(headers: &[&str], numeric: &[usize]) -> Table {
 }
 
 /// The table as text, without trailing spaces.
-fn render(table: &Table) -> String {
+pub(crate) fn render(table: &Table) -> String {
     table
         .lines()
         .map(|line| line.trim_end().to_owned())

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::require_token;
 use super::error::ApiError;
-use super::routes::{health, invoke, metrics, views};
+use super::routes::{actors, health, invoke, metrics, snapshots, views};
 
 /// Registers every route. Invoke is behind the token check (a no-op
 /// without a token); the read-only views are too when `protect_reads`.
@@ -36,6 +36,17 @@ pub(crate) fn configure(config: &mut web::ServiceConfig, protect_reads: bool) {
                     "/v1/functions",
                     "functions",
                     web::get().to(views::functions),
+                ))
+                .service(get("/v1/actors", "actors", web::get().to(actors::list)))
+                .service(get(
+                    "/v1/actors/{target}*",
+                    "actor",
+                    web::get().to(actors::actor),
+                ))
+                .service(get(
+                    "/v1/snapshots",
+                    "snapshots",
+                    web::get().to(snapshots::snapshots),
                 )),
         )
         .default_service(web::to(not_found));

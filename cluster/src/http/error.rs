@@ -67,6 +67,19 @@ pub(crate) enum ApiError {
     /// The handler panicked.
     #[error("{0}")]
     HandlerPanicked(String),
+    /// The node takes no snapshots (it was started without a store), so
+    /// nothing durable or stored can be asked of it.
+    #[error("this node takes no snapshots (it was started without a store): {0}")]
+    NoSnapshots(&'static str),
+    /// The node's store cannot be read back from the endpoint.
+    #[error("{0}")]
+    StoreUnreadable(String),
+    /// The store holds no committed manifest for this epoch.
+    #[error("no committed snapshot epoch {0} in the store")]
+    EpochNotFound(u64),
+    /// The committed epoch holds no state for this actor.
+    #[error("snapshot epoch {epoch} holds no state for {address}")]
+    NotInSnapshot { address: String, epoch: u64 },
     /// The metrics recorder could not be installed.
     #[error("metrics are unavailable: {0}")]
     MetricsUnavailable(String),
@@ -96,6 +109,10 @@ impl ApiError {
             Self::AskTimeout(_) => "ask_timeout",
             Self::NoReply(_) => "no_reply",
             Self::HandlerPanicked(_) => "handler_panicked",
+            Self::NoSnapshots(_) => "no_snapshots",
+            Self::StoreUnreadable(_) => "store_unreadable",
+            Self::EpochNotFound(_) => "epoch_not_found",
+            Self::NotInSnapshot { .. } => "not_in_snapshot",
             Self::MetricsUnavailable(_) => "metrics_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -113,9 +130,12 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::NotFound(_) | Self::UnknownFunctionType(_) | Self::UnknownMessage { .. } => {
-                StatusCode::NOT_FOUND
-            }
+            Self::NotFound(_)
+            | Self::UnknownFunctionType(_)
+            | Self::UnknownMessage { .. }
+            | Self::EpochNotFound(_)
+            | Self::NotInSnapshot { .. } => StatusCode::NOT_FOUND,
+            Self::NoSnapshots(_) | Self::StoreUnreadable(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MalformedJson(_)
@@ -147,6 +167,7 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         match error {
             Error::ShuttingDown => Self::ShuttingDown,
+            Error::NoSnapshots => Self::NoSnapshots("a durable ask waits for a commit"),
             Error::UnknownFunctionType(function) => Self::UnknownFunctionType(function),
             Error::UnknownMessage { function, message } => Self::UnknownMessage {
                 function,

@@ -8,19 +8,25 @@
 //!
 //! The shard series are not updated on the shards' hot path: each scrape
 //! reads the shards' counters (`Node::shard_stats`) and copies them into the
-//! registry before rendering.
+//! registry before rendering. The snapshot series are filled the same way,
+//! from `Node::snapshot_history`, each finished epoch counted once.
+//!
+//! One series has no `node` label: the handler latency histogram
+//! ([`HANDLER_DURATION`]), which the shards record themselves through the
+//! facade with only a `function` label; nodes sharing a process share it.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
-use cairn_core::{Registry, ShardCount, ShardStats};
+use cairn_core::{Registry, ShardCount, ShardStats, HANDLER_DURATION};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Label, Unit};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use parking_lot::Mutex;
 
 use super::routes::ROUTES;
 use super::state::AppState;
@@ -49,11 +55,49 @@ pub(crate) const HTTP_REQUESTS: &str = "cairn_http_requests_total";
 pub(crate) const HTTP_DURATION: &str = "cairn_http_request_duration_seconds";
 /// Messages sent through HTTP ingress, by function type and message.
 pub(crate) const INVOCATIONS: &str = "cairn_invocations_total";
+/// Actors activated, per shard.
+pub(crate) const ACTIVATIONS: &str = "cairn_activations_total";
+/// Actors passivated, per shard.
+pub(crate) const PASSIVATIONS: &str = "cairn_passivations_total";
+/// Egress records waiting for their epoch to commit, per shard.
+pub(crate) const EGRESS_PENDING: &str = "cairn_egress_records_pending";
+/// Egress records handed to their sinks, per shard.
+pub(crate) const EGRESS_RELEASED: &str = "cairn_egress_records_released_total";
+/// Snapshot epochs started.
+pub(crate) const EPOCHS_STARTED: &str = "cairn_epochs_started_total";
+/// Snapshot epochs committed.
+pub(crate) const EPOCHS_COMMITTED: &str = "cairn_epochs_committed_total";
+/// Snapshot epochs aborted.
+pub(crate) const EPOCHS_ABORTED: &str = "cairn_epochs_aborted_total";
+/// Snapshot epoch duration, start to commit or abort.
+pub(crate) const EPOCH_DURATION: &str = "cairn_epoch_duration_seconds";
+/// Bytes uploaded for snapshots.
+pub(crate) const SNAPSHOT_BYTES: &str = "cairn_snapshot_bytes_total";
+/// The newest committed epoch.
+pub(crate) const LAST_COMMITTED_EPOCH: &str = "cairn_last_committed_epoch";
+/// Seconds since the newest commit.
+pub(crate) const LAST_COMMITTED_AGE: &str = "cairn_last_committed_epoch_age_seconds";
+/// Times the node resumed from a committed snapshot.
+pub(crate) const RECOVERIES: &str = "cairn_recoveries_total";
 
 /// Histogram buckets for durations in seconds: 100 µs to 30 s.
 const SECONDS_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0, 30.0,
+];
+
+/// Histogram buckets for handler latency: 1 µs to 10 s, since most
+/// handlers take microseconds.
+const HANDLER_BUCKETS: &[f64] = &[
+    0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+    0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Histogram buckets for snapshot epochs: 1 ms to 5 min, since an epoch
+/// waits on every shard and on the store.
+const EPOCH_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0,
 ];
 
 static RECORDER: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
@@ -67,6 +111,16 @@ pub(crate) fn recorder() -> Result<PrometheusHandle, String> {
             // summary.
             let handle = PrometheusBuilder::new()
                 .set_buckets(SECONDS_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(HANDLER_DURATION.into()),
+                        HANDLER_BUCKETS,
+                    )
+                })
+                .and_then(|builder| {
+                    builder
+                        .set_buckets_for_metric(Matcher::Full(EPOCH_DURATION.into()), EPOCH_BUCKETS)
+                })
                 .map_err(|error| error.to_string())?
                 .install_recorder()
                 .map_err(|error| error.to_string())?;
@@ -104,6 +158,40 @@ fn describe() {
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered.");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency.");
     describe_counter!(INVOCATIONS, "Messages sent to actors through HTTP ingress.");
+    describe_counter!(ACTIVATIONS, "Actors activated by a shard.");
+    describe_counter!(PASSIVATIONS, "Actors passivated by a shard.");
+    describe_gauge!(
+        EGRESS_PENDING,
+        "Egress records waiting for their snapshot epoch to commit."
+    );
+    describe_counter!(EGRESS_RELEASED, "Egress records handed to their sinks.");
+    describe_counter!(EPOCHS_STARTED, "Snapshot epochs started.");
+    describe_counter!(EPOCHS_COMMITTED, "Snapshot epochs committed.");
+    describe_counter!(EPOCHS_ABORTED, "Snapshot epochs aborted.");
+    describe_histogram!(
+        EPOCH_DURATION,
+        Unit::Seconds,
+        "Snapshot epoch duration, from start to commit or abort."
+    );
+    describe_counter!(SNAPSHOT_BYTES, Unit::Bytes, "Bytes uploaded for snapshots.");
+    describe_gauge!(
+        LAST_COMMITTED_EPOCH,
+        "The newest committed snapshot epoch (0: none)."
+    );
+    describe_gauge!(
+        LAST_COMMITTED_AGE,
+        Unit::Seconds,
+        "Seconds since the newest commit (since start before the first; 0 without a store)."
+    );
+    describe_counter!(
+        RECOVERIES,
+        "Times the node resumed from a committed snapshot."
+    );
+    describe_histogram!(
+        HANDLER_DURATION,
+        Unit::Seconds,
+        "Handler latency, one handler in 64 timed; per process, no node label."
+    );
 }
 
 fn shard_labels(node: &str, shard: u32) -> Vec<Label> {
@@ -122,8 +210,14 @@ fn invocation_labels(node: &str, function: &str, message: &str) -> Vec<Label> {
 }
 
 /// Registers every series this node will have, at zero, so that the first
-/// scrape lists them all.
-pub(crate) fn register_at_zero(node: &str, shards: ShardCount, registry: &Registry) {
+/// scrape lists them all; `recovered` counts the recovery the node started
+/// with.
+pub(crate) fn register_at_zero(
+    node: &str,
+    shards: ShardCount,
+    registry: &Registry,
+    recovered: bool,
+) {
     for shard in shards.ids() {
         record_shard(
             node,
@@ -142,7 +236,21 @@ pub(crate) fn register_at_zero(node: &str, shards: ShardCount, registry: &Regist
         let _registered =
             histogram!(HTTP_DURATION, "node" => node.to_owned(), "route" => route.name);
     }
+    for name in [
+        EPOCHS_STARTED,
+        EPOCHS_COMMITTED,
+        EPOCHS_ABORTED,
+        SNAPSHOT_BYTES,
+    ] {
+        counter!(name, "node" => node.to_owned()).absolute(0);
+    }
+    counter!(RECOVERIES, "node" => node.to_owned()).absolute(u64::from(recovered));
+    let _registered = histogram!(EPOCH_DURATION, "node" => node.to_owned());
+    gauge!(LAST_COMMITTED_EPOCH, "node" => node.to_owned()).set(0.0);
+    gauge!(LAST_COMMITTED_AGE, "node" => node.to_owned()).set(0.0);
     for function in registry.functions() {
+        let _registered =
+            histogram!(HANDLER_DURATION, "function" => function.function_type().name());
         for message in function.messages() {
             let labels = invocation_labels(node, function.function_type().name(), message.name());
             counter!(INVOCATIONS, labels).absolute(0);
@@ -160,7 +268,11 @@ fn record_shard(node: &str, stats: &ShardStats) {
     gauge!(ACTIVE_ACTORS, labels.clone()).set(stats.active_actors as f64);
     gauge!(PASSIVATED_ACTORS, labels.clone()).set(stats.passivated_actors as f64);
     gauge!(QUEUED_MESSAGES, labels.clone()).set(stats.queued_messages as f64);
-    gauge!(TIMERS_PENDING, labels).set(stats.pending_timers as f64);
+    gauge!(TIMERS_PENDING, labels.clone()).set(stats.pending_timers as f64);
+    counter!(ACTIVATIONS, labels.clone()).absolute(stats.activations);
+    counter!(PASSIVATIONS, labels.clone()).absolute(stats.passivations);
+    gauge!(EGRESS_PENDING, labels.clone()).set(stats.egress_pending as f64);
+    counter!(EGRESS_RELEASED, labels).absolute(stats.egress_released);
 }
 
 /// Copies every shard's counters into the registry, before a scrape.
@@ -168,6 +280,83 @@ pub(crate) fn record_shards(node: &str, stats: &[ShardStats]) {
     for shard in stats {
         record_shard(node, shard);
     }
+}
+
+/// How much of the node's snapshot history the registry has seen.
+#[derive(Debug, Default)]
+pub(crate) struct EpochTally {
+    /// The newest epoch counted so far.
+    last_counted: Option<u64>,
+    /// Epochs counted as finished (committed or aborted).
+    finished: u64,
+    /// The newest committed epoch and when it committed, in milliseconds
+    /// since the Unix epoch.
+    last_commit: Option<(u64, u64)>,
+}
+
+/// What a scrape knows of the node's snapshots.
+pub(crate) struct SnapshotReading<'a> {
+    /// Whether the node takes snapshots at all.
+    pub(crate) takes_snapshots: bool,
+    /// The epoch resumed from at start.
+    pub(crate) recovered_from: Option<u64>,
+    /// The recent finished epochs, oldest first.
+    pub(crate) history: &'a [crate::EpochRecord],
+    /// When the node started, in seconds since the Unix epoch.
+    pub(crate) started_at_unix_secs: u64,
+}
+
+/// Copies the snapshot history into the registry: each epoch finished
+/// since the last scrape is counted once (committed or aborted, its
+/// duration and bytes); one in progress, seen as a shard having recorded a
+/// newer epoch than the last finished one, counts as started.
+///
+/// Epochs are counted from the history, which keeps the last 100: more than
+/// 100 finishing between two scrapes would go uncounted.
+pub(crate) fn record_snapshots(
+    node: &str,
+    reading: &SnapshotReading<'_>,
+    shards: &[ShardStats],
+    tally: &Mutex<EpochTally>,
+) {
+    let mut tally = tally.lock();
+    for record in reading.history {
+        if tally.last_counted.is_some_and(|last| record.epoch <= last) {
+            continue;
+        }
+        tally.last_counted = Some(record.epoch);
+        tally.finished += 1;
+        let outcome = if record.committed {
+            tally.last_commit = Some((record.epoch, record.started_unix_ms + record.duration_ms));
+            EPOCHS_COMMITTED
+        } else {
+            EPOCHS_ABORTED
+        };
+        counter!(outcome, "node" => node.to_owned()).increment(1);
+        counter!(SNAPSHOT_BYTES, "node" => node.to_owned()).increment(record.bytes);
+        histogram!(EPOCH_DURATION, "node" => node.to_owned())
+            .record(record.duration_ms as f64 / 1000.0);
+    }
+    let finished_up_to = tally.last_counted.max(reading.recovered_from).unwrap_or(0);
+    let in_progress = shards.iter().any(|shard| shard.epoch > finished_up_to);
+    counter!(EPOCHS_STARTED, "node" => node.to_owned())
+        .absolute(tally.finished + u64::from(in_progress));
+    if !reading.takes_snapshots {
+        return;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let (epoch, committed_at_ms) = match (tally.last_commit, reading.recovered_from) {
+        (Some((epoch, at)), _) => (epoch, at),
+        // Resumed, nothing committed since: the age counts from the start,
+        // a lower bound (the manifest keeps no commit time).
+        (None, Some(epoch)) => (epoch, reading.started_at_unix_secs * 1000),
+        (None, None) => (0, reading.started_at_unix_secs * 1000),
+    };
+    gauge!(LAST_COMMITTED_EPOCH, "node" => node.to_owned()).set(epoch as f64);
+    gauge!(LAST_COMMITTED_AGE, "node" => node.to_owned())
+        .set(now_ms.saturating_sub(committed_at_ms) as f64 / 1000.0);
 }
 
 /// Counts one message sent through HTTP ingress.

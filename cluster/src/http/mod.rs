@@ -9,12 +9,15 @@
 //! | route | what |
 //! | --- | --- |
 //! | `GET /healthz` | 200 while the node runs, 503 once it is shutting down |
-//! | `GET /readyz` | 200 once the node has started, 503 before and while stopping |
+//! | `GET /readyz` | 200 once the node has started (recovery included), 503 before and while stopping |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /v1/cluster` | [`views::ClusterView`] |
 //! | `GET /v1/shards` | [`views::ShardsView`] |
 //! | `GET /v1/functions` | [`views::FunctionsView`] |
-//! | `POST /v1/invoke/TYPE/ID/MESSAGE` | 202 [`views::Accepted`]; `?ask=true`: 200 and the reply |
+//! | `GET /v1/actors?type=T&limit=L&cursor=C` | [`views::ActorsView`] |
+//! | `GET /v1/actors/TYPE/ID[?epoch=E]` | [`views::ActorStateView`] |
+//! | `GET /v1/snapshots` | [`views::SnapshotsView`] |
+//! | `POST /v1/invoke/TYPE/ID/MESSAGE` | 202 [`views::Accepted`]; `?ask=true`: 200 and the reply; `?ask=durable`: the reply once its epoch committed |
 //!
 //! Every error is a JSON [`views::ErrorBody`]. A bearer token
 //! ([`crate::NodeBuilder::http_token`]) protects invoke, and the read-only
@@ -29,7 +32,8 @@
 //! - `metrics`: the process-wide Prometheus recorder and every metric name.
 //! - `idempotency`: the `Idempotency-Key` table of HTTP ingress.
 //! - `body`: reading a request body under the size limit.
-//! - `target`: parsing `TYPE/ID/MESSAGE` out of an invoke path.
+//! - `target`: parsing invoke and actor paths, and listing cursors.
+//! - `stored`: reading an actor's state at a committed epoch from the store.
 //! - `error`: `ApiError`, rendered as a JSON error body.
 //! - `state`: what every handler shares.
 //! - [`views`]: the JSON bodies, shared with the `cairn` CLI.
@@ -43,6 +47,7 @@ mod metrics;
 mod routes;
 mod server;
 mod state;
+mod stored;
 mod target;
 pub mod views;
 

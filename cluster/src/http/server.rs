@@ -14,8 +14,9 @@ use tokio::sync::oneshot;
 
 use super::app::configure;
 use super::idempotency::{IdempotencyTable, DEFAULT_CAPACITY, DEFAULT_TTL};
-use super::metrics::{record_request, recorder, register_at_zero};
+use super::metrics::{record_request, recorder, register_at_zero, EpochTally};
 use super::state::{AppState, Phase, PhaseCell};
+use super::stored::StoreCell;
 use super::DEFAULT_BODY_LIMIT;
 use crate::Node;
 
@@ -105,7 +106,12 @@ impl HttpServer {
             tracing::warn!(%reason, "no Prometheus recorder: /metrics will answer 500");
         }
         let node_id = addr.to_string();
-        register_at_zero(&node_id, node.shard_count(), node.registry());
+        register_at_zero(
+            &node_id,
+            node.shard_count(),
+            node.registry(),
+            node.recovered_from().is_some(),
+        );
         let phase = PhaseCell::default();
         let state = web::Data::new(AppState {
             node,
@@ -120,6 +126,8 @@ impl HttpServer {
             ask_timeout,
             idempotency: IdempotencyTable::new(DEFAULT_CAPACITY, DEFAULT_TTL),
             metrics: metrics.clone(),
+            epochs: Mutex::new(EpochTally::default()),
+            store: StoreCell::default(),
         });
         let protect_reads = settings.protect_reads;
         let (started, handle) = oneshot::channel();

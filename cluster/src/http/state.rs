@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use parking_lot::Mutex;
 
 use super::idempotency::IdempotencyTable;
+use super::metrics::EpochTally;
+use super::stored::StoreCell;
 use crate::Node;
 
 /// Where the node is in its life, as the health probes report it.
@@ -62,4 +65,8 @@ pub(crate) struct AppState {
     pub(crate) idempotency: IdempotencyTable,
     /// The Prometheus recorder's handle, or why there is none.
     pub(crate) metrics: Result<PrometheusHandle, String>,
+    /// How much of the snapshot history the metrics have counted.
+    pub(crate) epochs: Mutex<EpochTally>,
+    /// The node's store, opened on the first `?epoch=` read.
+    pub(crate) store: StoreCell,
 }

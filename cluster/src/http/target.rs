@@ -1,11 +1,23 @@
-//! The actor and message an invoke path names.
+//! The actor (and message) an invoke path, an actor view path or a listing
+//! cursor names.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::error::ApiError;
 
 /// The path prefix of HTTP ingress.
 pub(crate) const INVOKE_PREFIX: &str = "/v1/invoke/";
+
+/// The path prefix of one actor's view.
+pub(crate) const ACTOR_PREFIX: &str = "/v1/actors/";
+
+/// What an id keeps unencoded in a cursor: the URL-safe characters. A slash
+/// is encoded, so the last `/` of a cursor separates type and id.
+const ID_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// `TYPE/ID/MESSAGE` from an invoke path, each part percent-decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -27,26 +39,69 @@ impl Target {
     /// `/v1/invoke/bank%2Faccount/42/Deposit` name the same actor. An id that
     /// holds a slash must encode it as `%2F`.
     pub(crate) fn parse(path: &str) -> Result<Self, ApiError> {
-        let malformed =
-            || ApiError::NotFound(format!("{path}: expected {INVOKE_PREFIX}TYPE/ID/MESSAGE"));
-        let rest = path.strip_prefix(INVOKE_PREFIX).ok_or_else(malformed)?;
-        let mut segments: Vec<&str> = rest.split('/').collect();
-        if segments.len() < 3 || segments.iter().any(|segment| segment.is_empty()) {
-            return Err(malformed());
-        }
+        let mut segments = segments(path, INVOKE_PREFIX, "TYPE/ID/MESSAGE", 3)?;
         let message = decode(segments.pop().unwrap_or_default())?;
-        let id = decode(segments.pop().unwrap_or_default())?;
-        let function = segments
-            .into_iter()
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?
-            .join("/");
+        let (function, id) = function_and_id(segments)?;
         Ok(Self {
             function,
             id,
             message,
         })
     }
+}
+
+/// `(TYPE, ID)` from the raw path of an actor view, `/v1/actors/TYPE/ID`:
+/// the last segment is the id, every one before it the type, as in
+/// [`Target::parse`].
+pub(crate) fn parse_actor_path(path: &str) -> Result<(String, String), ApiError> {
+    function_and_id(segments(path, ACTOR_PREFIX, "TYPE/ID", 2)?)
+}
+
+/// The listing cursor of an actor: `TYPE/ID` with the id percent-encoded,
+/// so an id holding a slash cannot be mistaken for part of the type.
+pub(crate) fn cursor(function: &str, id: &str) -> String {
+    format!("{function}/{}", utf8_percent_encode(id, ID_KEEP))
+}
+
+/// `(TYPE, ID)` from a cursor made by [`cursor`].
+pub(crate) fn parse_cursor(cursor: &str) -> Result<(String, String), ApiError> {
+    let bad = || ApiError::BadQuery(format!("`cursor` must be a `next_cursor`, not `{cursor}`"));
+    let (function, id) = cursor.rsplit_once('/').ok_or_else(bad)?;
+    if function.is_empty() || id.is_empty() {
+        return Err(bad());
+    }
+    let id = percent_decode_str(id)
+        .decode_utf8()
+        .map_err(|_| bad())?
+        .into_owned();
+    Ok((function.to_owned(), id))
+}
+
+/// The non-empty segments after `prefix`, at least `parts` of them.
+fn segments<'a>(
+    path: &'a str,
+    prefix: &str,
+    shape: &str,
+    parts: usize,
+) -> Result<Vec<&'a str>, ApiError> {
+    let malformed = || ApiError::NotFound(format!("{path}: expected {prefix}{shape}"));
+    let rest = path.strip_prefix(prefix).ok_or_else(malformed)?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    if segments.len() < parts || segments.iter().any(|segment| segment.is_empty()) {
+        return Err(malformed());
+    }
+    Ok(segments)
+}
+
+/// The last segment is the id; the ones before it, joined, the type.
+fn function_and_id(mut segments: Vec<&str>) -> Result<(String, String), ApiError> {
+    let id = decode(segments.pop().unwrap_or_default())?;
+    let function = segments
+        .into_iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?
+        .join("/");
+    Ok((function, id))
 }
 
 fn decode(segment: &str) -> Result<String, ApiError> {
@@ -87,6 +142,30 @@ mod tests {
             Target::parse("/v1/invoke/counter/a%2Fb/Get").unwrap(),
             target("counter", "a/b", "Get")
         );
+    }
+
+    #[test]
+    fn actor_paths_split_like_invoke_paths() {
+        assert_eq!(
+            parse_actor_path("/v1/actors/bank/account/a%2Fb").unwrap(),
+            ("bank/account".to_owned(), "a/b".to_owned())
+        );
+        assert!(parse_actor_path("/v1/actors/counter").is_err());
+        assert!(parse_actor_path("/v1/actors/counter/").is_err());
+    }
+
+    #[test]
+    fn a_cursor_round_trips_ids_with_slashes() {
+        let made = cursor("bank/account", "a/b c");
+        assert_eq!(made, "bank/account/a%2Fb%20c");
+        assert_eq!(
+            parse_cursor(&made).unwrap(),
+            ("bank/account".to_owned(), "a/b c".to_owned())
+        );
+        assert_eq!(cursor("counter", "v-1.x"), "counter/v-1.x");
+        for bad in ["", "counter", "counter/", "/x"] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

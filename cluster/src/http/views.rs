@@ -97,6 +97,132 @@ pub struct FunctionView {
     pub schema_hash: String,
     /// The registered names of the messages it takes, sorted.
     pub messages: Vec<String>,
+    /// Its actors in memory, over every shard.
+    #[serde(default)]
+    pub active: u64,
+    /// Its actors passivated, their state kept serialized, over every shard.
+    #[serde(default)]
+    pub passivated: u64,
+}
+
+/// Whether an actor is in memory, as a view shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorStatusView {
+    /// In memory.
+    Active,
+    /// Its state is kept serialized; it activates on its next message.
+    Passivated,
+    /// Its shard holds nothing for it (it never got a message, or its state
+    /// lives only in the store).
+    Absent,
+    /// Read from a committed snapshot in the store (`?epoch=E`).
+    Stored,
+}
+
+/// `GET /v1/actors`: one page of actors, in (type, id) order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorsView {
+    /// The actors of this page.
+    pub actors: Vec<ActorListItem>,
+    /// The `cursor` that fetches the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One actor of a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorListItem {
+    /// The actor's address, `TYPE/ID`.
+    pub address: String,
+    /// Its function type's name.
+    pub function: String,
+    /// Its id.
+    pub id: String,
+    /// The shard it lives on.
+    pub shard: u32,
+    /// Active or passivated.
+    pub status: ActorStatusView,
+    /// Messages queued for it in its shard.
+    pub queued_messages: u64,
+    /// About how long since its last message, in milliseconds (to the
+    /// shard's sweep granularity); absent for a passivated actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_for_ms: Option<u64>,
+}
+
+/// `GET /v1/actors/TYPE/ID`: one actor, live or (`?epoch=E`) as of a
+/// committed snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActorStateView {
+    /// The actor's address, `TYPE/ID`.
+    pub address: String,
+    /// Its function type's name.
+    pub function: String,
+    /// Its id.
+    pub id: String,
+    /// The id of the node that answered.
+    pub node: String,
+    /// The shard it lives on.
+    pub shard: u32,
+    /// Active, passivated or absent; `stored` when read at an epoch.
+    pub status: ActorStatusView,
+    /// The committed epoch the state was read at; absent for the live view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    /// Its state as JSON; `null` when absent or when it cannot be decoded
+    /// (see `error`).
+    pub state: Option<serde_json::Value>,
+    /// Why the state could not be shown, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Messages queued for it in its shard: now, or in the snapshot's
+    /// mailbox at the epoch.
+    pub queued_messages: u64,
+}
+
+/// Whether a snapshot epoch committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpochStatus {
+    /// Its manifest is in the store: it can be resumed from.
+    Committed,
+    /// It was given up; its number is used up.
+    Aborted,
+}
+
+/// `GET /v1/snapshots`: the node's recent snapshot epochs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotsView {
+    /// The URL of the store snapshots go to; `null` when the node takes none.
+    pub store: Option<String>,
+    /// The committed epoch the node resumed from when it started, if any.
+    pub recovered_from: Option<u64>,
+    /// The newest epoch known committed: in `epochs`, or else the one
+    /// resumed from.
+    pub last_committed: Option<u64>,
+    /// The most recent epochs this node finished (up to 100), oldest first.
+    pub epochs: Vec<EpochView>,
+}
+
+/// One finished snapshot epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochView {
+    /// The epoch.
+    pub epoch: u64,
+    /// Committed or aborted.
+    pub status: EpochStatus,
+    /// When it started, in milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// From start to commit or abort, in milliseconds.
+    pub duration_ms: u64,
+    /// Bytes uploaded for it.
+    pub bytes: u64,
+    /// Objects uploaded for it.
+    pub objects: u64,
+    /// Why it was aborted, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `POST /v1/invoke/…` without `ask`: the message was handed to the node.

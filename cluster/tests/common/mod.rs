@@ -144,7 +144,27 @@ pub fn builder(shards: u32) -> NodeBuilder {
         .register::<Greeter>()
 }
 
+/// Both test functions, on a node with `shards` shards that snapshots to an
+/// fs store in `dir`, only on demand.
+pub fn store_builder(shards: u32, dir: &std::path::Path) -> NodeBuilder {
+    builder(shards)
+        .store(store_url(dir))
+        .snapshot_interval(None)
+}
+
+/// The URL of an fs store in `dir`.
+pub fn store_url(dir: &std::path::Path) -> String {
+    format!("fs://{}", dir.display())
+}
+
 impl TestNode {
+    /// Takes a snapshot now and returns its committed epoch.
+    pub fn snapshot(&self) -> u64 {
+        self.runtime
+            .block_on(self.node.snapshot_now())
+            .expect("the snapshot commits")
+    }
+
     /// Starts `builder`'s node with HTTP on 127.0.0.1, port 0.
     pub fn start(builder: NodeBuilder) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -255,16 +275,22 @@ impl TestNode {
 
     /// Scrapes `/metrics` and parses it, keeping this node's samples.
     pub fn scrape(&self) -> Vec<prometheus_parse::Sample> {
-        let answer = self.get("/metrics");
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let lines = answer.body.lines().map(|line| Ok(line.to_owned()));
-        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
         let id = self.id();
-        scrape
-            .samples
+        self.scrape_all()
             .into_iter()
             .filter(|sample| sample.labels.get("node") == Some(id.as_str()))
             .collect()
+    }
+
+    /// Scrapes `/metrics` and parses it, keeping every sample of the
+    /// process (some series, like handler latency, have no `node` label).
+    pub fn scrape_all(&self) -> Vec<prometheus_parse::Sample> {
+        let answer = self.get("/metrics");
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let lines = answer.body.lines().map(|line| Ok(line.to_owned()));
+        prometheus_parse::Scrape::parse(lines)
+            .expect("Prometheus text")
+            .samples
     }
 }
 

@@ -2,11 +2,10 @@
 
 use cairn_persistence::ManifestStatus;
 use clap::Args;
-use comfy_table::presets::NOTHING;
-use comfy_table::{CellAlignment, Table};
 use serde::Serialize;
 
 use super::{describe, open, SnapshotsError, StoreArg};
+use crate::cli::table;
 
 /// `list`'s flags.
 #[derive(Debug, Args)]
@@ -87,15 +86,7 @@ fn table(rows: &[Row]) -> String {
         "BYTES",
         "DETAIL",
     ];
-    let numeric = [0, 2, 3, 4, 5, 6];
-    let mut table = Table::new();
-    table.load_style(NOTHING).set_header(headers.to_vec());
-    for (index, column) in table.column_iter_mut().enumerate() {
-        column.set_padding((0, 2));
-        if numeric.contains(&index) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
+    let mut table = table::table(&headers, &[0, 2, 3, 4, 5, 6]);
     let cell = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     for row in rows {
         table.add_row(vec![
@@ -109,9 +100,5 @@ fn table(rows: &[Row]) -> String {
             row.detail.clone().unwrap_or_default(),
         ]);
     }
-    table
-        .lines()
-        .map(|line| line.trim_end().to_owned())
-        .collect::<Vec<_>>()
-        .join("\n")
+    table::render(&table)
 }

@@ -14,8 +14,9 @@ pub(crate) async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, 
     }
 }
 
-/// `GET /readyz`: 200 once the node has started (there is no recovery to
-/// wait for yet), 503 before that and once it is stopping.
+/// `GET /readyz`: 200 once the node has started, 503 before that and once
+/// it is stopping. `NodeBuilder::start` marks the node ready only after
+/// recovery from the store (if any) is done, so ready means recovered.
 pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match state.phase.get() {
         Phase::Ready => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),

@@ -4,8 +4,11 @@
 //! messages). Without `ask` the message is sent fire-and-forget and the
 //! answer is 202; with `?ask=true` the answer is 200 and the handler's
 //! reply as JSON, waited for up to the node's ask timeout or
-//! `?timeout_ms=N`. Everything is checked — type, message name, body size,
-//! JSON, the message's shape — before anything is sent.
+//! `?timeout_ms=N`; with `?ask=durable` the same, but answered only once
+//! the snapshot epoch holding the handler's effects has committed (409
+//! `no_snapshots` on a node without a store). Everything is checked —
+//! type, message name, body size, JSON, the message's shape, a store for a
+//! durable ask — before anything is sent.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
@@ -29,34 +32,37 @@ const MAX_ASK_TIMEOUT: Duration = Duration::from_secs(600);
 /// The query string of an invoke.
 #[derive(Debug, Deserialize)]
 pub(crate) struct InvokeQuery {
-    /// `true` waits for the reply; absent or `false` sends and returns.
+    /// `true` waits for the reply, `durable` for the reply and its commit;
+    /// absent or `false` sends and returns.
     ask: Option<String>,
-    /// How long `ask=true` waits, in milliseconds.
+    /// How long `ask=true` or `ask=durable` waits, in milliseconds.
     timeout_ms: Option<u64>,
 }
 
-/// Send, or ask and wait this long.
+/// Send, or ask and wait this long for the reply (and its commit).
 #[derive(Clone, Copy, Debug, Hash)]
 enum Mode {
     Send,
     Ask(Duration),
+    AskDurable(Duration),
 }
 
 impl Mode {
     fn from_query(query: &InvokeQuery, default_timeout: Duration) -> Result<Self, ApiError> {
-        let ask = match query.ask.as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
+        let (ask, durable) = match query.ask.as_deref() {
+            None | Some("false") => (false, false),
+            Some("true") => (true, false),
+            Some("durable") => (true, true),
             Some(other) => {
                 return Err(ApiError::BadQuery(format!(
-                    "`ask` must be `true` or `false`, not `{other}`"
+                    "`ask` must be `true`, `durable` or `false`, not `{other}`"
                 )))
             }
         };
         let timeout = match query.timeout_ms {
             Some(_) if !ask => {
                 return Err(ApiError::BadQuery(
-                    "`timeout_ms` applies only with `ask=true`".into(),
+                    "`timeout_ms` applies only with `ask=true` or `ask=durable`".into(),
                 ))
             }
             Some(ms) if Duration::from_millis(ms) > MAX_ASK_TIMEOUT || ms == 0 => {
@@ -68,7 +74,11 @@ impl Mode {
             Some(ms) => Duration::from_millis(ms),
             None => default_timeout,
         };
-        Ok(if ask { Self::Ask(timeout) } else { Self::Send })
+        Ok(match (ask, durable) {
+            (false, _) => Self::Send,
+            (true, false) => Self::Ask(timeout),
+            (true, true) => Self::AskDurable(timeout),
+        })
     }
 }
 
@@ -100,6 +110,9 @@ pub(crate) async fn invoke(
                     .join(", "),
             })?;
     let mode = Mode::from_query(&query, state.ask_timeout)?;
+    if matches!(mode, Mode::AskDurable(_)) && !state.node.takes_snapshots() {
+        return Err(ApiError::NoSnapshots("a durable ask waits for a commit"));
+    }
     let key = idempotency_key(request.headers())?;
     let bytes = read_limited(body, request.headers(), state.body_limit).await?;
     let value = if bytes.is_empty() {
@@ -170,19 +183,36 @@ impl Delivery<'_> {
             }
             Mode::Ask(timeout) => {
                 let asked = node.ask_payload(self.address, self.payload, timeout).await;
-                if !matches!(asked, Err(AskError::Send(_))) {
-                    record_invocation(&self.state.node_id, function, self.message);
-                }
-                match asked {
-                    Ok(reply) => match reply.to_json() {
-                        Ok(json) => Reply::json(StatusCode::OK, &json),
-                        Err(error) => Reply::error(&ApiError::Internal(format!(
-                            "cannot encode the reply as JSON: {error}"
-                        ))),
-                    },
-                    Err(error) => Reply::error(&error.into()),
-                }
+                answer(self.state, function, self.message, asked)
+            }
+            Mode::AskDurable(timeout) => {
+                let asked = node
+                    .ask_durable_payload(self.address, self.payload, timeout)
+                    .await;
+                answer(self.state, function, self.message, asked)
             }
         }
+    }
+}
+
+/// The reply of an ask as JSON, or its error; counts the invocation if the
+/// message reached the actor.
+fn answer(
+    state: &AppState,
+    function: &str,
+    message: &str,
+    asked: Result<Payload, AskError>,
+) -> Reply {
+    if !matches!(asked, Err(AskError::Send(_))) {
+        record_invocation(&state.node_id, function, message);
+    }
+    match asked {
+        Ok(reply) => match reply.to_json() {
+            Ok(json) => Reply::json(StatusCode::OK, &json),
+            Err(error) => Reply::error(&ApiError::Internal(format!(
+                "cannot encode the reply as JSON: {error}"
+            ))),
+        },
+        Err(error) => Reply::error(&error.into()),
     }
 }

@@ -3,14 +3,14 @@
 use actix_web::{web, HttpResponse};
 
 use crate::http::error::ApiError;
-use crate::http::metrics::record_shards;
+use crate::http::metrics::{record_shards, record_snapshots, SnapshotReading};
 use crate::http::state::AppState;
 
 /// The content type of the Prometheus text format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// `GET /metrics`: reads the shards' counters into the registry, then
-/// renders every metric of the process.
+/// `GET /metrics`: reads the shards' counters and the snapshot history
+/// into the registry, then renders every metric of the process.
 pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let handle = state
         .metrics
@@ -18,6 +18,14 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, 
         .map_err(|reason| ApiError::MetricsUnavailable(reason.clone()))?;
     let stats = state.node.shard_stats().await?;
     record_shards(&state.node_id, &stats);
+    let history = state.node.snapshot_history();
+    let reading = SnapshotReading {
+        takes_snapshots: state.node.takes_snapshots(),
+        recovered_from: state.node.recovered_from(),
+        history: &history,
+        started_at_unix_secs: state.started_at_unix_secs,
+    };
+    record_snapshots(&state.node_id, &reading, &stats, &state.epochs);
     let text = handle.render();
     Ok(HttpResponse::Ok().content_type(PROMETHEUS_TEXT).body(text))
 }

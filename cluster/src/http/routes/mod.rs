@@ -3,9 +3,11 @@
 //! Each resource is registered under a name from [`ROUTES`]; the metrics
 //! middleware labels requests by that name.
 
+pub(crate) mod actors;
 pub(crate) mod health;
 pub(crate) mod invoke;
 pub(crate) mod metrics;
+pub(crate) mod snapshots;
 pub(crate) mod views;
 
 /// A named route and the success statuses it answers with, for
@@ -41,6 +43,18 @@ pub(crate) const ROUTES: &[RouteName] = &[
     },
     RouteName {
         name: "functions",
+        statuses: &[200],
+    },
+    RouteName {
+        name: "actors",
+        statuses: &[200],
+    },
+    RouteName {
+        name: "actor",
+        statuses: &[200],
+    },
+    RouteName {
+        name: "snapshots",
         statuses: &[200],
     },
     RouteName {

@@ -53,8 +53,10 @@ fn shard_view(owner: &str, stats: &ShardStats) -> ShardView {
     }
 }
 
-/// `GET /v1/functions`: the registered function types.
-pub(crate) async fn functions(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /v1/functions`: the registered function types, with their active
+/// and passivated actors over every shard.
+pub(crate) async fn functions(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let counts = state.node.function_counts().await?;
     let functions = state
         .node
         .registry()
@@ -67,12 +69,24 @@ pub(crate) async fn functions(state: web::Data<AppState>) -> HttpResponse {
                 .map(|message| message.name().to_owned())
                 .collect();
             messages.sort_unstable();
+            let name = function.function_type().name();
+            let (active, passivated) = counts.iter().filter(|count| count.function == name).fold(
+                (0, 0),
+                |(active, passivated), count| {
+                    (
+                        active + count.active as u64,
+                        passivated + count.passivated as u64,
+                    )
+                },
+            );
             FunctionView {
-                name: function.function_type().name().to_owned(),
+                name: name.to_owned(),
                 schema_hash: format!("{:#018x}", function.schema_hash()),
                 messages,
+                active,
+                passivated,
             }
         })
         .collect();
-    HttpResponse::Ok().json(FunctionsView { functions })
+    Ok(HttpResponse::Ok().json(FunctionsView { functions }))
 }
