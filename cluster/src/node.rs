@@ -26,8 +26,6 @@ pub struct Node {
     http: Option<Arc<HttpServer>>,
     /// Snapshots to blob storage, if a store was given.
     snapshots: Option<Arc<Snapshots>>,
-    /// The URL of that store.
-    store_url: Option<Arc<str>>,
 }
 
 impl Node {
@@ -188,7 +186,12 @@ impl Node {
     /// The URL of the store this node snapshots to ([`NodeBuilder::store`]),
     /// if it has one.
     pub fn store_url(&self) -> Option<&str> {
-        self.store_url.as_deref()
+        self.store().map(cairn_persistence::Store::url)
+    }
+
+    /// The store this node snapshots to, if it has one.
+    pub(crate) fn store(&self) -> Option<&cairn_persistence::Store> {
+        self.snapshots.as_ref().map(|snapshots| snapshots.store())
     }
 
     /// The committed epoch this node resumed from when it started, if any.
@@ -392,17 +395,12 @@ impl NodeBuilder {
             }
             None => (None, None),
         };
-        let store_url = self
-            .snapshots
-            .as_ref()
-            .map(|settings| Arc::from(settings.store.as_str()));
         let runtime = Runtime::start(self.config, self.registry, self.egress, link)?;
         let snapshots = pending.map(|pending| Arc::new(Snapshots::start(pending, runtime.clone())));
         let mut node = Node {
             runtime,
             http: None,
             snapshots,
-            store_url,
         };
         if let Some(addr) = self.http.addr {
             match HttpServer::start(node.clone(), addr, self.http, ask_timeout).await {

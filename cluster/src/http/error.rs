@@ -71,9 +71,6 @@ pub(crate) enum ApiError {
     /// nothing durable or stored can be asked of it.
     #[error("this node takes no snapshots (it was started without a store): {0}")]
     NoSnapshots(&'static str),
-    /// The node's store cannot be read back from the endpoint.
-    #[error("{0}")]
-    StoreUnreadable(String),
     /// The store holds no committed manifest for this epoch.
     #[error("no committed snapshot epoch {0} in the store")]
     EpochNotFound(u64),
@@ -110,7 +107,6 @@ impl ApiError {
             Self::NoReply(_) => "no_reply",
             Self::HandlerPanicked(_) => "handler_panicked",
             Self::NoSnapshots(_) => "no_snapshots",
-            Self::StoreUnreadable(_) => "store_unreadable",
             Self::EpochNotFound(_) => "epoch_not_found",
             Self::NotInSnapshot { .. } => "not_in_snapshot",
             Self::MetricsUnavailable(_) => "metrics_unavailable",
@@ -135,7 +131,7 @@ impl ResponseError for ApiError {
             | Self::UnknownMessage { .. }
             | Self::EpochNotFound(_)
             | Self::NotInSnapshot { .. } => StatusCode::NOT_FOUND,
-            Self::NoSnapshots(_) | Self::StoreUnreadable(_) => StatusCode::CONFLICT,
+            Self::NoSnapshots(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MalformedJson(_)

@@ -16,7 +16,6 @@ use super::app::configure;
 use super::idempotency::{IdempotencyTable, DEFAULT_CAPACITY, DEFAULT_TTL};
 use super::metrics::{record_request, recorder, register_at_zero, EpochTally};
 use super::state::{AppState, Phase, PhaseCell};
-use super::stored::StoreCell;
 use super::DEFAULT_BODY_LIMIT;
 use crate::Node;
 
@@ -127,7 +126,6 @@ impl HttpServer {
             idempotency: IdempotencyTable::new(DEFAULT_CAPACITY, DEFAULT_TTL),
             metrics: metrics.clone(),
             epochs: Mutex::new(EpochTally::default()),
-            store: StoreCell::default(),
         });
         let protect_reads = settings.protect_reads;
         let (started, handle) = oneshot::channel();

@@ -10,7 +10,6 @@ use parking_lot::Mutex;
 
 use super::idempotency::IdempotencyTable;
 use super::metrics::EpochTally;
-use super::stored::StoreCell;
 use crate::Node;
 
 /// Where the node is in its life, as the health probes report it.
@@ -67,6 +66,4 @@ pub(crate) struct AppState {
     pub(crate) metrics: Result<PrometheusHandle, String>,
     /// How much of the snapshot history the metrics have counted.
     pub(crate) epochs: Mutex<EpochTally>,
-    /// The node's store, opened on the first `?epoch=` read.
-    pub(crate) store: StoreCell,
 }

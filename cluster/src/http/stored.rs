@@ -1,41 +1,16 @@
 //! Reading an actor's state as of a committed snapshot epoch, straight from
 //! the node's store (`GET /v1/actors/TYPE/ID?epoch=E`).
 //!
-//! The endpoint opens its own handle on the store from the node's URL, on
-//! first use, and reads like the offline checker: the epoch's manifest, the
-//! actor's shard's chain of parts, folded. Decoding the parts needs every
+//! It reads through the node's own store handle, like the offline checker:
+//! the epoch's manifest, the actor's shard's chain of parts, folded. Decoding the parts needs every
 //! function type registered in-process, which is true inside the node. The
 //! state is transcoded from MessagePack to JSON without the Rust type, so
 //! state stored under an older schema still shows.
 
-use std::sync::OnceLock;
-
 use cairn_core::{Address, ShardCount, ShardSnapshot};
-use cairn_persistence::{decode_object, Store, StoreOptions};
+use cairn_persistence::{decode_object, Store};
 
 use super::error::ApiError;
-
-/// The node's store as the endpoint reads it, opened on first use.
-#[derive(Debug, Default)]
-pub(crate) struct StoreCell(OnceLock<Result<Store, String>>);
-
-impl StoreCell {
-    /// The store at `url`, opened now if it was not yet. A `memory://`
-    /// store is private to the handle the node opened, so it cannot be
-    /// read from here.
-    fn open(&self, url: &str) -> Result<&Store, ApiError> {
-        if url.starts_with("memory:") {
-            return Err(ApiError::StoreUnreadable(format!(
-                "the node's store is `{url}`, private to its snapshot machinery: \
-                 past epochs can be read only from an fs:// or s3:// store"
-            )));
-        }
-        self.0
-            .get_or_init(|| Store::open(url, StoreOptions::default()).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|error| ApiError::Internal(format!("cannot open the store {url}: {error}")))
-    }
-}
 
 /// An actor as a committed epoch holds it.
 pub(crate) struct StoredState {
@@ -45,14 +20,12 @@ pub(crate) struct StoredState {
     pub(crate) queued_messages: u64,
 }
 
-/// Reads `address`'s state at committed `epoch` from the store at `url`.
+/// Reads `address`'s state at committed `epoch` from `store`.
 pub(crate) async fn read_at_epoch(
-    cell: &StoreCell,
-    url: &str,
+    store: &Store,
     address: &Address,
     epoch: u64,
 ) -> Result<StoredState, ApiError> {
-    let store = cell.open(url)?;
     let unreadable = |error: cairn_persistence::Error| {
         ApiError::Internal(format!("cannot read epoch {epoch} from the store: {error}"))
     };

@@ -134,6 +134,11 @@ impl Coordinator {
         }
     }
 
+    /// The store epochs are committed to.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The most recent epochs, oldest first.
     pub(crate) fn history(&self) -> Vec<EpochRecord> {
         self.history.lock().iter().cloned().collect()

@@ -124,6 +124,11 @@ impl Snapshots {
         self.coordinator.history()
     }
 
+    /// The store snapshots go to.
+    pub(crate) fn store(&self) -> &Store {
+        self.coordinator.store()
+    }
+
     /// The epoch the node resumed from at start, if any.
     pub(crate) fn recovered_from(&self) -> Option<Epoch> {
         self.recovered_from

@@ -132,11 +132,11 @@ async fn stored(
     address: Address,
     epoch: u64,
 ) -> Result<ActorStateView, ApiError> {
-    let url = state
+    let store = state
         .node
-        .store_url()
+        .store()
         .ok_or(ApiError::NoSnapshots("there is no epoch to read state at"))?;
-    let stored = read_at_epoch(&state.store, url, &address, epoch).await?;
+    let stored = read_at_epoch(store, &address, epoch).await?;
     let (json, error) = match state_json(&stored.state) {
         Ok(json) => (Some(json), None),
         Err(error) => (None, Some(error)),
