@@ -164,3 +164,117 @@ fn mistakes_exit_2_and_failures_exit_1() {
     assert_eq!(unreachable.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach"));
 }
+
+/// Adds `amount` to counters `c0..c{count}` and waits until it is done.
+fn fill_counters(node: &TestNode, count: u64, amount: u64) {
+    for n in 0..count {
+        let counter = cairn::Address::of::<common::Counter>(format!("c{n}"));
+        node.node
+            .send(counter, common::Add { amount })
+            .expect("the counter takes Add");
+    }
+    node.runtime.block_on(node.node.flush()).expect("flush");
+}
+
+/// `inspect actors` prints a page, and the cursor it prints fetches the
+/// next one.
+#[test]
+fn inspect_actors_pages_with_the_printed_cursor() {
+    let node = TestNode::start(builder(2));
+    fill_counters(&node, 5, 1);
+    let addr = node.addr.to_string();
+    let first = stdout(&cairn(&[
+        "inspect",
+        "--http",
+        &addr,
+        "actors",
+        "--type",
+        "http/counter",
+        "--limit",
+        "3",
+    ]));
+    assert!(
+        first.contains("http/counter/c0") && first.contains("http/counter/c2"),
+        "{first}"
+    );
+    assert!(!first.contains("http/counter/c3"), "{first}");
+    let cursor = first
+        .lines()
+        .find_map(|line| line.strip_prefix("next page: --cursor '"))
+        .and_then(|rest| rest.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no cursor in {first}"));
+    let second = stdout(&cairn(&[
+        "inspect",
+        "--http",
+        &addr,
+        "actors",
+        "--type",
+        "http/counter",
+        "--limit",
+        "3",
+        "--cursor",
+        cursor,
+    ]));
+    assert!(
+        second.contains("http/counter/c3") && second.contains("http/counter/c4"),
+        "{second}"
+    );
+    assert!(!second.contains("next page"), "{second}");
+}
+
+/// `inspect actor` shows the live state, and `--epoch` the state as of a
+/// committed snapshot; `inspect snapshots` lists the epochs.
+#[test]
+fn inspect_actor_live_and_at_an_epoch_and_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = TestNode::start(common::store_builder(2, dir.path()));
+    fill_counters(&node, 1, 5);
+    let epoch = node.snapshot();
+    fill_counters(&node, 1, 2);
+    let addr = node.addr.to_string();
+
+    let live = stdout(&cairn(&[
+        "inspect",
+        "--http",
+        &addr,
+        "actor",
+        "http/counter",
+        "c0",
+    ]));
+    assert!(
+        live.contains("as of:  live") && live.contains("\"count\": 7"),
+        "{live}"
+    );
+    let epoch_arg = epoch.to_string();
+    let then = stdout(&cairn(&[
+        "inspect",
+        "--http",
+        &addr,
+        "actor",
+        "http/counter",
+        "c0",
+        "--epoch",
+        &epoch_arg,
+    ]));
+    assert!(then.contains(&format!("as of:  epoch {epoch}")), "{then}");
+    assert!(then.contains("\"count\": 5"), "{then}");
+
+    let snapshots = stdout(&cairn(&["inspect", "--http", &addr, "snapshots"]));
+    assert!(
+        snapshots.contains(&store_url_line(dir.path())),
+        "{snapshots}"
+    );
+    assert!(
+        snapshots
+            .lines()
+            .any(|line| line.trim_start().starts_with(&epoch_arg) && line.contains("committed")),
+        "{snapshots}"
+    );
+    let json = stdout(&cairn(&["inspect", "--http", &addr, "--json", "snapshots"]));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["last_committed"], serde_json::json!(epoch));
+}
+
+fn store_url_line(dir: &std::path::Path) -> String {
+    format!("store:          {}", common::store_url(dir))
+}

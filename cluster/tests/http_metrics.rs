@@ -27,6 +27,7 @@ const NODE_SERIES: &[&str] = &[
     "cairn_epochs_committed_total",
     "cairn_epochs_aborted_total",
     "cairn_snapshot_bytes_total",
+    "cairn_channel_log_bytes_total",
     "cairn_recoveries_total",
     "cairn_last_committed_epoch",
     "cairn_last_committed_epoch_age_seconds",

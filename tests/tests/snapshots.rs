@@ -81,6 +81,11 @@ async fn snapshots_under_load_conserve_money_and_cut_consistently() {
     for _ in 0..4 {
         epochs.push(node.snapshot_now().await.unwrap());
     }
+    let logged: u64 = node
+        .snapshot_history()
+        .iter()
+        .map(|r| r.channel_log_bytes)
+        .sum();
     node.shutdown().await;
 
     let audits = audit(&store_url(&dir)).await;
@@ -97,6 +102,7 @@ async fn snapshots_under_load_conserve_money_and_cut_consistently() {
         audits.iter().any(|a| a.logged_messages > 0),
         "some snapshot logged messages on its channels: {audits:?}"
     );
+    assert!(logged > 0, "the history counts the channel logs' bytes");
 }
 
 /// A node restarted on the same store resumes from the last committed

@@ -73,6 +73,8 @@ pub(crate) const EPOCHS_ABORTED: &str = "cairn_epochs_aborted_total";
 pub(crate) const EPOCH_DURATION: &str = "cairn_epoch_duration_seconds";
 /// Bytes uploaded for snapshots.
 pub(crate) const SNAPSHOT_BYTES: &str = "cairn_snapshot_bytes_total";
+/// Bytes of in-flight messages recorded in channel logs.
+pub(crate) const CHANNEL_LOG_BYTES: &str = "cairn_channel_log_bytes_total";
 /// The newest committed epoch.
 pub(crate) const LAST_COMMITTED_EPOCH: &str = "cairn_last_committed_epoch";
 /// Seconds since the newest commit.
@@ -174,6 +176,11 @@ fn describe() {
         "Snapshot epoch duration, from start to commit or abort."
     );
     describe_counter!(SNAPSHOT_BYTES, Unit::Bytes, "Bytes uploaded for snapshots.");
+    describe_counter!(
+        CHANNEL_LOG_BYTES,
+        Unit::Bytes,
+        "Bytes of in-flight messages recorded in snapshot channel logs."
+    );
     describe_gauge!(
         LAST_COMMITTED_EPOCH,
         "The newest committed snapshot epoch (0: none)."
@@ -241,6 +248,7 @@ pub(crate) fn register_at_zero(
         EPOCHS_COMMITTED,
         EPOCHS_ABORTED,
         SNAPSHOT_BYTES,
+        CHANNEL_LOG_BYTES,
     ] {
         counter!(name, "node" => node.to_owned()).absolute(0);
     }
@@ -334,6 +342,7 @@ pub(crate) fn record_snapshots(
         };
         counter!(outcome, "node" => node.to_owned()).increment(1);
         counter!(SNAPSHOT_BYTES, "node" => node.to_owned()).increment(record.bytes);
+        counter!(CHANNEL_LOG_BYTES, "node" => node.to_owned()).increment(record.channel_log_bytes);
         histogram!(EPOCH_DURATION, "node" => node.to_owned())
             .record(record.duration_ms as f64 / 1000.0);
     }

@@ -220,6 +220,9 @@ pub struct EpochView {
     pub bytes: u64,
     /// Objects uploaded for it.
     pub objects: u64,
+    /// Bytes of in-flight messages its channel logs recorded.
+    #[serde(default)]
+    pub channel_log_bytes: u64,
     /// Why it was aborted, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

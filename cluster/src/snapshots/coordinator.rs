@@ -43,8 +43,19 @@ pub struct EpochRecord {
     pub bytes: u64,
     /// Objects uploaded for it.
     pub objects: usize,
+    /// Bytes of in-flight messages its channel logs recorded (message
+    /// bodies, before the object's framing).
+    pub channel_log_bytes: u64,
     /// Why it was aborted, if it was.
     pub error: Option<String>,
+}
+
+/// What one epoch uploaded.
+#[derive(Default)]
+struct Uploaded {
+    bytes: u64,
+    objects: usize,
+    channel_log_bytes: u64,
 }
 
 /// Drives epochs; one at a time.
@@ -98,15 +109,16 @@ impl Coordinator {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as u64);
         self.runtime.start_epoch(epoch)?;
-        let mut uploaded = (0, 0);
+        let mut uploaded = Uploaded::default();
         let outcome = self.commit(&mut state, epoch, &mut uploaded).await;
         self.remember(EpochRecord {
             epoch,
             committed: outcome.is_ok(),
             started_unix_ms,
             duration_ms: started.elapsed().as_millis() as u64,
-            bytes: uploaded.0,
-            objects: uploaded.1,
+            bytes: uploaded.bytes,
+            objects: uploaded.objects,
+            channel_log_bytes: uploaded.channel_log_bytes,
             error: outcome.as_ref().err().map(ToString::to_string),
         });
         match outcome {
@@ -152,12 +164,12 @@ impl Coordinator {
         history.push_back(record);
     }
 
-    /// Gathers, uploads and commits; `uploaded` counts (bytes, objects).
+    /// Gathers, uploads and commits, counting what it uploads.
     async fn commit(
         &self,
         state: &mut State,
         epoch: Epoch,
-        uploaded: &mut (u64, usize),
+        uploaded: &mut Uploaded,
     ) -> Result<(), NodeError> {
         let shard_count = self.runtime.config().shard_count.get();
         let mut chains = state.chains.clone();
@@ -176,8 +188,14 @@ impl Coordinator {
                 continue;
             }
             let reference = self.upload(&part).await?;
-            uploaded.0 += reference.len;
-            uploaded.1 += 1;
+            uploaded.bytes += reference.len;
+            uploaded.objects += 1;
+            uploaded.channel_log_bytes += part
+                .channels
+                .iter()
+                .flat_map(|channel| &channel.log)
+                .map(|message| message.body.len() as u64)
+                .sum::<u64>();
             chains.entry(part.shard.0).or_default().push(reference);
             received += 1;
         }

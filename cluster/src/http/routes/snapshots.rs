@@ -31,6 +31,7 @@ pub(crate) async fn snapshots(state: web::Data<AppState>) -> HttpResponse {
             duration_ms: record.duration_ms,
             bytes: record.bytes,
             objects: record.objects as u64,
+            channel_log_bytes: record.channel_log_bytes,
             error: record.error,
         })
         .collect();
