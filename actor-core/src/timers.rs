@@ -37,6 +37,24 @@ impl Timers {
         id
     }
 
+    /// Puts back a timer from a snapshot under the id handlers were given
+    /// for it, so that cancelling it after a restore still works.
+    pub(crate) fn restore(&mut self, id: TimerId, deadline: Instant, envelope: Envelope) {
+        self.deadlines.push(Reverse((deadline, id)));
+        self.pending.insert(id, envelope);
+        self.next_id = self.next_id.max(id.0 + 1);
+    }
+
+    /// The id the next timer will get.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Continues ids after those a snapshot handed out.
+    pub(crate) fn continue_ids_from(&mut self, next_id: u64) {
+        self.next_id = self.next_id.max(next_id);
+    }
+
     /// Cancels a timer; `false` if it already fired or was cancelled.
     pub(crate) fn cancel(&mut self, id: TimerId) -> bool {
         let cancelled = self.pending.remove(&id).is_some();
@@ -68,8 +86,8 @@ impl Timers {
         due
     }
 
-    /// Every pending timer with its deadline, in firing order.
-    pub(crate) fn pending(&self) -> Vec<(Instant, &Envelope)> {
+    /// Every pending timer with its deadline and id, in firing order.
+    pub(crate) fn pending(&self) -> Vec<(Instant, TimerId, &Envelope)> {
         let mut live: Vec<_> = self
             .deadlines
             .iter()
@@ -81,7 +99,7 @@ impl Timers {
             .collect();
         live.sort_unstable_by_key(|(key, _)| *key);
         live.into_iter()
-            .map(|((deadline, _), envelope)| (deadline, envelope))
+            .map(|((deadline, id), envelope)| (deadline, id, envelope))
             .collect()
     }
 
@@ -159,7 +177,7 @@ mod tests {
         let listed: Vec<u64> = timers
             .pending()
             .into_iter()
-            .map(|(_, envelope)| *envelope.payload.downcast_ref::<u64>().unwrap())
+            .map(|(_, _, envelope)| *envelope.payload.downcast_ref::<u64>().unwrap())
             .collect();
         assert_eq!(listed, vec![1, 3]);
     }

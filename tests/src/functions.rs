@@ -63,12 +63,18 @@ pub struct Schedule {
     pub cancel: Vec<usize>,
 }
 
+/// Cancels every timer a sender set and has not cancelled.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CancelTimers;
+
 /// Sends to recorders: a stream of numbers, or numbers after delays.
 #[stateful_function(name = "test/sender")]
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Sender {
     /// Timers set so far.
     pub timers_set: u64,
+    /// The ids of the timers set and not cancelled, as handlers keep them.
+    pub timer_ids: Vec<cairn::TimerId>,
 }
 
 #[handlers]
@@ -86,10 +92,22 @@ impl Sender {
             .iter()
             .map(|(delay, n)| ctx.send_after(Duration::from_millis(*delay), to.clone(), Record(*n)))
             .collect();
-        for index in msg.cancel {
-            assert!(ctx.cancel_timer(ids[index]), "a fresh timer cancels");
+        for index in &msg.cancel {
+            assert!(ctx.cancel_timer(ids[*index]), "a fresh timer cancels");
         }
         self.timers_set += ids.len() as u64;
+        self.timer_ids.extend(
+            ids.iter()
+                .enumerate()
+                .filter(|(index, _)| !msg.cancel.contains(index))
+                .map(|(_, id)| *id),
+        );
+    }
+
+    fn cancel_timers(&mut self, ctx: &mut Context, _msg: CancelTimers) {
+        for id in self.timer_ids.drain(..) {
+            ctx.cancel_timer(id);
+        }
     }
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 use cairn::prelude::*;
 use cairn_tests::checker::audit;
 use cairn_tests::functions::{
-    recorder_state, start_node, Account, Balance, Deposit, Pass, Schedule, Sender, Transfer,
+    recorder_state, start_node, Account, Balance, CancelTimers, Deposit, Pass, Schedule, Sender,
+    Transfer,
 };
 
 const ACCOUNTS: u64 = 24;
@@ -282,5 +283,42 @@ async fn epochs_are_recorded_in_the_history() {
 
     let restarted = open_bank(&dir).await;
     assert_eq!(restarted.recovered_from(), Some(second));
+    restarted.shutdown().await;
+}
+
+/// Timer ids survive a restart: an actor that kept the ids of its timers
+/// cancels exactly those after recovery, not another actor's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timer_ids_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let configure =
+        |b: cairn::NodeBuilder| b.shards(1).store(store_url(&dir)).snapshot_interval(None);
+    let node = start_node(configure).await;
+    let schedule = |timers: Vec<(u64, u64)>| Schedule {
+        to: "r".into(),
+        timers,
+        cancel: vec![],
+    };
+    // Another actor's timer first (id 0, fires last), then two of s's, set
+    // in reverse firing order: renumbering by firing order after a restore
+    // would hand s's ids to the wrong timers.
+    node.send(Address::of::<Sender>("t"), schedule(vec![(900, 9)]))
+        .unwrap();
+    node.flush().await.unwrap();
+    node.send(
+        Address::of::<Sender>("s"),
+        schedule(vec![(500, 2), (400, 1)]),
+    )
+    .unwrap();
+    node.flush().await.unwrap();
+    node.snapshot_now().await.unwrap();
+    node.shutdown().await;
+
+    let restarted = start_node(configure).await;
+    restarted
+        .send(Address::of::<Sender>("s"), CancelTimers)
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(recorder_state(&restarted, "r").await.seen, vec![9]);
     restarted.shutdown().await;
 }

@@ -29,7 +29,8 @@ use crate::error::{AskError, Error};
 use crate::function::Access;
 use crate::registry::Registry;
 use crate::snapshot::{
-    Epoch, ShardSnapshot, SnapshotProcess, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
+    Epoch, ProtocolError, ShardSnapshot, SnapshotProcess, StoredChannel, StoredEgress,
+    StoredMessage, StoredTimer,
 };
 
 use actors::{ActivationError, ActorTable};
@@ -177,6 +178,7 @@ impl Shard {
             channels,
             egress,
             next_egress_seq,
+            next_timer_id,
             ..
         } = restore;
         // The restored epoch is committed, so what it sealed is released
@@ -203,6 +205,7 @@ impl Shard {
             self.egress.publish(republished);
         }
         self.effects.next_egress_seq = next_egress_seq;
+        self.effects.timers.continue_ids_from(next_timer_id);
         self.effects.egress_epoch = epoch + 1;
         let mut delivered = vec![0; self.peers.len()];
         let mut in_flight = Vec::new();
@@ -220,7 +223,7 @@ impl Shard {
         for timer in timers {
             let envelope = timer.message.decode(&self.registry)?;
             let delay = Duration::from_millis(timer.deadline_unix_ms.saturating_sub(wall_now));
-            self.effects.timers.schedule(now + delay, envelope);
+            self.effects.timers.restore(timer.id, now + delay, envelope);
         }
         self.actors.restore(actors);
         self.effects.restore_sent(&sent);
@@ -320,6 +323,11 @@ impl Shard {
                         self.finish_snapshot_if_complete();
                     }
                 }
+                // A late marker of an epoch that was aborted and overtaken is
+                // expected after a timeout; anything else is a bug.
+                Err(error @ ProtocolError::StaleMarker { .. }) => {
+                    tracing::debug!(shard = %self.id, %error, "late marker ignored")
+                }
                 Err(error) => tracing::error!(shard = %self.id, %error, "snapshot protocol"),
             },
             Inbound::StartEpoch(epoch) => {
@@ -401,9 +409,10 @@ impl Shard {
             .timers
             .pending()
             .into_iter()
-            .filter_map(|(deadline, envelope)| {
+            .filter_map(|(deadline, id, envelope)| {
                 let delay = deadline.saturating_duration_since(now).as_millis() as u64;
                 encode(envelope).map(|message| StoredTimer {
+                    id,
                     deadline_unix_ms: wall_now + delay,
                     message,
                 })
@@ -432,6 +441,7 @@ impl Shard {
             unencodable,
             egress,
             next_egress_seq: self.effects.next_egress_seq,
+            next_timer_id: self.effects.timers.next_id(),
         };
         self.open = Some(OpenSnapshot {
             part,
@@ -691,9 +701,14 @@ impl Shard {
                     let _ = reply.send(self.stats());
                 }
                 Inbound::Inspect(inspection) => self.inspect(inspection),
+                // A commit that reached the shard before it stopped still
+                // releases its egress and answers its durable asks.
+                Inbound::Committed(epoch) => {
+                    self.actors.committed(epoch);
+                    self.release_egress(epoch);
+                }
                 Inbound::Marker { .. }
                 | Inbound::StartEpoch(_)
-                | Inbound::Committed(_)
                 | Inbound::Aborted(_)
                 | Inbound::Shutdown => {}
             }

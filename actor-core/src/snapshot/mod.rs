@@ -15,4 +15,4 @@ pub use parts::{
     ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
 };
 pub use process::Epoch;
-pub(crate) use process::SnapshotProcess;
+pub(crate) use process::{ProtocolError, SnapshotProcess};

@@ -75,6 +75,8 @@ pub struct StoredActor {
 /// Unix epoch, so it survives a restart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredTimer {
+    /// The id handlers know it by.
+    pub id: crate::timers::TimerId,
     /// When it fires.
     pub deadline_unix_ms: u64,
     /// What it delivers.
@@ -134,6 +136,8 @@ pub struct ShardSnapshot {
     pub egress: Vec<StoredEgress>,
     /// The shard's next egress sequence number at the cut.
     pub next_egress_seq: u64,
+    /// The shard's next timer id at the cut.
+    pub next_timer_id: u64,
 }
 
 /// An egress record as sealed in a snapshot.

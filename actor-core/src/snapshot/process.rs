@@ -83,6 +83,8 @@ struct Incoming {
     /// Whether the channel is still recording for the open snapshot.
     recording: bool,
     delivered_at_snapshot: u64,
+    /// Messages logged since the snapshot.
+    logged: u64,
     /// Set when the channel closed by its marker.
     cut_seq: Option<u64>,
 }
@@ -169,6 +171,7 @@ impl SnapshotProcess {
             } else {
                 // Rule 6: pre-cut message delivered after our snapshot.
                 decision.log_count = len;
+                channel.logged += len as u64;
             }
         }
         channel.delivered = first_seq + len as u64 - 1;
@@ -225,6 +228,7 @@ impl SnapshotProcess {
         self.open_channels = 0;
         for (index, channel) in self.incoming.iter_mut().enumerate() {
             channel.delivered_at_snapshot = channel.delivered;
+            channel.logged = 0;
             channel.cut_seq = None;
             channel.recording = index != self.me.index();
             if channel.recording {
@@ -235,8 +239,9 @@ impl SnapshotProcess {
     }
 
     /// Each incoming channel's cut, once the snapshot is complete (rule 8).
-    /// A channel closed by a post-cut message rather than its marker reports
-    /// the cut its log implies.
+    /// A channel closed by a post-cut message rather than its marker (only
+    /// on a transport that can overtake markers) reports the cut its log
+    /// implies.
     pub(crate) fn cuts(&self) -> Vec<ChannelCut> {
         self.incoming
             .iter()
@@ -245,7 +250,9 @@ impl SnapshotProcess {
             .map(|(index, channel)| ChannelCut {
                 from: ShardId(index as u32),
                 delivered_at_snapshot: channel.delivered_at_snapshot,
-                cut_seq: channel.cut_seq.unwrap_or(channel.delivered_at_snapshot),
+                cut_seq: channel
+                    .cut_seq
+                    .unwrap_or(channel.delivered_at_snapshot + channel.logged),
             })
             .collect()
     }
@@ -302,6 +309,16 @@ mod tests {
         );
         assert!(decision.closes);
         assert_eq!(p.color(), 1);
+    }
+
+    #[test]
+    fn a_channel_closed_by_a_post_cut_batch_reports_the_cut_its_log_implies() {
+        let mut p = process();
+        p.on_start(1);
+        assert_eq!(p.on_batch(ShardId(1), 1, 2, 0).unwrap().log_count, 2);
+        assert!(p.on_batch(ShardId(1), 3, 1, 1).unwrap().closes);
+        let cut = p.cuts().into_iter().find(|c| c.from == ShardId(1)).unwrap();
+        assert_eq!((cut.delivered_at_snapshot, cut.cut_seq), (0, 2));
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub(crate) struct Coordinator {
     gc: GcPolicy,
     state: Mutex<State>,
     history: parking_lot::Mutex<std::collections::VecDeque<EpochRecord>>,
+    /// The epochs running now (at most one does work at a time).
+    epochs: parking_lot::Mutex<tokio::task::JoinSet<()>>,
 }
 
 struct State {
@@ -73,6 +75,7 @@ struct State {
     last_committed: Option<Epoch>,
     chains: BTreeMap<u32, Vec<ObjectRef>>,
     commits: u64,
+    last_started: Option<Epoch>,
 }
 
 impl Coordinator {
@@ -90,20 +93,51 @@ impl Coordinator {
             part_timeout,
             gc,
             history: parking_lot::Mutex::new(std::collections::VecDeque::new()),
+            epochs: parking_lot::Mutex::new(tokio::task::JoinSet::new()),
             state: Mutex::new(State {
                 parts,
                 last_committed: recovered.map(|manifest| manifest.epoch),
                 chains: super::recovery::chains_of(recovered),
                 commits: 0,
+                last_started: recovered.map(|manifest| manifest.epoch),
             }),
         })
     }
 
     /// Takes one snapshot of every shard and commits it. Returns the
     /// committed epoch.
-    pub(crate) async fn snapshot(&self) -> Result<Epoch, NodeError> {
+    ///
+    /// The epoch runs in a task the coordinator owns, so a caller that gives
+    /// up waiting cannot cut it short: a commit half-recorded in memory
+    /// would let shards treat uncommitted captures as committed.
+    pub(crate) async fn snapshot(self: &Arc<Self>) -> Result<Epoch, NodeError> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let coordinator = self.clone();
+        {
+            let mut epochs = self.epochs.lock();
+            while epochs.try_join_next().is_some() {}
+            epochs.spawn(async move {
+                let _ = done.send(coordinator.run_epoch().await);
+            });
+        }
+        outcome.await.map_err(|_| NodeError::ShuttingDown)?
+    }
+
+    /// Cancels epochs in progress: only at shutdown, when the node stops
+    /// and a restart recovers from the store alone.
+    pub(crate) fn stop(&self) {
+        self.epochs.lock().abort_all();
+    }
+
+    async fn run_epoch(&self) -> Result<Epoch, NodeError> {
         let mut state = self.state.lock().await;
-        let epoch = self.store.next_epoch().await?;
+        // Never reuse a number in memory, even if its tombstone could not
+        // be written.
+        let next_in_store = self.store.next_epoch().await?;
+        let epoch = state
+            .last_started
+            .map_or(next_in_store, |last| next_in_store.max(last + 1));
+        state.last_started = Some(epoch);
         let started = std::time::Instant::now();
         let started_unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

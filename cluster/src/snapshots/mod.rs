@@ -147,6 +147,7 @@ impl Snapshots {
             ticker.abort();
             let _ = ticker.await;
         }
+        self.coordinator.stop();
     }
 }
 
