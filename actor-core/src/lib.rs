@@ -46,6 +46,7 @@ pub use shard::{
     ActorStatus, ActorSummary, ActorView, FunctionCount, ShardStats, HANDLER_DURATION,
 };
 pub use snapshot::{
-    Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
+    is_full_epoch, Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage,
+    StoredTimer, FULL_SNAPSHOT_EVERY,
 };
 pub use timers::TimerId;

@@ -65,13 +65,14 @@ mod node;
 mod snapshots;
 
 pub use cairn_core::{
+    is_full_epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage,
+    StoredTimer, FULL_SNAPSHOT_EVERY,
+};
+pub use cairn_core::{
     Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, CodecError, Context,
     EgressKey, EgressRecord, EgressSink, Epoch, Error, FileSink, FunctionCount, FunctionDescriptor,
     FunctionType, Handlers, Message, MessageType, Payload, Registry, Result, Runtime,
     RuntimeConfig, ShardCount, ShardId, ShardStats, StatefulFunction, StdoutSink, TimerId,
-};
-pub use cairn_core::{
-    ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,
 };
 pub use cairn_macros::{handlers, stateful_function};
 pub use error::NodeError;

@@ -322,3 +322,70 @@ async fn timer_ids_survive_a_restart() {
     assert_eq!(recorder_state(&restarted, "r").await.seen, vec![9]);
     restarted.shutdown().await;
 }
+
+/// Every 32nd epoch writes full parts, so chains stay short and GC can
+/// reclaim old parts; actors that were restored and never touched again
+/// (still passivated) are carried into the full parts and survive both the
+/// collection of their original parts and another restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_epochs_bound_chains_and_carry_untouched_actors() {
+    let dir = tempfile::tempdir().unwrap();
+    let configure = |b: cairn::NodeBuilder| {
+        b.shards(4)
+            .store(store_url(&dir))
+            .snapshot_interval(None)
+            .keep_snapshots(1, Duration::ZERO)
+    };
+    let node = start_node(configure).await;
+    for account in 0..ACCOUNTS {
+        node.send(
+            Address::of::<Account>(account),
+            Deposit(100 + account as i64),
+        )
+        .unwrap();
+    }
+    node.flush().await.unwrap();
+    node.snapshot_now().await.unwrap();
+    node.shutdown().await;
+
+    // Restored, but only account 0 is ever touched again.
+    let node = start_node(configure).await;
+    let mut last = 0;
+    for _ in 0..cairn::FULL_SNAPSHOT_EVERY + 8 {
+        node.send(Address::of::<Account>(0u64), Deposit(1)).unwrap();
+        node.flush().await.unwrap();
+        last = node.snapshot_now().await.unwrap();
+    }
+    node.shutdown().await;
+
+    let store = cairn_persistence::Store::open(&store_url(&dir), Default::default()).unwrap();
+    let manifest = store.read_manifest(last).await.unwrap().unwrap();
+    let longest = manifest
+        .shards
+        .values()
+        .map(|entry| entry.chain.len())
+        .max()
+        .unwrap();
+    assert!(
+        longest <= 10,
+        "chains restart at the full epoch: {longest} parts"
+    );
+    let restarted = start_node(configure).await;
+    for account in 0..ACCOUNTS {
+        let balance: i64 = restarted
+            .ask(Address::of::<Account>(account), Balance)
+            .await
+            .unwrap();
+        let deposits = if account == 0 {
+            cairn::FULL_SNAPSHOT_EVERY as i64 + 8
+        } else {
+            0
+        };
+        assert_eq!(
+            balance,
+            100 + account as i64 + deposits,
+            "account {account}"
+        );
+    }
+    restarted.shutdown().await;
+}

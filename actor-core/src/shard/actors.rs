@@ -154,10 +154,27 @@ impl ActorTable {
     }
 
     /// Encodes every actor written since the last capture, for snapshot
-    /// `epoch`. An actor whose state fails to encode is reported and stays
-    /// dirty, so the next epoch tries again.
-    pub(crate) fn capture(&mut self, epoch: Epoch) -> Vec<StoredActor> {
+    /// `epoch` — or, for a full part, every actor the shard holds, active or
+    /// passivated. An actor whose state fails to encode is reported and
+    /// stays dirty, so the next epoch tries again.
+    pub(crate) fn capture(&mut self, epoch: Epoch, full: bool) -> Vec<StoredActor> {
+        if full {
+            // Every active actor counts as written; passivated ones are
+            // clean and go as their stored bytes.
+            for slot in self.active.iter_mut() {
+                if slot.version == slot.captured {
+                    self.dirty.push(slot.address.clone());
+                    slot.version = slot.version.wrapping_add(1);
+                }
+            }
+        }
         let mut stored = Vec::with_capacity(self.dirty.len());
+        if full {
+            stored.extend(self.passivated.iter().map(|(address, state)| StoredActor {
+                address: address.clone(),
+                state: state.clone(),
+            }));
+        }
         for address in std::mem::take(&mut self.dirty) {
             let Some(slot) = self
                 .active
@@ -390,10 +407,13 @@ mod tests {
         table.tick += 10;
         assert_eq!(table.passivate_idle(4), 0, "written, never captured");
 
-        let captured = table.capture(1);
+        let captured = table.capture(1, false);
         assert_eq!(captured.len(), 1);
         assert_eq!(table.passivate_idle(4), 0, "captured, not yet committed");
-        assert!(table.capture(2).is_empty(), "captured once per write");
+        assert!(
+            table.capture(2, false).is_empty(),
+            "captured once per write"
+        );
 
         table.aborted(1);
         assert_eq!(

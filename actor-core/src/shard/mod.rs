@@ -430,10 +430,12 @@ impl Shard {
             })
             .collect();
         self.effects.egress_epoch = epoch + 1;
+        let full = crate::snapshot::is_full_epoch(epoch);
         let part = ShardSnapshot {
             shard: self.id,
             epoch,
-            actors: self.actors.capture(epoch),
+            full,
+            actors: self.actors.capture(epoch, full),
             mailbox,
             timers,
             sent: sent.clone(),

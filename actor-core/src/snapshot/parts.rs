@@ -109,6 +109,18 @@ impl StoredChannel {
     }
 }
 
+/// Every this many epochs (by number), each shard writes a full part —
+/// every actor it holds, not only those written since its last part — so a
+/// shard's chain of parts never grows past this length and older parts
+/// can be collected (SNAPSHOTS §3.10 rule 33). Every shard decides it from
+/// the epoch number alone, whatever triggered its cut.
+pub const FULL_SNAPSHOT_EVERY: Epoch = 32;
+
+/// Whether `epoch` is one whose parts are full.
+pub fn is_full_epoch(epoch: Epoch) -> bool {
+    epoch.is_multiple_of(FULL_SNAPSHOT_EVERY)
+}
+
 /// A shard's part of snapshot `epoch`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardSnapshot {
@@ -116,7 +128,11 @@ pub struct ShardSnapshot {
     pub shard: ShardId,
     /// The epoch.
     pub epoch: Epoch,
-    /// Actors whose state changed since the shard's previous snapshot.
+    /// Whether `actors` holds every actor of the shard (a new base for its
+    /// chain) rather than those written since its previous part.
+    pub full: bool,
+    /// Actors whose state changed since the shard's previous snapshot, or
+    /// every actor in a full part.
     pub actors: Vec<StoredActor>,
     /// Messages queued in the shard at the cut, in order.
     pub mailbox: Vec<StoredMessage>,
@@ -161,6 +177,10 @@ impl ShardSnapshot {
         let mut actors = std::collections::HashMap::new();
         let mut newest = None;
         for part in chain {
+            if part.full {
+                // A full part is a new base: nothing before it counts.
+                actors.clear();
+            }
             for actor in &part.actors {
                 actors.insert(actor.address.clone(), actor.state.clone());
             }

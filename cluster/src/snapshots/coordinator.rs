@@ -230,7 +230,14 @@ impl Coordinator {
                 .flat_map(|channel| &channel.log)
                 .map(|message| message.body.len() as u64)
                 .sum::<u64>();
-            chains.entry(part.shard.0).or_default().push(reference);
+            let chain = chains.entry(part.shard.0).or_default();
+            if part.full {
+                // A new base: the parts before it are no longer needed, and
+                // garbage collection reclaims them once no kept epoch
+                // references them.
+                chain.clear();
+            }
+            chain.push(reference);
             received += 1;
         }
         let manifest = Manifest {
