@@ -417,7 +417,7 @@ mod tests {
 
         table.aborted(1);
         assert_eq!(
-            table.capture(3).len(),
+            table.capture(3, false).len(),
             1,
             "an aborted capture is taken again"
         );
