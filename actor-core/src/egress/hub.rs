@@ -1,5 +1,6 @@
 //! The threads that run egress sinks, and the handle shards publish through.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -8,9 +9,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{EgressRecord, EgressSink};
 
+/// Where a sink reports records written, so the shard can stop sealing
+/// them into snapshots.
+pub(crate) type ConfirmTo = tokio::sync::mpsc::UnboundedSender<crate::shard::Inbound>;
+
 /// Work for one sink's thread.
 enum Command {
-    Publish(Vec<EgressRecord>),
+    Publish(Vec<EgressRecord>, Option<ConfirmTo>),
     /// Answered once every record sent before it has been published.
     Barrier(oneshot::Sender<()>),
     /// Publish what came before, then end the thread.
@@ -22,6 +27,8 @@ enum Command {
 pub(crate) struct EgressHub {
     names: Arc<[String]>,
     senders: Arc<[mpsc::UnboundedSender<Command>]>,
+    /// Set at shutdown: a failing sink stops retrying.
+    closing: Arc<AtomicBool>,
 }
 
 /// The sink threads, joined at shutdown.
@@ -35,13 +42,15 @@ impl EgressHub {
         let mut names = Vec::with_capacity(sinks.len());
         let mut senders = Vec::with_capacity(sinks.len());
         let mut threads = Vec::with_capacity(sinks.len());
+        let closing = Arc::new(AtomicBool::new(false));
         for (name, sink) in sinks {
             let (sender, receiver) = mpsc::unbounded_channel();
             let thread_name = format!("cairn-egress-{name}");
             let sink_name = name.clone();
+            let sink_closing = closing.clone();
             let thread = std::thread::Builder::new()
                 .name(thread_name)
-                .spawn(move || run_sink(sink_name, sink, receiver))
+                .spawn(move || run_sink(sink_name, sink, receiver, sink_closing))
                 .expect("the OS can start a thread");
             names.push(name);
             senders.push(sender);
@@ -50,6 +59,7 @@ impl EgressHub {
         let hub = Self {
             names: names.into(),
             senders: senders.into(),
+            closing,
         };
         (hub, EgressThreads { threads })
     }
@@ -65,9 +75,10 @@ impl EgressHub {
     }
 
     /// Hands records to their sinks, keeping each sink's records in order.
-    pub(crate) fn publish(&self, records: Vec<EgressRecord>) {
+    /// With `confirm`, each sink reports back once it has written them.
+    pub(crate) fn publish(&self, records: Vec<EgressRecord>, confirm: Option<ConfirmTo>) {
         if self.senders.len() == 1 {
-            let _ = self.senders[0].send(Command::Publish(records));
+            let _ = self.senders[0].send(Command::Publish(records, confirm));
             return;
         }
         let mut per_sink: Vec<Vec<EgressRecord>> = vec![Vec::new(); self.senders.len()];
@@ -76,7 +87,7 @@ impl EgressHub {
         }
         for (sender, records) in self.senders.iter().zip(per_sink) {
             if !records.is_empty() {
-                let _ = sender.send(Command::Publish(records));
+                let _ = sender.send(Command::Publish(records, confirm.clone()));
             }
         }
     }
@@ -91,8 +102,10 @@ impl EgressHub {
         }
     }
 
-    /// Tells every sink thread to end once it has published what it holds.
+    /// Tells every sink thread to end once it has published what it holds;
+    /// a sink that keeps failing gives up instead of holding the stop.
     pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::Release);
         for sender in self.senders.iter() {
             let _ = sender.send(Command::Close);
         }
@@ -114,10 +127,21 @@ fn run_sink(
     name: String,
     mut sink: Box<dyn EgressSink>,
     mut commands: mpsc::UnboundedReceiver<Command>,
+    closing: Arc<AtomicBool>,
 ) {
     while let Some(command) = commands.blocking_recv() {
         match command {
-            Command::Publish(records) => publish_until_accepted(&name, sink.as_mut(), &records),
+            Command::Publish(records, confirm) => {
+                let written = publish_until_accepted(&name, sink.as_mut(), &records, &closing);
+                if let (true, Some(confirm), Some(last)) = (written, confirm, records.last()) {
+                    // One shard's records, in order: the last one's sequence
+                    // covers the batch.
+                    let _ = confirm.send(crate::shard::Inbound::EgressWritten {
+                        sink: last.sink,
+                        through_seq: last.key.seq,
+                    });
+                }
+            }
             Command::Barrier(done) => {
                 let _ = done.send(());
             }
@@ -127,12 +151,29 @@ fn run_sink(
 }
 
 /// Offers the records again after each failure, backing off up to 5 s:
-/// egress is never dropped.
-fn publish_until_accepted(name: &str, sink: &mut dyn EgressSink, records: &[EgressRecord]) {
+/// egress is never dropped while the node runs. At shutdown a failing sink
+/// gives up; with snapshots the records stay sealed in the last committed
+/// snapshot and are published again on restart. Returns whether the sink
+/// took them.
+fn publish_until_accepted(
+    name: &str,
+    sink: &mut dyn EgressSink,
+    records: &[EgressRecord],
+    closing: &AtomicBool,
+) -> bool {
     let mut backoff = Duration::from_millis(50);
     while let Err(error) = sink.publish(records) {
+        if closing.load(Ordering::Acquire) {
+            tracing::error!(
+                egress = name, %error, records = records.len(),
+                "egress sink still failing at shutdown; giving up on these records \
+                 (with snapshots they are published again on restart)"
+            );
+            return false;
+        }
         tracing::error!(egress = name, %error, retry_in = ?backoff, "egress sink failed; retrying");
         std::thread::sleep(backoff);
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
+    true
 }

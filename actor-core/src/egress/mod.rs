@@ -22,7 +22,9 @@ pub use stdout::StdoutSink;
 pub trait EgressSink: Send + 'static {
     /// Writes `records`. On an error the same records are offered again after
     /// a backoff, so a sink sees a record at least once; a sink that must not
-    /// repeat output deduplicates by [`EgressRecord::key`].
+    /// repeat output deduplicates by [`EgressRecord::key`]. With snapshots,
+    /// returning `Ok` is the confirmation that stops a record being sealed
+    /// into later snapshots: return it only once the records are durable.
     fn publish(&mut self, records: &[EgressRecord]) -> std::io::Result<()>;
 }
 

@@ -35,6 +35,8 @@ pub(crate) enum Inbound {
     Committed(Epoch),
     /// Snapshot `epoch` will never commit; its captures must be taken again.
     Aborted(Epoch),
+    /// A sink has written this shard's records up to `through_seq`.
+    EgressWritten { sink: usize, through_seq: u64 },
     /// A request for the shard's counters, answered between turns.
     Probe(oneshot::Sender<ShardStats>),
     /// A read-only question from an operator, answered between turns.

@@ -109,6 +109,9 @@ pub(crate) struct Shard {
     /// With snapshots, egress records wait here until the epoch that seals
     /// them commits (two-phase egress, SNAPSHOTS §3.5).
     unreleased: Vec<EgressRecord>,
+    /// Records released to their sinks and not yet confirmed written: still
+    /// sealed into every snapshot, so a crash cannot lose them (rule 15).
+    unconfirmed: Vec<EgressRecord>,
     /// Replies to durable asks, waiting for their epoch to commit.
     held_replies: Vec<effects::HeldReply>,
     /// Egress records handed to their sinks.
@@ -151,6 +154,7 @@ impl Shard {
             open: None,
             snapshots_out,
             unreleased: Vec::new(),
+            unconfirmed: Vec::new(),
             held_replies: Vec::new(),
             egress_released: 0,
             peers,
@@ -202,7 +206,8 @@ impl Shard {
             })
             .collect();
         if !republished.is_empty() {
-            self.egress.publish(republished);
+            self.unconfirmed.extend(republished.iter().cloned());
+            self.egress.publish(republished, Some(self.own_inbox()));
         }
         self.effects.next_egress_seq = next_egress_seq;
         self.effects.timers.continue_ids_from(next_timer_id);
@@ -340,6 +345,9 @@ impl Shard {
                 self.release_egress(epoch);
             }
             Inbound::Aborted(epoch) => self.actors.aborted(epoch),
+            Inbound::EgressWritten { sink, through_seq } => self
+                .unconfirmed
+                .retain(|record| record.sink != sink || record.key.seq > through_seq),
             Inbound::Probe(reply) => {
                 let _ = reply.send(self.stats());
             }
@@ -421,8 +429,9 @@ impl Shard {
         let sent = self.effects.sent();
         let names = self.egress.names();
         let egress = self
-            .unreleased
+            .unconfirmed
             .iter()
+            .chain(&self.unreleased)
             .map(|record| StoredEgress {
                 egress: names[record.sink].clone(),
                 key: record.key,
@@ -479,6 +488,11 @@ impl Shard {
         }
     }
 
+    /// Where sinks confirm this shard's records.
+    fn own_inbox(&self) -> InboxSender {
+        self.peers[self.id.index()].clone()
+    }
+
     /// Publishes the records sealed by `epoch` and every epoch before it,
     /// and answers the durable asks waiting for them; a record of an aborted
     /// epoch was sealed again by the next one and goes out with it (rule 16).
@@ -489,7 +503,8 @@ impl Shard {
         self.unreleased = waiting;
         if !released.is_empty() {
             self.egress_released += released.len() as u64;
-            self.egress.publish(released);
+            self.unconfirmed.extend(released.iter().cloned());
+            self.egress.publish(released, Some(self.own_inbox()));
         }
         let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_replies)
             .into_iter()
@@ -669,7 +684,7 @@ impl Shard {
                 self.unreleased.extend(records);
             } else {
                 self.egress_released += records.len() as u64;
-                self.egress.publish(records);
+                self.egress.publish(records, None);
             }
         }
     }
@@ -712,6 +727,7 @@ impl Shard {
                 Inbound::Marker { .. }
                 | Inbound::StartEpoch(_)
                 | Inbound::Aborted(_)
+                | Inbound::EgressWritten { .. }
                 | Inbound::Shutdown => {}
             }
         }
