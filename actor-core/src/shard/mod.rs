@@ -53,7 +53,7 @@ const MAX_BUSY: Duration = Duration::from_micros(500);
 const LATENCY_SAMPLE_EVERY: u64 = 64;
 
 /// The handler latency histogram, in seconds, labelled by function type;
-/// one handler in [`LATENCY_SAMPLE_EVERY`] is timed.
+/// one handler in 64 on each shard is timed.
 pub const HANDLER_DURATION: &str = "cairn_handler_duration_seconds";
 
 /// The longest a shard goes between passivation sweeps.
