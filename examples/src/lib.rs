@@ -15,11 +15,13 @@
 //! - `ridesharing`: drivers, passengers, rides and a geo index, after the
 //!   Flink Forward 2019 Stateful Functions keynote, with its simulator.
 //! - `egress`: emitting to an egress the node may not have.
+//! - `launch`: logging and node start-up shared by the binaries.
 //! - `rng`: a tiny seeded PRNG, so simulations replay from a seed.
 
 pub mod bank;
 pub mod counter;
 mod egress;
+pub mod launch;
 pub mod ridesharing;
 mod rng;
 

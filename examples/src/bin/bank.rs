@@ -22,8 +22,8 @@ use std::path::PathBuf;
 
 use cairn::{FileSink, Node, StdoutSink};
 use cairn_examples::bank::{Account, Simulation, TRANSFERS_EGRESS};
+use cairn_examples::launch;
 use clap::{Args, Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// Bank accounts and transfers on Cairn.
 #[derive(Debug, Parser)]
@@ -70,7 +70,7 @@ struct SimulateArgs {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    init_logging();
+    launch::init_logging();
     match Cli::parse().command {
         Command::Simulate(args) => simulate(args).await,
     }
@@ -84,13 +84,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     } else if args.egress_stdout {
         builder = builder.egress(TRANSFERS_EGRESS, StdoutSink::new());
     }
-    if let Some(addr) = args.http {
-        builder = builder.http(addr);
-    }
-    let node = builder.start().await?;
-    if let Some(addr) = node.http_addr() {
-        tracing::info!(%addr, "serving HTTP");
-    }
+    let node = launch::start(builder, args.http).await?;
     let simulation = Simulation {
         accounts: args.accounts,
         transfers: args.transfers,
@@ -117,13 +111,4 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         "transfers completed"
     );
     outcome.check()
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -16,8 +16,8 @@ use std::net::SocketAddr;
 use anyhow::ensure;
 use cairn::Node;
 use cairn_examples::counter::{counter, Add, Counter, Get};
+use cairn_examples::launch;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// Increments a few counters and reads them back.
 #[derive(Debug, Parser)]
@@ -37,16 +37,10 @@ struct Cli {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    init_logging();
+    launch::init_logging();
     let cli = Cli::parse();
-    let mut builder = Node::builder().register::<Counter>();
-    if let Some(addr) = cli.http {
-        builder = builder.http(addr);
-    }
-    let node = builder.start().await?;
-    if let Some(addr) = node.http_addr() {
-        tracing::info!(%addr, "serving HTTP");
-    }
+    let builder = Node::builder().register::<Counter>();
+    let node = launch::start(builder, cli.http).await?;
     for c in 0..cli.counters {
         for _ in 0..cli.increments {
             node.send(counter(&format!("counter-{c}")), Add(i64::from(c) + 1))?;
@@ -66,13 +60,4 @@ async fn main() -> anyhow::Result<()> {
     node.shutdown().await;
     ensure!(wrong.is_empty(), "wrong counts: {}", wrong.join("; "));
     Ok(())
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use anyhow::bail;
 use cairn::{FileSink, Node};
+use cairn_examples::launch;
 use cairn_examples::ridesharing::{register, Grid, Params, SimConfig, Simulator, RIDES_EGRESS};
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// Simulates ride sharing on Cairn.
 #[derive(Debug, Parser)]
@@ -67,19 +67,13 @@ struct Cli {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    init_logging();
+    launch::init_logging();
     let cli = Cli::parse();
     let mut builder = register(Node::builder());
     if let Some(path) = &cli.egress_file {
         builder = builder.egress(RIDES_EGRESS, FileSink::open(path)?);
     }
-    if let Some(addr) = cli.http {
-        builder = builder.http(addr);
-    }
-    let node = builder.start().await?;
-    if let Some(addr) = node.http_addr() {
-        tracing::info!(%addr, "serving HTTP");
-    }
+    let node = launch::start(builder, cli.http).await?;
     let config = SimConfig {
         drivers: cli.drivers,
         passengers: cli.passengers,
@@ -129,13 +123,4 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
