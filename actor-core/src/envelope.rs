@@ -5,6 +5,7 @@ use tokio::sync::oneshot;
 
 use crate::address::Address;
 use crate::error::AskError;
+use crate::ingress::IngressPermit;
 use crate::message::Payload;
 
 /// The answer to an `ask`: the reply, or why there is none.
@@ -18,6 +19,9 @@ pub(crate) enum ReplyTo {
     /// As `Ask`, but the reply is held until the epoch holding the
     /// handler's effect has committed (`ask_durable`); errors go at once.
     DurableAsk(oneshot::Sender<AskResult>),
+    /// Nobody waits: the message came from a durable ingress, and the
+    /// permit returns its source's credit once the handler has run.
+    Ingress(IngressPermit),
 }
 
 impl ReplyTo {
@@ -27,7 +31,13 @@ impl ReplyTo {
             ReplyTo::Ask(sender) | ReplyTo::DurableAsk(sender) => {
                 let _ = sender.send(result);
             }
+            ReplyTo::Ingress(_permit) => {}
         }
+    }
+
+    /// Whether a caller waits for the answer.
+    pub(crate) fn has_caller(&self) -> bool {
+        !matches!(self, ReplyTo::Ingress(_))
     }
 }
 

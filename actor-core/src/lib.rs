@@ -27,6 +27,7 @@ mod egress;
 mod envelope;
 mod error;
 mod function;
+mod ingress;
 mod message;
 mod registry;
 mod runtime;
@@ -39,6 +40,10 @@ pub use context::Context;
 pub use egress::{EgressKey, EgressRecord, EgressSink, FileSink, StdoutSink};
 pub use error::{AskError, CodecError, Error, Result};
 pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFunction};
+pub use ingress::{
+    FileSource, Ingress, IngressSource, RouteError, SplitReader, StoredCursor,
+    DEFAULT_MAX_IN_FLIGHT, INGRESS_IN_FLIGHT, INGRESS_RECORDS, INGRESS_REJECTED,
+};
 pub use message::{Message, Payload};
 pub use registry::Registry;
 pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};

@@ -13,6 +13,9 @@ use crate::address::{Address, FunctionType, ShardCount, ShardId};
 use crate::egress::{EgressHub, EgressSink, EgressThreads};
 use crate::envelope::{AskResult, Envelope, ReplyTo};
 use crate::error::{AskError, Error, Result};
+use crate::ingress::{
+    hosting_shard, spawn_reader, FlowControl, Ingress, ReaderHandle, ReaderTarget, SplitCursor,
+};
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
 use crate::shard::{
@@ -86,11 +89,14 @@ struct Inner {
     shutting_down: AtomicBool,
     /// Whether the shards take part in snapshots.
     snapshots: bool,
+    /// Each ingress's name and flow control.
+    ingress: Vec<NamedFlow>,
 }
 
 /// What shutdown waits for.
 struct Running {
     tasks: Vec<JoinHandle<()>>,
+    readers: Vec<ReaderHandle>,
     egress_threads: EgressThreads,
 }
 
@@ -101,22 +107,18 @@ impl Runtime {
     /// With a [`SnapshotLink`], shards track which actors each snapshot must
     /// capture, answer [`Runtime::start_epoch`], and resume from the given
     /// committed state; a part that fails to decode is an error and nothing
-    /// starts.
+    /// starts. Each ingress split is read from the offset its hosting
+    /// shard's state recorded, or from its start.
     pub fn start(
         config: RuntimeConfig,
         registry: Registry,
         egress: Vec<(String, Box<dyn EgressSink>)>,
         snapshots: Option<SnapshotLink>,
+        ingress: Vec<Ingress>,
     ) -> Result<Self> {
         config.validate()?;
-        let mut names: Vec<&str> = egress.iter().map(|(name, _)| name.as_str()).collect();
-        names.sort_unstable();
-        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(Error::Config(format!(
-                "egress `{}` is added twice",
-                pair[0]
-            )));
-        }
+        refuse_duplicates("egress", egress.iter().map(|(name, _)| name.as_str()))?;
+        refuse_duplicates("ingress", ingress.iter().map(|source| source.name()))?;
         let registry = Arc::new(registry);
         let (hub, egress_threads) = EgressHub::start(egress);
         let (senders, receivers): (Vec<_>, Vec<_>) = config
@@ -136,6 +138,7 @@ impl Runtime {
         };
         restore.resize(config.shard_count.get() as usize, None);
         let mut ready = Vec::with_capacity(restore.len());
+        let mut recorded_offsets = std::collections::HashMap::new();
         for ((inbox, id), restore) in receivers
             .into_iter()
             .zip(config.shard_count.ids())
@@ -150,11 +153,22 @@ impl Runtime {
                 hub.clone(),
                 parts.clone(),
             );
-            if let Some(restore) = restore {
+            if let Some(mut restore) = restore {
+                for cursor in std::mem::take(&mut restore.ingress) {
+                    recorded_offsets.insert((cursor.source, cursor.split), cursor.offset);
+                }
                 shard.restore(restore)?;
             }
             ready.push(shard);
         }
+        let (readers, flows) = start_ingress(
+            &ingress,
+            &mut ready,
+            &shards,
+            &registry,
+            config.shard_count,
+            recorded_offsets,
+        );
         let tasks = ready
             .into_iter()
             .map(|shard| tokio::spawn(shard.run()))
@@ -167,10 +181,12 @@ impl Runtime {
                 egress: hub,
                 running: Mutex::new(Some(Running {
                     tasks,
+                    readers,
                     egress_threads,
                 })),
                 shutting_down: AtomicBool::new(false),
                 snapshots: takes_snapshots,
+                ingress: flows,
             }),
         })
     }
@@ -456,6 +472,24 @@ impl Runtime {
         Ok(())
     }
 
+    /// Whether every ingress split has been read to its end and each of its
+    /// records sent on (those messages may still be queued: see
+    /// [`Runtime::flush`]).
+    pub async fn ingress_finished(&self) -> Result<bool> {
+        let stats = self.shard_stats().await?;
+        Ok(stats.iter().all(|shard| shard.ingress_splits_open == 0))
+    }
+
+    /// The records of ingress `name` read and not yet handled by their
+    /// actors, or `None` if the node has no such ingress.
+    pub fn ingress_in_flight(&self, name: &str) -> Option<usize> {
+        self.inner
+            .ingress
+            .iter()
+            .find(|(source, _)| &**source == name)
+            .map(|(_, flow)| flow.in_flight())
+    }
+
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Acquire)
@@ -471,6 +505,11 @@ impl Runtime {
         let Some(running) = self.inner.running.lock().take() else {
             return;
         };
+        // Readers stop first: a record they had not handed over is read
+        // again from the recorded offset after a restart.
+        for reader in &running.readers {
+            reader.flow.close();
+        }
         for shard in self.inner.shards.iter() {
             let _ = shard.send(Inbound::Shutdown);
         }
@@ -479,10 +518,87 @@ impl Runtime {
                 tracing::error!(%error, "a shard task failed");
             }
         }
+        for reader in running.readers {
+            if let Err(error) = reader.task.await {
+                tracing::error!(%error, "an ingress reader failed");
+            }
+        }
         self.inner.egress.close();
         let threads = running.egress_threads;
         let _ = tokio::task::spawn_blocking(move || threads.join()).await;
     }
+}
+
+/// An ingress's name and its flow control.
+type NamedFlow = (Arc<str>, Arc<FlowControl>);
+
+/// Fails if a name is given twice.
+fn refuse_duplicates<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<()> {
+    let mut names: Vec<&str> = names.collect();
+    names.sort_unstable();
+    match names.windows(2).find(|pair| pair[0] == pair[1]) {
+        Some(pair) => Err(Error::Config(format!(
+            "{what} `{}` is added twice",
+            pair[0]
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Gives each ingress split to its hosting shard, at the offset recorded
+/// for it (an offset for a source the node no longer has is dropped with a
+/// warning), and starts its reader.
+fn start_ingress(
+    ingress: &[Ingress],
+    shards: &mut [Shard],
+    inboxes: &Arc<[InboxSender]>,
+    registry: &Arc<Registry>,
+    shard_count: ShardCount,
+    mut recorded: std::collections::HashMap<(String, u32), Option<u64>>,
+) -> (Vec<ReaderHandle>, Vec<NamedFlow>) {
+    let mut flows = Vec::with_capacity(ingress.len());
+    let mut hosted: Vec<Vec<SplitCursor>> = shards.iter().map(|_| Vec::new()).collect();
+    let mut readers = Vec::new();
+    for source in ingress {
+        let flow = FlowControl::new(source.name(), source.max_in_flight);
+        flows.push((source.name.clone(), flow.clone()));
+        for split in 0..source.source.split_count() {
+            let host = hosting_shard(source.name(), split, shard_count);
+            let offset = recorded
+                .remove(&(source.name().to_owned(), split))
+                .flatten();
+            let cursors = &mut hosted[host.index()];
+            let target = ReaderTarget {
+                shard: inboxes[host.index()].clone(),
+                cursor: cursors.len(),
+            };
+            cursors.push(SplitCursor {
+                source: source.name.clone(),
+                split,
+                offset,
+                finished: false,
+            });
+            readers.push(spawn_reader(
+                source,
+                flow.clone(),
+                registry.clone(),
+                split,
+                offset,
+                target,
+            ));
+        }
+    }
+    for (source, split) in recorded.keys() {
+        tracing::warn!(
+            source,
+            split,
+            "recorded offset of an ingress this node lacks; dropped"
+        );
+    }
+    for (shard, cursors) in shards.iter_mut().zip(hosted) {
+        shard.host_splits(cursors);
+    }
+    (readers, flows)
 }
 
 /// The reply as the type the caller asked for.

@@ -59,14 +59,15 @@
 //! `cairn-core` and the attributes in `cairn-macros`; both are re-exported
 //! here, so an application adds only this crate.
 
+mod committed;
 pub mod error;
 pub mod http;
 mod node;
 mod snapshots;
 
 pub use cairn_core::{
-    is_full_epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage,
-    StoredTimer, FULL_SNAPSHOT_EVERY,
+    is_full_epoch, ShardSnapshot, StoredActor, StoredChannel, StoredCursor, StoredEgress,
+    StoredMessage, StoredTimer, FULL_SNAPSHOT_EVERY,
 };
 pub use cairn_core::{
     Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, CodecError, Context,
@@ -74,7 +75,13 @@ pub use cairn_core::{
     FunctionType, Handlers, Message, MessageType, Payload, Registry, Result, Runtime,
     RuntimeConfig, ShardCount, ShardId, ShardStats, StatefulFunction, StdoutSink, TimerId,
 };
+pub use cairn_core::{
+    FileSource, Ingress, IngressSource, RouteError, SplitReader, DEFAULT_MAX_IN_FLIGHT,
+    INGRESS_IN_FLIGHT, INGRESS_RECORDS, INGRESS_REJECTED,
+};
 pub use cairn_macros::{handlers, stateful_function};
+pub use cairn_persistence as persistence;
+pub use committed::CommittedSnapshot;
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder};
 pub use snapshots::EpochRecord;

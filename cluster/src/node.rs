@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::{
-    Address, AskError, EgressSink, Error, Message, Payload, Registry, Result, Runtime,
+    Address, AskError, EgressSink, Error, Ingress, Message, Payload, Registry, Result, Runtime,
     RuntimeConfig, ShardCount, ShardStats, StatefulFunction,
 };
 
@@ -113,6 +113,31 @@ impl Node {
     /// timers are not waited for.
     pub async fn flush(&self) -> Result<()> {
         self.runtime.flush().await
+    }
+
+    /// Whether every ingress split has been read to its end and each of its
+    /// records sent on to its actor.
+    pub async fn ingress_finished(&self) -> Result<bool> {
+        self.runtime.ingress_finished().await
+    }
+
+    /// The records of ingress `name` read and not yet handled, or `None` if
+    /// the node has no such ingress.
+    pub fn ingress_in_flight(&self, name: &str) -> Option<usize> {
+        self.runtime.ingress_in_flight(name)
+    }
+
+    /// For a batch job: waits until every ingress split has been read to its
+    /// end and everything its records caused has been handled, then commits
+    /// a snapshot holding all of it and returns its epoch. Needs a store.
+    pub async fn finish_ingress(&self) -> Result<cairn_core::Epoch, NodeError> {
+        let mut pause = Duration::from_millis(1);
+        while !self.ingress_finished().await? {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+        self.flush().await?;
+        self.snapshot_now().await
     }
 
     /// The counters of every shard.
@@ -228,6 +253,7 @@ pub struct NodeBuilder {
     config: RuntimeConfig,
     registry: Registry,
     egress: Vec<(String, Box<dyn EgressSink>)>,
+    ingress: Vec<Ingress>,
     http: HttpSettings,
     snapshots: Option<SnapshotSettings>,
     errors: Vec<Error>,
@@ -277,6 +303,15 @@ impl NodeBuilder {
     /// `ctx.emit(name, &record)`.
     pub fn egress(mut self, name: impl Into<String>, sink: impl EgressSink) -> Self {
         self.egress.push((name.into(), Box::new(sink)));
+        self
+    }
+
+    /// Adds a durable ingress: its records become messages, and with a
+    /// store its read positions are part of every snapshot, so after a
+    /// recovery each record takes effect exactly once (without a store they
+    /// are kept in memory only).
+    pub fn ingress(mut self, ingress: Ingress) -> Self {
+        self.ingress.push(ingress);
         self
     }
 
@@ -395,7 +430,14 @@ impl NodeBuilder {
             }
             None => (None, None),
         };
-        let runtime = Runtime::start(self.config, self.registry, self.egress, link)?;
+        if self.http.addr.is_some() {
+            // Before the shards start: metric handles they take at start
+            // must reach the Prometheus recorder, not the no-op default.
+            if let Err(reason) = crate::http::install_metrics_recorder() {
+                tracing::warn!(%reason, "no Prometheus recorder");
+            }
+        }
+        let runtime = Runtime::start(self.config, self.registry, self.egress, link, self.ingress)?;
         let snapshots = pending.map(|pending| Arc::new(Snapshots::start(pending, runtime.clone())));
         let mut node = Node {
             runtime,

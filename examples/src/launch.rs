@@ -28,3 +28,20 @@ pub async fn start(builder: NodeBuilder, http: Option<SocketAddr>) -> Result<Nod
     }
     Ok(node)
 }
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub async fn wait_for_stop_signal() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("terminated; stopping"),
+    }
+}

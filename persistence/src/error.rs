@@ -75,6 +75,16 @@ pub enum Error {
         /// What is inconsistent.
         reason: String,
     },
+    /// Parameters pinned in the store differ from the ones given.
+    #[error("the store was started with {name} {stored}; refusing to run with {given}")]
+    ParametersMismatch {
+        /// The parameters' name.
+        name: String,
+        /// The stored parameters, as debug text.
+        stored: String,
+        /// The parameters given, as debug text.
+        given: String,
+    },
     /// An argument is out of range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

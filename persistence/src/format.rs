@@ -47,6 +47,8 @@ pub enum ObjectKind {
     ChanLog,
     /// A coordinator generation claim.
     GenerationClaim,
+    /// Application parameters pinned on first start.
+    Parameters,
 }
 
 impl ObjectKind {
@@ -56,6 +58,7 @@ impl ObjectKind {
             Self::State => 2,
             Self::ChanLog => 3,
             Self::GenerationClaim => 4,
+            Self::Parameters => 5,
         }
     }
 
@@ -65,6 +68,7 @@ impl ObjectKind {
             2 => Self::State,
             3 => Self::ChanLog,
             4 => Self::GenerationClaim,
+            5 => Self::Parameters,
             _ => return None,
         })
     }
@@ -288,6 +292,7 @@ mod tests {
             Just(ObjectKind::State),
             Just(ObjectKind::ChanLog),
             Just(ObjectKind::GenerationClaim),
+            Just(ObjectKind::Parameters),
         ]
     }
 

@@ -82,7 +82,9 @@ impl Store {
                     &mut others,
                 ),
                 Ok(Key::Temp { .. }) => (true, &mut others),
-                Ok(Key::Generation { .. }) | Err(_) => (false, &mut others),
+                Ok(Key::Generation { .. } | Key::Parameters { .. }) | Err(_) => {
+                    (false, &mut others)
+                }
             };
             if deletable && self.age(path, meta, now).await? >= policy.min_age {
                 bucket.push(path.clone());

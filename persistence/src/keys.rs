@@ -4,6 +4,7 @@
 //! epochs/<E:020>/<shard>-g<g>-r<R>-<uuid>.{state,chanlog}   shard objects, unique names
 //! epochs/<E:020>/MANIFEST                                  the commit point of epoch E
 //! coord/gen-<g:020>                                        generation claims
+//! app/<name>                                               application parameters
 //! <any of the above>.tmp-<uuid>                            fs commit temporaries
 //! ```
 //!
@@ -21,6 +22,7 @@ use crate::format::ObjectKind;
 
 pub(crate) const EPOCHS_DIR: &str = "epochs/";
 pub(crate) const COORD_DIR: &str = "coord/";
+pub(crate) const APP_DIR: &str = "app/";
 const MANIFEST: &str = "MANIFEST";
 const GEN_PREFIX: &str = "gen-";
 const TEMP_MARK: &str = ".tmp-";
@@ -146,6 +148,11 @@ pub enum Key {
         /// The claimed generation.
         generation: u64,
     },
+    /// Application parameters pinned on first start.
+    Parameters {
+        /// Their name: letters, digits, `-` and `_`.
+        name: String,
+    },
     /// A temporary file of the fs commit, to be hard-linked to `target`.
     Temp {
         /// The key the temporary was written for.
@@ -170,7 +177,7 @@ impl Key {
         match self {
             Self::ShardObject(k) => Some(k.epoch),
             Self::Manifest { epoch } => Some(*epoch),
-            Self::Generation { .. } => None,
+            Self::Generation { .. } | Self::Parameters { .. } => None,
             Self::Temp { target, .. } => target.epoch(),
         }
     }
@@ -187,6 +194,21 @@ impl Key {
                 id,
             });
         }
+        if let Some(name) = s.strip_prefix(APP_DIR) {
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+            if !valid {
+                return Err(invalid(
+                    s,
+                    "parameters names use letters, digits, `-` and `_`",
+                ));
+            }
+            return Ok(Self::Parameters {
+                name: name.to_owned(),
+            });
+        }
         if let Some(rest) = s.strip_prefix(COORD_DIR) {
             let digits = rest
                 .strip_prefix(GEN_PREFIX)
@@ -197,7 +219,7 @@ impl Key {
         }
         let rest = s
             .strip_prefix(EPOCHS_DIR)
-            .ok_or_else(|| invalid(s, "keys live under epochs/ or coord/"))?;
+            .ok_or_else(|| invalid(s, "keys live under epochs/, coord/ or app/"))?;
         let (epoch, name) = rest
             .split_once('/')
             .ok_or_else(|| invalid(s, "expected epochs/<E>/<name>"))?;
@@ -240,6 +262,7 @@ impl fmt::Display for Key {
             Self::ShardObject(k) => k.fmt(f),
             Self::Manifest { epoch } => f.write_str(&manifest_key(*epoch)),
             Self::Generation { generation } => f.write_str(&generation_key(*generation)),
+            Self::Parameters { name } => write!(f, "{APP_DIR}{name}"),
             Self::Temp { target, id } => write!(f, "{target}{TEMP_MARK}{}", id.as_hyphenated()),
         }
     }

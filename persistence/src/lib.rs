@@ -51,6 +51,7 @@ mod history;
 mod keys;
 mod location;
 mod manifest;
+mod parameters;
 mod store;
 mod verify;
 

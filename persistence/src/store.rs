@@ -312,7 +312,12 @@ impl Store {
         Ok(buffer.to_bytes())
     }
 
-    async fn create_only(&self, key: &str, bytes: Bytes, atomic: bool) -> Result<Created> {
+    pub(crate) async fn create_only(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        atomic: bool,
+    ) -> Result<Created> {
         if let (true, Some(root)) = (atomic, &self.inner.fs_root) {
             let root = root.clone();
             let key = key.to_owned();

@@ -22,6 +22,15 @@ pub(crate) enum Inbound {
     Batch(Batch),
     /// A message from outside the actor system.
     External(Envelope),
+    /// A record of an ingress split hosted here, turned into a message
+    /// (`None` if the route refused it), and the split's offset after it.
+    Ingress {
+        cursor: usize,
+        envelope: Option<Envelope>,
+        next_offset: u64,
+    },
+    /// The reader of a split hosted here has reached the split's end.
+    IngressEnd { cursor: usize },
     /// Chandy–Lamport marker for `epoch` on the channel `from → this shard`:
     /// `from` sent `cut_seq` messages on it before recording.
     Marker {
@@ -89,4 +98,6 @@ pub struct ShardStats {
     pub egress_released: u64,
     /// The last snapshot epoch this shard recorded.
     pub epoch: u64,
+    /// Ingress splits hosted here whose end has not yet been reached.
+    pub ingress_splits_open: usize,
 }

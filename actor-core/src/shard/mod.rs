@@ -27,6 +27,7 @@ use crate::egress::EgressRecord;
 use crate::envelope::{Envelope, ReplyTo};
 use crate::error::{AskError, Error};
 use crate::function::Access;
+use crate::ingress::SplitCursor;
 use crate::registry::Registry;
 use crate::snapshot::{
     Epoch, ProtocolError, ShardSnapshot, SnapshotProcess, StoredChannel, StoredEgress,
@@ -88,6 +89,20 @@ struct OpenSnapshot {
     logs: Vec<Vec<StoredMessage>>,
 }
 
+/// An ingress item taken from the inbox, admitted after the turn's inbox
+/// items so that a snapshot recorded among them sees a consistent offset.
+enum Admitted {
+    /// A record turned into a message (`None` if refused), and the split's
+    /// offset after it.
+    Record {
+        cursor: usize,
+        envelope: Option<Envelope>,
+        next_offset: u64,
+    },
+    /// The split's reader reached its end.
+    End { cursor: usize },
+}
+
 /// One shard and everything it owns.
 pub(crate) struct Shard {
     id: ShardId,
@@ -114,6 +129,10 @@ pub(crate) struct Shard {
     unconfirmed: Vec<EgressRecord>,
     /// Replies to durable asks, waiting for their epoch to commit.
     held_replies: Vec<effects::HeldReply>,
+    /// The ingress splits this shard hosts (SNAPSHOTS §3.6 rule 18).
+    ingress: Vec<SplitCursor>,
+    /// Ingress items taken from the inbox and not yet admitted.
+    admitted: Vec<Admitted>,
     /// Egress records handed to their sinks.
     egress_released: u64,
     received_from_shards: u64,
@@ -156,6 +175,8 @@ impl Shard {
             unreleased: Vec::new(),
             unconfirmed: Vec::new(),
             held_replies: Vec::new(),
+            ingress: Vec::new(),
+            admitted: Vec::new(),
             egress_released: 0,
             peers,
             received_from_shards: 0,
@@ -236,6 +257,12 @@ impl Shard {
         Ok(())
     }
 
+    /// Makes this shard the host of `cursors`' splits; their readers send
+    /// records here by their index in `cursors`.
+    pub(crate) fn host_splits(&mut self, cursors: Vec<SplitCursor>) {
+        self.ingress = cursors;
+    }
+
     /// Runs turns until shutdown or until every sender is gone.
     pub(crate) async fn run(mut self) {
         loop {
@@ -249,6 +276,7 @@ impl Shard {
                     Err(_) => break,
                 }
             }
+            self.admit_ingress();
             self.effects.now = Instant::now();
             self.fire_timers();
             self.sweep_if_due();
@@ -315,6 +343,16 @@ impl Shard {
         match item {
             Inbound::Batch(batch) => self.accept_batch(batch),
             Inbound::External(envelope) => self.effects.local.push_back(envelope),
+            Inbound::Ingress {
+                cursor,
+                envelope,
+                next_offset,
+            } => self.admitted.push(Admitted::Record {
+                cursor,
+                envelope,
+                next_offset,
+            }),
+            Inbound::IngressEnd { cursor } => self.admitted.push(Admitted::End { cursor }),
             Inbound::Marker {
                 from,
                 epoch,
@@ -453,6 +491,7 @@ impl Shard {
             egress,
             next_egress_seq: self.effects.next_egress_seq,
             next_timer_id: self.effects.timers.next_id(),
+            ingress: self.ingress.iter().map(SplitCursor::stored).collect(),
         };
         self.open = Some(OpenSnapshot {
             part,
@@ -469,6 +508,28 @@ impl Shard {
             }
         }
         self.finish_snapshot_if_complete();
+    }
+
+    /// Sends the admitted ingress records on to their actors, through this
+    /// shard's channels like any message it sends, and moves their splits'
+    /// offsets past them: the message and the offset that covers it fall on
+    /// the same side of every cut.
+    fn admit_ingress(&mut self) {
+        for item in std::mem::take(&mut self.admitted) {
+            match item {
+                Admitted::Record {
+                    cursor,
+                    envelope,
+                    next_offset,
+                } => {
+                    if let Some(envelope) = envelope {
+                        self.effects.route(envelope);
+                    }
+                    self.ingress[cursor].offset = Some(next_offset);
+                }
+                Admitted::End { cursor } => self.ingress[cursor].finished = true,
+            }
+        }
     }
 
     /// Appends pre-cut messages that arrived after the snapshot to their
@@ -660,8 +721,8 @@ impl Shard {
     fn dead_letter(&mut self, reply: Option<ReplyTo>, error: Error) {
         self.dead_letters += 1;
         match reply {
-            Some(reply) => reply.answer(Err(AskError::Send(error))),
-            None => tracing::warn!(shard = %self.id, %error, "dead letter"),
+            Some(reply) if reply.has_caller() => reply.answer(Err(AskError::Send(error))),
+            _ => tracing::warn!(shard = %self.id, %error, "dead letter"),
         }
     }
 
@@ -694,7 +755,7 @@ impl Shard {
             shard: self.id.0,
             active_actors: self.actors.active_len(),
             passivated_actors: self.actors.passivated_len(),
-            queued_messages: self.effects.local.len(),
+            queued_messages: self.effects.local.len() + self.admitted.len(),
             pending_timers: self.effects.timers.len(),
             messages_handled: self.messages_handled,
             messages_sent_to_shards: self.effects.sent_to_shards(),
@@ -705,6 +766,7 @@ impl Shard {
             egress_pending: self.unreleased.len(),
             egress_released: self.egress_released,
             epoch: self.snapshot.color(),
+            ingress_splits_open: self.ingress.iter().filter(|split| !split.finished).count(),
         }
     }
 
@@ -724,7 +786,11 @@ impl Shard {
                     self.actors.committed(epoch);
                     self.release_egress(epoch);
                 }
-                Inbound::Marker { .. }
+                // Records not yet admitted are read again after a restart;
+                // dropping them returns their credit.
+                Inbound::Ingress { .. }
+                | Inbound::IngressEnd { .. }
+                | Inbound::Marker { .. }
                 | Inbound::StartEpoch(_)
                 | Inbound::Aborted(_)
                 | Inbound::EgressWritten { .. }

@@ -154,6 +154,8 @@ pub struct ShardSnapshot {
     pub next_egress_seq: u64,
     /// The shard's next timer id at the cut.
     pub next_timer_id: u64,
+    /// The read positions of the ingress splits the shard hosts.
+    pub ingress: Vec<crate::ingress::StoredCursor>,
 }
 
 /// An egress record as sealed in a snapshot.

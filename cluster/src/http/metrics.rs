@@ -22,7 +22,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
-use cairn_core::{Registry, ShardCount, ShardStats, HANDLER_DURATION};
+use cairn_core::{
+    Registry, ShardCount, ShardStats, HANDLER_DURATION, INGRESS_IN_FLIGHT, INGRESS_RECORDS,
+    INGRESS_REJECTED,
+};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Label, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -198,6 +201,18 @@ fn describe() {
         HANDLER_DURATION,
         Unit::Seconds,
         "Handler latency, one handler in 64 timed; per process, no node label."
+    );
+    describe_gauge!(
+        INGRESS_IN_FLIGHT,
+        "Ingress records read and not yet handled, per source (flow control)."
+    );
+    describe_counter!(
+        INGRESS_RECORDS,
+        "Ingress records read and admitted, per source."
+    );
+    describe_counter!(
+        INGRESS_REJECTED,
+        "Ingress records the source's route refused and skipped."
     );
 }
 

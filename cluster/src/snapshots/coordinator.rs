@@ -207,6 +207,11 @@ impl Coordinator {
     ) -> Result<(), NodeError> {
         let shard_count = self.runtime.config().shard_count.get();
         let mut chains = state.chains.clone();
+        // Each part is encoded and uploaded in a task of its own as soon as
+        // it arrives, so uploads overlap one another and the wait for the
+        // slower shards instead of queueing behind each other.
+        let types: Arc<[TypeSchema]> = schemas(&self.runtime).into();
+        let mut uploads = tokio::task::JoinSet::new();
         let mut received = 0;
         while received < shard_count {
             let part = tokio::time::timeout(self.part_timeout, state.parts.recv())
@@ -221,24 +226,32 @@ impl Coordinator {
                 // A part of an epoch that was aborted while it was on its way.
                 continue;
             }
-            let reference = self.upload(&part).await?;
-            uploaded.bytes += reference.len;
+            let (store, types) = (self.store.clone(), types.clone());
+            uploads.spawn(async move { upload(&store, &types, part).await });
+            received += 1;
+        }
+        let mut references = Vec::with_capacity(shard_count as usize);
+        while let Some(done) = uploads.join_next().await {
+            let upload = done.map_err(|error| {
+                NodeError::Runtime(cairn_core::Error::Config(format!(
+                    "a snapshot upload task failed: {error}"
+                )))
+            })??;
+            uploaded.bytes += upload.reference.len;
             uploaded.objects += 1;
-            uploaded.channel_log_bytes += part
-                .channels
-                .iter()
-                .flat_map(|channel| &channel.log)
-                .map(|message| message.body.len() as u64)
-                .sum::<u64>();
-            let chain = chains.entry(part.shard.0).or_default();
-            if part.full {
+            uploaded.channel_log_bytes += upload.channel_log_bytes;
+            references.push(upload);
+        }
+        references.sort_unstable_by_key(|upload| upload.shard);
+        for upload in references {
+            let chain = chains.entry(upload.shard).or_default();
+            if upload.full {
                 // A new base: the parts before it are no longer needed, and
                 // garbage collection reclaims them once no kept epoch
                 // references them.
                 chain.clear();
             }
-            chain.push(reference);
-            received += 1;
+            chain.push(upload.reference);
         }
         let manifest = Manifest {
             epoch,
@@ -281,18 +294,42 @@ impl Coordinator {
         }
     }
 
-    async fn upload(&self, part: &ShardSnapshot) -> Result<ObjectRef, NodeError> {
-        let types = schemas(&self.runtime);
-        let bytes = encode_object(ShardObjectKind::State.object_kind(), &types, part)?;
-        let key = ShardObjectKey::new(
-            part.epoch,
-            part.shard.0,
-            GENERATION,
-            INCARNATION,
-            ShardObjectKind::State,
-        );
-        Ok(self.store.put_object(&key, bytes).await?)
-    }
+}
+
+/// One shard's part, uploaded.
+struct PartUpload {
+    shard: u32,
+    full: bool,
+    reference: ObjectRef,
+    /// Bytes of message bodies in its channel logs.
+    channel_log_bytes: u64,
+}
+
+/// Encodes `part` and stores it under a unique key.
+async fn upload(
+    store: &Store,
+    types: &[TypeSchema],
+    part: ShardSnapshot,
+) -> Result<PartUpload, NodeError> {
+    let bytes = encode_object(ShardObjectKind::State.object_kind(), types, &part)?;
+    let key = ShardObjectKey::new(
+        part.epoch,
+        part.shard.0,
+        GENERATION,
+        INCARNATION,
+        ShardObjectKind::State,
+    );
+    Ok(PartUpload {
+        shard: part.shard.0,
+        full: part.full,
+        reference: store.put_object(&key, bytes).await?,
+        channel_log_bytes: part
+            .channels
+            .iter()
+            .flat_map(|channel| &channel.log)
+            .map(|message| message.body.len() as u64)
+            .sum(),
+    })
 }
 
 /// The schema hash of every registered function type.

@@ -1,0 +1,102 @@
+//! Flow control of one source: a bounded number of records read and not yet
+//! handled.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::INGRESS_IN_FLIGHT;
+
+/// The credit of one source's readers.
+#[derive(Debug)]
+pub(crate) struct FlowControl {
+    credit: Semaphore,
+    in_flight: AtomicUsize,
+    gauge: metrics::Gauge,
+}
+
+impl FlowControl {
+    /// Credit for `max_in_flight` records of source `source`.
+    pub(crate) fn new(source: &str, max_in_flight: usize) -> Arc<Self> {
+        let gauge = metrics::gauge!(INGRESS_IN_FLIGHT, "source" => source.to_owned());
+        gauge.set(0.0);
+        Arc::new(Self {
+            credit: Semaphore::new(max_in_flight),
+            in_flight: AtomicUsize::new(0),
+            gauge,
+        })
+    }
+
+    /// Waits for credit for one record; `None` once the source is closed.
+    pub(crate) async fn admit(self: &Arc<Self>) -> Option<IngressPermit> {
+        self.credit.acquire().await.ok()?.forget();
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.gauge.increment(1.0);
+        Some(IngressPermit(self.clone()))
+    }
+
+    /// Records admitted and not yet handled.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Wakes every reader waiting for credit and admits nothing more.
+    pub(crate) fn close(&self) {
+        self.credit.close();
+    }
+
+    /// Whether [`FlowControl::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.credit.is_closed()
+    }
+}
+
+/// One record's credit, travelling with its message: dropping it — once
+/// the handler has run, or with the message at shutdown — returns the
+/// credit.
+#[derive(Debug)]
+pub(crate) struct IngressPermit(Arc<FlowControl>);
+
+impl Drop for IngressPermit {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.gauge.decrement(1.0);
+        self.0.credit.add_permits(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn credit_is_bounded_and_returned_when_a_permit_drops() {
+        let flow = FlowControl::new("test", 2);
+        let first = flow.admit().await.unwrap();
+        let _second = flow.admit().await.unwrap();
+        assert_eq!(flow.in_flight(), 2);
+        let waiting = tokio::spawn({
+            let flow = flow.clone();
+            async move { flow.admit().await.is_some() }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(first);
+        assert!(waiting.await.unwrap());
+        assert_eq!(flow.in_flight(), 2);
+    }
+
+    #[tokio::test]
+    async fn closing_stops_waiting_readers() {
+        let flow = FlowControl::new("test", 1);
+        let _held = flow.admit().await.unwrap();
+        let waiting = tokio::spawn({
+            let flow = flow.clone();
+            async move { flow.admit().await.is_none() }
+        });
+        tokio::task::yield_now().await;
+        flow.close();
+        assert!(waiting.await.unwrap());
+    }
+}
