@@ -37,6 +37,12 @@ pub struct RuntimeConfig {
     /// How many messages a shard handles per turn before it flushes its
     /// outgoing batches and lets other shards run. Default 1024.
     pub turn_budget: usize,
+    /// The most actors the node keeps active (in memory, deserialized),
+    /// spread evenly over the shards; `None` for no bound (the default).
+    /// Over it, the least recently active clean actors are passivated; with
+    /// snapshots, dirty actors are never dropped: the node takes an epoch
+    /// sooner so that they become clean.
+    pub max_active_actors: Option<usize>,
 }
 
 impl Default for RuntimeConfig {
@@ -46,6 +52,7 @@ impl Default for RuntimeConfig {
             idle_timeout: Duration::from_secs(300),
             ask_timeout: Duration::from_secs(30),
             turn_budget: 1024,
+            max_active_actors: None,
         }
     }
 }
@@ -54,6 +61,11 @@ impl RuntimeConfig {
     fn validate(&self) -> Result<()> {
         if self.turn_budget == 0 {
             return Err(Error::Config("the turn budget must be at least 1".into()));
+        }
+        if self.max_active_actors == Some(0) {
+            return Err(Error::Config(
+                "the bound on active actors must be at least 1".into(),
+            ));
         }
         if self.idle_timeout.is_zero() {
             return Err(Error::Config("the idle timeout must be positive".into()));
@@ -72,6 +84,10 @@ pub struct SnapshotLink {
     /// (its chain folded by [`ShardSnapshot::fold`]); empty, or `None`
     /// entries, for a fresh start.
     pub restore: Vec<Option<ShardSnapshot>>,
+    /// Notified when a shard over its bound on active actors needs an
+    /// epoch to commit before it can passivate (see
+    /// [`RuntimeConfig::max_active_actors`]).
+    pub pressure: Arc<tokio::sync::Notify>,
 }
 
 /// The running shards of a node: cheap to clone, shared by every handle.
@@ -127,11 +143,15 @@ impl Runtime {
             .map(|_| mpsc::unbounded_channel::<Inbound>())
             .unzip();
         let shards: Arc<[InboxSender]> = senders.into();
+        let takes_snapshots = snapshots.is_some();
         let settings = ShardSettings {
             turn_budget: config.turn_budget,
             idle_timeout: config.idle_timeout,
+            max_active: config
+                .max_active_actors
+                .map(|max| max.div_ceil(config.shard_count.get() as usize)),
+            pressure: snapshots.as_ref().map(|link| link.pressure.clone()),
         };
-        let takes_snapshots = snapshots.is_some();
         let (parts, mut restore) = match snapshots {
             Some(link) => (Some(link.parts), link.restore),
             None => (None, Vec::new()),

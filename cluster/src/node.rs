@@ -299,6 +299,16 @@ impl NodeBuilder {
         self
     }
 
+    /// Keeps at most `actors` actors active (in memory, deserialized),
+    /// spread evenly over the shards. Over the bound the least recently
+    /// active clean actors are passivated; with a store, dirty actors are
+    /// never dropped: the node takes a snapshot sooner so that they become
+    /// clean. Unbounded by default.
+    pub fn max_active_actors(mut self, actors: usize) -> Self {
+        self.config.max_active_actors = Some(actors);
+        self
+    }
+
     /// Adds an egress named `name`, which handlers reach with
     /// `ctx.emit(name, &record)`.
     pub fn egress(mut self, name: impl Into<String>, sink: impl EgressSink) -> Self {

@@ -74,7 +74,8 @@ impl Bank {
 
     /// Starts a run that keeps serving, its logs in a file.
     fn spawn(&self, attempt: usize) -> Child {
-        let log = std::fs::File::create(self.dir.path().join(format!("run-{attempt}.log"))).unwrap();
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("run-{attempt}.log"))).unwrap();
         self.run_command(self.accounts, &["--snapshot-interval-ms", "100"])
             .stdout(Stdio::null())
             .stderr(log)
@@ -88,7 +89,11 @@ impl Bank {
             .arg(self.data())
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stdout = String::from_utf8(output.stdout).unwrap();
         stdout
             .lines()
@@ -153,7 +158,11 @@ fn a_bad_transfers_file_is_refused_before_anything_runs() {
         .output()
         .unwrap();
     assert!(!balances.status.success());
-    assert!(stderr(&balances).contains("holds no bank"), "{}", stderr(&balances));
+    assert!(
+        stderr(&balances).contains("holds no bank"),
+        "{}",
+        stderr(&balances)
+    );
 }
 
 /// Killed with SIGKILL at seeded random moments and started again each

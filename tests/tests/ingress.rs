@@ -180,5 +180,8 @@ async fn an_ingress_name_is_unique() {
         .start()
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("`transfers` is added twice"), "{error}");
+    assert!(
+        error.to_string().contains("`transfers` is added twice"),
+        "{error}"
+    );
 }

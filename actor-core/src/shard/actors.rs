@@ -241,12 +241,43 @@ impl ActorTable {
     /// an actor whose state fails to serialize stays active: state is never
     /// dropped. Returns how many were passivated.
     pub(crate) fn passivate_idle(&mut self, idle_ticks: u32) -> usize {
+        self.passivate(|age| age >= idle_ticks, usize::MAX)
+    }
+
+    /// Passivates the least recently active clean actors until at most
+    /// `max` are active, or no clean one is left (dirty actors are never
+    /// evicted). Returns how many were passivated.
+    pub(crate) fn passivate_down_to(&mut self, max: usize) -> usize {
+        let excess = self.active.len().saturating_sub(max);
+        if excess == 0 {
+            return 0;
+        }
+        let tick = self.tick;
+        let snapshots = self.snapshots;
+        let mut ages: Vec<u32> = self
+            .active
+            .iter()
+            .filter(|slot| !snapshots || slot.is_clean())
+            .map(|slot| tick.wrapping_sub(slot.last_active))
+            .collect();
+        if ages.is_empty() {
+            return 0;
+        }
+        let nth = excess.min(ages.len()) - 1;
+        let (_, &mut oldest_kept, _) = ages.select_nth_unstable_by(nth, |a, b| b.cmp(a));
+        self.passivate(|age| age >= oldest_kept, excess)
+    }
+
+    /// Passivates up to `limit` clean actors whose age in sweep ticks
+    /// passes `evict`.
+    fn passivate(&mut self, evict: impl Fn(u32) -> bool, limit: usize) -> usize {
         let tick = self.tick;
         let snapshots = self.snapshots;
         let passivated = &mut self.passivated;
         let before = self.active.len();
+        let mut left = limit;
         self.active.retain(|slot| {
-            if tick.wrapping_sub(slot.last_active) < idle_ticks {
+            if left == 0 || !evict(tick.wrapping_sub(slot.last_active)) {
                 return true;
             }
             if snapshots && !slot.is_clean() {
@@ -255,6 +286,7 @@ impl ActorTable {
             match slot.state.to_msgpack() {
                 Ok(bytes) => {
                     passivated.insert(slot.address.clone(), bytes);
+                    left -= 1;
                     false
                 }
                 Err(error) => {
@@ -424,6 +456,32 @@ mod tests {
         table.committed(3);
         assert_eq!(table.passivate_idle(4), 1, "clean once its epoch commits");
         assert_eq!(total(&mut table, &a), 5);
+    }
+
+    #[test]
+    fn a_bound_evicts_the_least_recently_active_clean_actors_only() {
+        let mut registry = Registry::new();
+        registry.register::<Tally>().unwrap();
+        let mut table = ActorTable::new(Arc::new(registry), true);
+        let addresses: Vec<_> = (0..6)
+            .map(|i| Address::new(Tally::FUNCTION_TYPE, i.to_string()))
+            .collect();
+        for (i, address) in addresses.iter().enumerate() {
+            write(&mut table, address, i as u64);
+            table.tick += 1;
+        }
+        assert_eq!(table.passivate_down_to(2), 0, "every actor is dirty");
+        table.capture(1, false);
+        table.committed(1);
+        // 5 is written again after the commit: dirty, and the most recent.
+        write(&mut table, &addresses[5], 1);
+        assert_eq!(table.passivate_down_to(2), 4);
+        let active: Vec<_> = table.active().map(|slot| slot.address.clone()).collect();
+        assert_eq!(active.len(), 2);
+        assert!(active.contains(&addresses[5]) && active.contains(&addresses[4]));
+        assert_eq!(table.passivate_down_to(0), 1, "only the clean one goes");
+        assert_eq!(total(&mut table, &addresses[0]), 0);
+        assert_eq!(total(&mut table, &addresses[3]), 3);
     }
 
     #[test]

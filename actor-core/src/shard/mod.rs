@@ -76,6 +76,11 @@ const OUTBOX_LIMIT: usize = 16 * 1024;
 pub(crate) struct ShardSettings {
     pub(crate) turn_budget: usize,
     pub(crate) idle_timeout: Duration,
+    /// The most actors this shard keeps active, if bounded.
+    pub(crate) max_active: Option<usize>,
+    /// Where the shard asks for an epoch sooner when only dirty actors stand
+    /// between it and its bound (SNAPSHOTS §3.10 rule 34).
+    pub(crate) pressure: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Where a shard hands its finished snapshot parts.
@@ -143,6 +148,9 @@ pub(crate) struct Shard {
     alarm: Pin<Box<Sleep>>,
     /// When the shard last started a run of turns without going idle.
     busy_since: Option<Instant>,
+    /// Whether the shard asked for an epoch to get under its bound and
+    /// waits for a commit before it tries again.
+    awaiting_commit_for_bound: bool,
 }
 
 impl Shard {
@@ -163,6 +171,7 @@ impl Shard {
             next_sweep: now + sweep_interval(settings.idle_timeout),
             alarm: Box::pin(sleep_until(now + sweep_interval(settings.idle_timeout))),
             busy_since: None,
+            awaiting_commit_for_bound: false,
             settings,
             inbox,
             actors: ActorTable::new(registry.clone(), snapshots_out.is_some()),
@@ -282,6 +291,7 @@ impl Shard {
             self.sweep_if_due();
             self.handle_turn();
             self.flush();
+            self.enforce_bound();
             if stop {
                 self.handle_queued();
                 break;
@@ -381,8 +391,12 @@ impl Shard {
             Inbound::Committed(epoch) => {
                 self.actors.committed(epoch);
                 self.release_egress(epoch);
+                self.awaiting_commit_for_bound = false;
             }
-            Inbound::Aborted(epoch) => self.actors.aborted(epoch),
+            Inbound::Aborted(epoch) => {
+                self.actors.aborted(epoch);
+                self.awaiting_commit_for_bound = false;
+            }
             Inbound::EgressWritten { sink, through_seq } => self
                 .unconfirmed
                 .retain(|record| record.sink != sink || record.key.seq > through_seq),
@@ -620,6 +634,30 @@ impl Shard {
             .passivate_idle(idle_ticks(self.settings.idle_timeout));
         if passivated > 0 {
             tracing::debug!(shard = %self.id, passivated, "passivated idle actors");
+        }
+    }
+
+    /// Keeps the active actors within the shard's bound: passivates the
+    /// least recently active clean ones, and if dirty actors remain over the
+    /// bound, asks for an epoch sooner — once per commit — instead of
+    /// dropping their state (SNAPSHOTS §3.10 rule 34).
+    fn enforce_bound(&mut self) {
+        let Some(max) = self.settings.max_active else {
+            return;
+        };
+        if self.actors.active_len() <= max || self.awaiting_commit_for_bound {
+            return;
+        }
+        let passivated = self.actors.passivate_down_to(max);
+        if passivated > 0 {
+            tracing::debug!(shard = %self.id, passivated, "passivated to stay within the bound");
+        }
+        if self.actors.active_len() > max {
+            if let Some(pressure) = &self.settings.pressure {
+                tracing::debug!(shard = %self.id, active = self.actors.active_len(), max, "dirty actors over the bound; asking for an epoch");
+                pressure.notify_one();
+                self.awaiting_commit_for_bound = true;
+            }
         }
     }
 

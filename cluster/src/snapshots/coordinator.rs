@@ -293,7 +293,6 @@ impl Coordinator {
             Err(error) => tracing::warn!(%error, "snapshot garbage collection failed"),
         }
     }
-
 }
 
 /// One shard's part, uploaded.

@@ -61,9 +61,11 @@ pub(crate) async fn prepare(
     let schemas = Arc::new(SchemaCheck::new(registry, settings.migrations.clone()));
     let recovered = recovery::recover(&store, config.shard_count, &schemas).await?;
     let (parts, receiver) = mpsc::unbounded_channel();
+    let pressure = Arc::new(tokio::sync::Notify::new());
     let link = SnapshotLink {
         parts,
         restore: recovered.restore,
+        pressure: pressure.clone(),
     };
     Ok((
         link,
@@ -73,6 +75,7 @@ pub(crate) async fn prepare(
             recovered: recovered.manifest,
             interval: settings.interval,
             retention: settings.retention,
+            pressure,
         },
     ))
 }
@@ -84,6 +87,7 @@ pub(crate) struct Pending {
     recovered: Option<cairn_persistence::Manifest>,
     interval: Option<Duration>,
     retention: GcPolicy,
+    pressure: Arc<tokio::sync::Notify>,
 }
 
 impl Snapshots {
@@ -98,20 +102,11 @@ impl Snapshots {
             PART_TIMEOUT,
             pending.retention,
         );
-        let ticker = pending.interval.map(|period| {
-            let coordinator = coordinator.clone();
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval(period);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                ticks.tick().await;
-                loop {
-                    ticks.tick().await;
-                    if let Err(error) = coordinator.snapshot().await {
-                        tracing::warn!(%error, "periodic snapshot failed");
-                    }
-                }
-            })
-        });
+        let ticker = Some(tokio::spawn(start_epochs(
+            coordinator.clone(),
+            pending.interval,
+            pending.pressure,
+        )));
         Self {
             coordinator,
             ticker: Mutex::new(ticker),
@@ -154,5 +149,42 @@ impl Snapshots {
 impl std::fmt::Debug for Snapshots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshots").finish_non_exhaustive()
+    }
+}
+
+/// Starts an epoch every `interval` (if any), and at once whenever a shard
+/// over its bound on active actors asks for one; the interval then counts
+/// from that epoch.
+async fn start_epochs(
+    coordinator: Arc<Coordinator>,
+    interval: Option<Duration>,
+    pressure: Arc<tokio::sync::Notify>,
+) {
+    let mut ticks = interval.map(|period| {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks
+    });
+    loop {
+        let next_tick = async {
+            match ticks.as_mut() {
+                Some(ticks) => {
+                    ticks.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = next_tick => {}
+            () = pressure.notified() => {
+                tracing::debug!("an epoch starts early: shards are over their bound on active actors");
+                if let Some(ticks) = ticks.as_mut() {
+                    ticks.reset();
+                }
+            }
+        }
+        if let Err(error) = coordinator.snapshot().await {
+            tracing::warn!(%error, "periodic snapshot failed");
+        }
     }
 }
