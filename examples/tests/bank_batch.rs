@@ -66,8 +66,15 @@ impl Bank {
         command
     }
 
+    fn egress(&self) -> PathBuf {
+        self.dir.path().join("completed.jsonl")
+    }
+
     fn run_to_the_end(&self) -> Output {
+        let egress = self.egress();
         self.run_command(self.accounts, &["--exit-when-done"])
+            .arg("--egress-file")
+            .arg(egress)
             .output()
             .unwrap()
     }
@@ -77,10 +84,29 @@ impl Bank {
         let log =
             std::fs::File::create(self.dir.path().join(format!("run-{attempt}.log"))).unwrap();
         self.run_command(self.accounts, &["--snapshot-interval-ms", "100"])
+            .arg("--egress-file")
+            .arg(self.egress())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .unwrap()
+    }
+
+    /// How many times each transfer id is in the egress file.
+    fn completed(&self) -> Vec<u32> {
+        let mut seen = Vec::new();
+        for line in std::fs::read_to_string(self.egress()).unwrap().lines() {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            let id = record["record"]["transfer"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("a transfer record: {line}"))
+                as usize;
+            if seen.len() <= id {
+                seen.resize(id + 1, 0);
+            }
+            seen[id] += 1;
+        }
+        seen
     }
 
     fn balances(&self) -> Vec<i64> {
@@ -120,9 +146,11 @@ fn a_run_ends_with_the_balances_computed_from_the_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(output.stdout.is_empty(), "logs go to stderr");
     assert_eq!(bank.balances(), expected);
+    assert_eq!(bank.completed(), vec![1; 5_000]);
     let again = bank.run_to_the_end();
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(bank.balances(), expected);
+    assert_eq!(bank.completed(), vec![1; 5_000], "nothing written twice");
 }
 
 /// The parameters a folder was started with are the only ones it runs with.
@@ -174,14 +202,15 @@ fn kill_9_at_random_moments_then_the_balances_are_exact() {
         .ok()
         .and_then(|seed| seed.parse().ok())
         .unwrap_or(0x5eed);
-    // Uninterrupted, a debug build takes about 5 s over this file.
+    // Uninterrupted, a debug build takes 5 to 10 s over this file; the
+    // first epoch commits within about a second.
     let (bank, expected) = Bank::new(300_000, 500, 1_000);
     let opening = vec![1_000; 500];
     let mut rng = Rng::new(seed);
     let mut partial = 0;
     for attempt in 0..6 {
         let mut child = bank.spawn(attempt);
-        let delay = rng.between(50, 2_500) as u64;
+        let delay = rng.between(300, 3_000) as u64;
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap();
         child.wait().unwrap();
@@ -199,4 +228,16 @@ fn kill_9_at_random_moments_then_the_balances_are_exact() {
     let output = bank.run_to_the_end();
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(bank.balances(), expected, "seed {seed}");
+    let completed = bank.completed();
+    assert_eq!(completed.len(), 300_000, "every transfer completed");
+    let wrong: Vec<_> = completed
+        .iter()
+        .enumerate()
+        .filter(|(_, &count)| count != 1)
+        .take(10)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "transfers written other than once (id, count): {wrong:?}"
+    );
 }

@@ -23,7 +23,8 @@ async fn check_balances(node: &Node) {
 
 async fn deposit_everywhere(node: &Node) {
     for id in 0..ACCOUNTS {
-        node.send(Address::of::<Account>(id), Deposit(id as i64)).unwrap();
+        node.send(Address::of::<Account>(id), Deposit(id as i64))
+            .unwrap();
     }
     node.flush().await.unwrap();
 }

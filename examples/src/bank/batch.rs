@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cairn::persistence::{Store, StoreOptions};
-use cairn::{CommittedSnapshot, Node, Registry};
+use cairn::{CommittedSnapshot, FileSink, Node, Registry};
 use serde::{Deserialize, Serialize};
 
-use super::{Account, TransferFile};
+use super::{Account, TransferFile, TRANSFERS_EGRESS};
 use crate::launch;
 
 /// How many splits the transfers file is read as. Pinned in the store:
@@ -55,6 +55,9 @@ pub struct RunOptions {
     pub exit_when_done: bool,
     /// Where the node serves HTTP, if anywhere.
     pub http: Option<SocketAddr>,
+    /// Where completed transfers are written, one JSON line each, exactly
+    /// once per committed transfer (a [`FileSink`]), if anywhere.
+    pub egress_file: Option<PathBuf>,
 }
 
 /// The store URL of a data folder, its path taken verbatim.
@@ -75,6 +78,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         snapshot_interval,
         exit_when_done,
         http,
+        egress_file,
     } = options;
     anyhow::ensure!(parameters.accounts > 0, "--accounts must be at least 1");
     let file = TransferFile::check(&transfers, parameters.accounts)?;
@@ -94,11 +98,14 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .pin_parameters(LAYOUT, &layout)
         .await
         .context("the transfers file is not the one this data folder was started with")?;
-    let builder = Node::builder()
+    let mut builder = Node::builder()
         .register::<Account>()
         .store(url)
         .snapshot_interval(Some(snapshot_interval))
         .ingress(file.ingress(TRANSFER_SPLITS)?);
+    if let Some(path) = &egress_file {
+        builder = builder.egress(TRANSFERS_EGRESS, FileSink::open(path)?);
+    }
     let node = launch::start(builder, http).await?;
     if let Some(epoch) = node.recovered_from() {
         tracing::info!(epoch, "resumed from the last committed epoch");

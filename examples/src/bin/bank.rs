@@ -10,7 +10,8 @@
 //! ```text
 //! cargo run --release -p cairn-examples --bin bank -- run --data DIR \
 //!     --transfers FILE --accounts N --initial-balance B \
-//!     [--snapshot-interval-ms MS] [--exit-when-done] [--http HOST:PORT]
+//!     [--snapshot-interval-ms MS] [--exit-when-done] [--http HOST:PORT] \
+//!     [--egress-file FILE]
 //! cargo run --release -p cairn-examples --bin bank -- balances --data DIR
 //! ```
 //!
@@ -89,6 +90,10 @@ struct RunArgs {
     /// on loopback, logged at start).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
     http: SocketAddr,
+    /// Writes each completed transfer to this file as a JSON line, exactly
+    /// once per committed transfer, across crashes.
+    #[arg(long, value_name = "FILE")]
+    egress_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +147,7 @@ async fn main() -> anyhow::Result<()> {
                 snapshot_interval: Duration::from_millis(args.snapshot_interval_ms),
                 exit_when_done: args.exit_when_done,
                 http: Some(args.http),
+                egress_file: args.egress_file,
             })
             .await
         }
