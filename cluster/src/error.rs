@@ -40,6 +40,25 @@ pub enum NodeError {
         /// What the migration said.
         reason: String,
     },
+    /// An object of a committed snapshot is missing, fails its checksum or
+    /// does not decode: recovery never loads such state. The store is left
+    /// untouched, so the object can still be repaired from a copy.
+    #[error("snapshot epoch {epoch} cannot be restored: object {object} {reason}. The node refuses to start from damaged state. To start instead from the newest earlier committed epoch whose objects are all intact, start it with `NodeBuilder::allow_fallback(true)`: exactly-once is then lost for the egress released after that epoch")]
+    CorruptSnapshot {
+        /// The committed epoch that cannot be restored.
+        epoch: Epoch,
+        /// The key of the damaged or missing object.
+        object: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Recovery was allowed to fall back, but every committed epoch has a
+    /// damaged or missing object; the node refuses to start empty over them.
+    #[error("no committed snapshot epoch can be restored: epochs {tried:?} each have a damaged or missing object (see the errors logged above); the node refuses to start with no state over them. Repair the objects or move the store aside")]
+    NoIntactSnapshot {
+        /// The committed epochs tried, newest first.
+        tried: Vec<Epoch>,
+    },
     /// Not every shard delivered its part of the epoch in time.
     #[error("epoch {epoch}: {missing} shard(s) did not deliver their part within {timeout:?}; the epoch is aborted")]
     EpochTimeout {

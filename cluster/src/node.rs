@@ -219,7 +219,17 @@ impl Node {
         self.snapshots.as_ref().map(|snapshots| snapshots.store())
     }
 
+    /// The snapshot epoch being taken now — started, and neither committed
+    /// nor aborted yet — if any.
+    pub fn open_epoch(&self) -> Option<cairn_core::Epoch> {
+        self.snapshots
+            .as_ref()
+            .and_then(|snapshots| snapshots.open_epoch())
+    }
+
     /// The committed epoch this node resumed from when it started, if any.
+    /// After a fallback ([`NodeBuilder::allow_fallback`]) it is the earlier
+    /// epoch actually restored, not the damaged newest one.
     pub fn recovered_from(&self) -> Option<cairn_core::Epoch> {
         self.snapshots
             .as_ref()
@@ -256,6 +266,7 @@ pub struct NodeBuilder {
     ingress: Vec<Ingress>,
     http: HttpSettings,
     snapshots: Option<SnapshotSettings>,
+    allow_fallback: bool,
     errors: Vec<Error>,
 }
 
@@ -369,6 +380,7 @@ impl NodeBuilder {
                 .as_ref()
                 .map_or_else(GcPolicy::default, |s| s.retention),
             migrations: previous.map(|s| s.migrations).unwrap_or_default(),
+            allow_fallback: false,
         });
         self
     }
@@ -423,17 +435,36 @@ impl NodeBuilder {
         self
     }
 
+    /// Lets recovery fall back to an earlier snapshot when the latest
+    /// committed one is damaged (default `false`).
+    ///
+    /// By default a node refuses to start when an object of the latest
+    /// committed epoch is missing, fails its checksum or does not decode:
+    /// the error ([`NodeError::CorruptSnapshot`]) names the object, and the
+    /// store is left untouched for repair. With `true`, the node restores
+    /// the newest earlier committed epoch whose objects all read cleanly,
+    /// logs an error naming both epochs, and numbers new epochs above every
+    /// epoch in the store. That costs exactly-once: egress released after
+    /// the restored epoch may be published again, and durable replies given
+    /// for the skipped epochs are undone. Has no effect without a
+    /// [`NodeBuilder::store`].
+    pub fn allow_fallback(mut self, allow: bool) -> Self {
+        self.allow_fallback = allow;
+        self
+    }
+
     /// Starts the node on the current tokio runtime, and its HTTP endpoint
     /// if one was asked for. With a store, it first resumes from the store's
     /// latest committed snapshot. Reports the first configuration error.
-    pub async fn start(self) -> Result<Node, NodeError> {
-        if let Some(error) = self.errors.into_iter().next() {
+    pub async fn start(mut self) -> Result<Node, NodeError> {
+        if let Some(error) = std::mem::take(&mut self.errors).into_iter().next() {
             return Err(error.into());
         }
         self.http.validate().map_err(Error::Config)?;
         let ask_timeout = self.config.ask_timeout;
-        let (link, pending) = match &self.snapshots {
+        let (link, pending) = match &mut self.snapshots {
             Some(settings) => {
+                settings.allow_fallback = self.allow_fallback;
                 let (link, pending) =
                     crate::snapshots::prepare(settings, &self.config, &self.registry).await?;
                 (Some(link), Some(pending))
@@ -482,6 +513,7 @@ impl std::fmt::Debug for NodeBuilder {
                 &self.egress.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .field("http", &self.http)
+            .field("allow_fallback", &self.allow_fallback)
             .finish()
     }
 }

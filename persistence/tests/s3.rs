@@ -1,6 +1,6 @@
 //! The create-only race and the commit, read, verify and GC cycle against a
-//! real S3-compatible server: moto, started by the test itself (see
-//! `common/moto.rs`).
+//! real S3-compatible server: moto, started by the test itself (see the
+//! `cairn-test-s3` crate).
 
 mod common;
 
@@ -10,19 +10,13 @@ use std::time::{Duration, SystemTime};
 use cairn_persistence::{
     CommitOutcome, GcPolicy, Manifest, ManualClock, ShardObjectKind, Store, StoreOptions,
 };
-use common::moto::S3Server;
+use cairn_test_s3::S3Server;
 use common::{commit, manifest, put};
 use tokio::sync::Barrier;
 
 /// A store in a fresh prefix of the server's test bucket.
 fn open(server: &S3Server, options: StoreOptions) -> Store {
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let prefix = format!("run-{}", uuid::Uuid::new_v4());
-    let url = format!(
-        "s3://{}/{prefix}?endpoint={}&region={region}",
-        server.bucket, server.endpoint
-    );
-    Store::open(&url, options).expect("open the S3 store")
+    Store::open(&server.fresh_url(), options).expect("open the S3 store")
 }
 
 /// One server for every S3 scenario, stopped when the test ends.

@@ -170,7 +170,8 @@ pub struct Ignore;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Bump;
 
-/// Answers who it is, and misbehaves on request.
+/// Answers who it is, and misbehaves on request: panics, stalls, or waits
+/// at a [`Gate`](crate::gate::Gate).
 #[stateful_function(name = "test/responder")]
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Responder {
@@ -195,6 +196,10 @@ impl Responder {
 
     fn explode(&mut self, _ctx: &mut Context, _msg: Explode) {
         panic!("asked to explode");
+    }
+
+    fn hold(&self, _ctx: &mut Context, msg: crate::gate::Hold) {
+        crate::gate::pass(msg.0);
     }
 
     fn stall(&self, _ctx: &mut Context, msg: Stall) {

@@ -1,5 +1,6 @@
 //! Chandy–Lamport snapshots on one node: taken without pausing, with the
-//! messages in flight; a restart resumes from the last committed one.
+//! messages in flight; a restart resumes from the last committed one. Each
+//! scenario runs on a local folder and on a real S3 server (moto).
 
 use std::time::Duration;
 
@@ -9,18 +10,16 @@ use cairn_tests::functions::{
     recorder_state, start_node, Account, Balance, CancelTimers, Deposit, Pass, Schedule, Sender,
     Transfer,
 };
+use cairn_tests::on_both_backends;
+use cairn_tests::stores::{Backend, TestStore};
 
 const ACCOUNTS: u64 = 24;
 const INITIAL: i64 = 1_000;
 
-fn store_url(dir: &tempfile::TempDir) -> String {
-    format!("fs://{}", dir.path().display())
-}
-
-/// A node on the store in `dir`, taking snapshots on demand only, whose
-/// accounts all hold the initial balance.
-async fn open_bank(dir: &tempfile::TempDir) -> Node {
-    let node = start_node(|b| b.shards(8).store(store_url(dir)).snapshot_interval(None)).await;
+/// A node on `store`, taking snapshots on demand only, whose accounts all
+/// hold the initial balance.
+async fn open_bank(store: &TestStore) -> Node {
+    let node = start_node(|b| b.shards(8).store(store.url()).snapshot_interval(None)).await;
     for account in 0..ACCOUNTS {
         node.send(Address::of::<Account>(account), Deposit(INITIAL))
             .unwrap();
@@ -61,15 +60,14 @@ fn transfers(count: u64, seed: u64) -> impl Iterator<Item = (u64, Transfer)> {
 /// (SNAPSHOTS §5 invariants 1 and 4). Snapshots happen between handler
 /// turns, so every pass still travelling is in some queue or channel at the
 /// cut: each snapshot taken while they run records exactly all of them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshots_under_load_conserve_money_and_cut_consistently() {
+async fn snapshots_under_load_conserve_money_and_cut_consistently(backend: Backend) {
     const PASSES: u64 = 16;
     const AMOUNT: i64 = 10;
-    let dir = tempfile::tempdir().unwrap();
+    let store = TestStore::new(backend);
     // Keep every epoch for the audit: up to 100 are taken below.
     let node = start_node(|b| {
         b.shards(8)
-            .store(store_url(&dir))
+            .store(store.url())
             .snapshot_interval(None)
             .keep_snapshots(1_000, Duration::from_secs(3_600))
     })
@@ -111,7 +109,7 @@ async fn snapshots_under_load_conserve_money_and_cut_consistently() {
         .sum();
     node.shutdown().await;
 
-    let audits = audit(&store_url(&dir)).await;
+    let audits = audit(&store.url()).await;
     assert_eq!(audits.iter().map(|a| a.epoch).collect::<Vec<_>>(), epochs);
     for audit in &audits {
         assert_eq!(audit.total(), ACCOUNTS as i64 * INITIAL, "{audit:?}");
@@ -131,10 +129,9 @@ async fn snapshots_under_load_conserve_money_and_cut_consistently() {
 /// A node restarted on the same store resumes from the last committed
 /// snapshot: balances as stored, and the credits that were in flight at the
 /// cut delivered exactly once, so no money appears or vanishes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_resumes_from_the_last_commit_with_in_flight_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = open_bank(&dir).await;
+async fn restart_resumes_from_the_last_commit_with_in_flight_messages(backend: Backend) {
+    let store = TestStore::new(backend);
+    let node = open_bank(&store).await;
     node.snapshot_now().await.unwrap();
     for (from, transfer) in transfers(5_000, 7) {
         node.send(Address::of::<Account>(from), transfer).unwrap();
@@ -146,10 +143,9 @@ async fn restart_resumes_from_the_last_commit_with_in_flight_messages() {
     }
     node.shutdown().await;
 
-    let audit = audit(&store_url(&dir)).await.pop().unwrap();
+    let audit = audit(&store.url()).await.pop().unwrap();
     assert_eq!(audit.epoch, epoch);
-    let restarted =
-        start_node(|b| b.shards(8).store(store_url(&dir)).snapshot_interval(None)).await;
+    let restarted = start_node(|b| b.shards(8).store(store.url()).snapshot_interval(None)).await;
     restarted.flush().await.unwrap();
     let balances = total(&restarted).await;
     assert_eq!(
@@ -163,10 +159,9 @@ async fn restart_resumes_from_the_last_commit_with_in_flight_messages() {
 
 /// A timer pending at the committed snapshot fires exactly once after a
 /// restart (SNAPSHOTS §5 invariant 12).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pending_timers_fire_once_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start_node(|b| b.shards(4).store(store_url(&dir)).snapshot_interval(None)).await;
+async fn pending_timers_fire_once_after_a_restart(backend: Backend) {
+    let store = TestStore::new(backend);
+    let node = start_node(|b| b.shards(4).store(store.url()).snapshot_interval(None)).await;
     node.send(
         Address::of::<Sender>("s"),
         Schedule {
@@ -180,24 +175,22 @@ async fn pending_timers_fire_once_after_a_restart() {
     node.snapshot_now().await.unwrap();
     node.shutdown().await;
 
-    let restarted =
-        start_node(|b| b.shards(4).store(store_url(&dir)).snapshot_interval(None)).await;
+    let restarted = start_node(|b| b.shards(4).store(store.url()).snapshot_interval(None)).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(recorder_state(&restarted, "r").await.seen, vec![1, 2, 3]);
     restarted.shutdown().await;
 }
 
 /// A store written with one shard count refuses a node with another.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_keeps_its_shard_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start_node(|b| b.shards(4).store(store_url(&dir)).snapshot_interval(None)).await;
+async fn a_store_keeps_its_shard_count(backend: Backend) {
+    let store = TestStore::new(backend);
+    let node = start_node(|b| b.shards(4).store(store.url()).snapshot_interval(None)).await;
     node.snapshot_now().await.unwrap();
     node.shutdown().await;
     let error = Node::builder()
         .register::<Account>()
         .shards(8)
-        .store(store_url(&dir))
+        .store(store.url())
         .start()
         .await
         .unwrap_err();
@@ -216,12 +209,11 @@ async fn a_store_keeps_its_shard_count() {
 /// Garbage collection deletes old epochs but never what the kept ones
 /// reference: a restart after it restores every actor, including those
 /// written only in early epochs (SNAPSHOTS §5 invariant 11).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn garbage_collection_keeps_what_the_latest_epoch_needs() {
-    let dir = tempfile::tempdir().unwrap();
+async fn garbage_collection_keeps_what_the_latest_epoch_needs(backend: Backend) {
+    let store = TestStore::new(backend);
     let configure = |b: cairn::NodeBuilder| {
         b.shards(4)
-            .store(store_url(&dir))
+            .store(store.url())
             .snapshot_interval(None)
             .keep_snapshots(1, Duration::ZERO)
     };
@@ -235,8 +227,8 @@ async fn garbage_collection_keeps_what_the_latest_epoch_needs() {
     }
     node.shutdown().await;
 
-    let store = cairn_persistence::Store::open(&store_url(&dir), Default::default()).unwrap();
-    let committed = store.committed_epochs().await.unwrap();
+    let opened = cairn_persistence::Store::open(&store.url(), Default::default()).unwrap();
+    let committed = opened.committed_epochs().await.unwrap();
     assert!(
         committed.len() < ACCOUNTS as usize,
         "old epochs were collected: {committed:?}"
@@ -255,10 +247,9 @@ async fn garbage_collection_keeps_what_the_latest_epoch_needs() {
 /// `ask_durable` answers only after the epoch holding the handler's effect
 /// has committed; a plain `ask` answers at once; a node without a store
 /// refuses durable asks.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn durable_asks_wait_for_the_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = open_bank(&dir).await;
+async fn durable_asks_wait_for_the_commit(backend: Backend) {
+    let store = TestStore::new(backend);
+    let node = open_bank(&store).await;
     let account = Address::of::<Account>(3u64);
     let durable = tokio::spawn({
         let node = node.clone();
@@ -284,10 +275,9 @@ async fn durable_asks_wait_for_the_commit() {
 
 /// The node keeps a history of its epochs (what `/v1/snapshots` shows) and
 /// says which epoch it resumed from.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn epochs_are_recorded_in_the_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = open_bank(&dir).await;
+async fn epochs_are_recorded_in_the_history(backend: Backend) {
+    let store = TestStore::new(backend);
+    let node = open_bank(&store).await;
     assert_eq!(node.recovered_from(), None);
     let first = node.snapshot_now().await.unwrap();
     let second = node.snapshot_now().await.unwrap();
@@ -303,18 +293,16 @@ async fn epochs_are_recorded_in_the_history() {
     assert!(stats.iter().all(|s| s.epoch == second));
     node.shutdown().await;
 
-    let restarted = open_bank(&dir).await;
+    let restarted = open_bank(&store).await;
     assert_eq!(restarted.recovered_from(), Some(second));
     restarted.shutdown().await;
 }
 
 /// Timer ids survive a restart: an actor that kept the ids of its timers
 /// cancels exactly those after recovery, not another actor's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn timer_ids_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let configure =
-        |b: cairn::NodeBuilder| b.shards(1).store(store_url(&dir)).snapshot_interval(None);
+async fn timer_ids_survive_a_restart(backend: Backend) {
+    let store = TestStore::new(backend);
+    let configure = |b: cairn::NodeBuilder| b.shards(1).store(store.url()).snapshot_interval(None);
     let node = start_node(configure).await;
     let schedule = |timers: Vec<(u64, u64)>| Schedule {
         to: "r".into(),
@@ -349,12 +337,11 @@ async fn timer_ids_survive_a_restart() {
 /// reclaim old parts; actors that were restored and never touched again
 /// (still passivated) are carried into the full parts and survive both the
 /// collection of their original parts and another restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_epochs_bound_chains_and_carry_untouched_actors() {
-    let dir = tempfile::tempdir().unwrap();
+async fn full_epochs_bound_chains_and_carry_untouched_actors(backend: Backend) {
+    let store = TestStore::new(backend);
     let configure = |b: cairn::NodeBuilder| {
         b.shards(4)
-            .store(store_url(&dir))
+            .store(store.url())
             .snapshot_interval(None)
             .keep_snapshots(1, Duration::ZERO)
     };
@@ -380,8 +367,8 @@ async fn full_epochs_bound_chains_and_carry_untouched_actors() {
     }
     node.shutdown().await;
 
-    let store = cairn_persistence::Store::open(&store_url(&dir), Default::default()).unwrap();
-    let manifest = store.read_manifest(last).await.unwrap().unwrap();
+    let opened = cairn_persistence::Store::open(&store.url(), Default::default()).unwrap();
+    let manifest = opened.read_manifest(last).await.unwrap().unwrap();
     let longest = manifest
         .shards
         .values()
@@ -411,3 +398,15 @@ async fn full_epochs_bound_chains_and_carry_untouched_actors() {
     }
     restarted.shutdown().await;
 }
+
+on_both_backends!(
+    snapshots_under_load_conserve_money_and_cut_consistently,
+    restart_resumes_from_the_last_commit_with_in_flight_messages,
+    pending_timers_fire_once_after_a_restart,
+    a_store_keeps_its_shard_count,
+    garbage_collection_keeps_what_the_latest_epoch_needs,
+    durable_asks_wait_for_the_commit,
+    epochs_are_recorded_in_the_history,
+    timer_ids_survive_a_restart,
+    full_epochs_bound_chains_and_carry_untouched_actors,
+);

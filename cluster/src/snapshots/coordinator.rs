@@ -68,6 +68,8 @@ pub(crate) struct Coordinator {
     history: parking_lot::Mutex<std::collections::VecDeque<EpochRecord>>,
     /// The epochs running now (at most one does work at a time).
     epochs: parking_lot::Mutex<tokio::task::JoinSet<()>>,
+    /// The epoch between its start and its commit or abort, if any.
+    open: parking_lot::Mutex<Option<Epoch>>,
 }
 
 struct State {
@@ -84,6 +86,7 @@ impl Coordinator {
         runtime: Runtime,
         parts: mpsc::UnboundedReceiver<ShardSnapshot>,
         recovered: Option<&Manifest>,
+        highest_used: Option<Epoch>,
         part_timeout: Duration,
         gc: GcPolicy,
     ) -> Arc<Self> {
@@ -94,12 +97,16 @@ impl Coordinator {
             gc,
             history: parking_lot::Mutex::new(std::collections::VecDeque::new()),
             epochs: parking_lot::Mutex::new(tokio::task::JoinSet::new()),
+            open: parking_lot::Mutex::new(None),
             state: Mutex::new(State {
                 parts,
                 last_committed: recovered.map(|manifest| manifest.epoch),
                 chains: super::recovery::chains_of(recovered),
                 commits: 0,
-                last_started: recovered.map(|manifest| manifest.epoch),
+                // Above every number the store has used, including a
+                // damaged commit that recovery fell back past: its number
+                // is never taken again.
+                last_started: highest_used.max(recovered.map(|manifest| manifest.epoch)),
             }),
         })
     }
@@ -143,8 +150,10 @@ impl Coordinator {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |since| since.as_millis() as u64);
         self.runtime.start_epoch(epoch)?;
+        *self.open.lock() = Some(epoch);
         let mut uploaded = Uploaded::default();
         let outcome = self.commit(&mut state, epoch, &mut uploaded).await;
+        *self.open.lock() = None;
         self.remember(EpochRecord {
             epoch,
             committed: outcome.is_ok(),
@@ -178,6 +187,11 @@ impl Coordinator {
                 Err(error)
             }
         }
+    }
+
+    /// The epoch between its start and its commit or abort, if any.
+    pub(crate) fn open_epoch(&self) -> Option<Epoch> {
+        *self.open.lock()
     }
 
     /// The store epochs are committed to.

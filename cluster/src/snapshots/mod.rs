@@ -40,6 +40,9 @@ pub(crate) struct SnapshotSettings {
     pub(crate) retention: GcPolicy,
     /// How to read state stored under older schemas.
     pub(crate) migrations: Migrations,
+    /// Whether recovery may fall back to an earlier committed epoch when the
+    /// latest one is damaged (see `NodeBuilder::allow_fallback`).
+    pub(crate) allow_fallback: bool,
 }
 
 /// A node's snapshot machinery: the coordinator and the task that starts
@@ -59,7 +62,13 @@ pub(crate) async fn prepare(
 ) -> Result<(SnapshotLink, Pending), NodeError> {
     let store = Store::open(&settings.store, StoreOptions::default())?;
     let schemas = Arc::new(SchemaCheck::new(registry, settings.migrations.clone()));
-    let recovered = recovery::recover(&store, config.shard_count, &schemas).await?;
+    let recovered = recovery::recover(
+        &store,
+        config.shard_count,
+        &schemas,
+        settings.allow_fallback,
+    )
+    .await?;
     let (parts, receiver) = mpsc::unbounded_channel();
     let pressure = Arc::new(tokio::sync::Notify::new());
     let link = SnapshotLink {
@@ -73,6 +82,7 @@ pub(crate) async fn prepare(
             store,
             receiver,
             recovered: recovered.manifest,
+            highest_used: recovered.highest_used,
             interval: settings.interval,
             retention: settings.retention,
             pressure,
@@ -85,6 +95,7 @@ pub(crate) struct Pending {
     store: Store,
     receiver: mpsc::UnboundedReceiver<cairn_core::ShardSnapshot>,
     recovered: Option<cairn_persistence::Manifest>,
+    highest_used: Option<Epoch>,
     interval: Option<Duration>,
     retention: GcPolicy,
     pressure: Arc<tokio::sync::Notify>,
@@ -99,6 +110,7 @@ impl Snapshots {
             runtime,
             pending.receiver,
             pending.recovered.as_ref(),
+            pending.highest_used,
             PART_TIMEOUT,
             pending.retention,
         );
@@ -122,6 +134,11 @@ impl Snapshots {
     /// The store snapshots go to.
     pub(crate) fn store(&self) -> &Store {
         self.coordinator.store()
+    }
+
+    /// The epoch being taken now, if any.
+    pub(crate) fn open_epoch(&self) -> Option<Epoch> {
+        self.coordinator.open_epoch()
     }
 
     /// The epoch the node resumed from at start, if any.

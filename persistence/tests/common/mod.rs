@@ -2,8 +2,6 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
-pub(crate) mod moto;
-
 use std::collections::BTreeMap;
 
 use cairn_persistence::{
