@@ -199,6 +199,7 @@ fn describe() {
         Unit::Seconds,
         "Handler latency, one handler in 64 timed; per process, no node label."
     );
+    crate::transport::describe_transport_metrics();
 }
 
 fn shard_labels(node: &str, shard: u32) -> Vec<Label> {
