@@ -35,10 +35,20 @@ struct Hello {
 #[derive(Debug, Serialize, Deserialize)]
 enum Frame {
     Hello(Hello),
-    Challenge { hello: Hello, proof: Bytes },
-    Auth { proof: Bytes, delivered: Vec<((u32, u32), u64)> },
-    Accept { delivered: Vec<((u32, u32), u64)> },
-    Refuse { reason: String },
+    Challenge {
+        hello: Hello,
+        proof: Bytes,
+    },
+    Auth {
+        proof: Bytes,
+        delivered: Vec<((u32, u32), u64)>,
+    },
+    Accept {
+        delivered: Vec<((u32, u32), u64)>,
+    },
+    Refuse {
+        reason: String,
+    },
 }
 
 const MAX_FRAME: usize = 1024 * 1024;
@@ -86,7 +96,10 @@ async fn send(wire: &mut Framed<TcpStream, LengthDelimitedCodec>, frame: &Frame)
 }
 
 async fn recv(wire: &mut Framed<TcpStream, LengthDelimitedCodec>) -> Option<Frame> {
-    let bytes = tokio::time::timeout(HANG_GUARD, wire.next()).await.ok()??.ok()?;
+    let bytes = tokio::time::timeout(HANG_GUARD, wire.next())
+        .await
+        .ok()??
+        .ok()?;
     Some(rmp_serde::from_slice(&bytes).expect("the server sends well-formed frames"))
 }
 
@@ -144,7 +157,10 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     let before = count("auth");
     let mut wire = framed(TcpStream::connect(addr).await.unwrap());
     send(&mut wire, &Frame::Hello(hello(CLUSTER))).await;
-    assert!(matches!(recv(&mut wire).await, Some(Frame::Challenge { .. })));
+    assert!(matches!(
+        recv(&mut wire).await,
+        Some(Frame::Challenge { .. })
+    ));
     let forged = Frame::Auth {
         proof: Bytes::from_static(&[0; 32]),
         delivered: Vec::new(),
@@ -160,7 +176,13 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     // A handshake frame out of order.
     let before = count("protocol");
     let mut wire = framed(TcpStream::connect(addr).await.unwrap());
-    send(&mut wire, &Frame::Accept { delivered: Vec::new() }).await;
+    send(
+        &mut wire,
+        &Frame::Accept {
+            delivered: Vec::new(),
+        },
+    )
+    .await;
     closed(wire.into_inner()).await;
     refused(&node, "protocol", before).await;
 
@@ -187,9 +209,7 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     server.remove_peer(&intruder_id);
 
     // After all that, a good peer connects and messages flow both ways.
-    let (good, mut good_events) = TcpTransport::bind("127.0.0.1:0", config(1))
-        .await
-        .unwrap();
+    let (good, mut good_events) = TcpTransport::bind("127.0.0.1:0", config(1)).await.unwrap();
     let good_id = good.local_node().clone();
     let channel = ChannelId::new(1, 2);
     for index in 0..100u32 {

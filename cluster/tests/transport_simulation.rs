@@ -111,7 +111,10 @@ async fn simulate(seed: u64) {
         received.until(events, expected).await;
         // Long after everything is acknowledged, still nothing more.
         quiet(events, &mut received, Duration::from_secs(5)).await;
-        assert_eq!(received.total, expected, "seed {seed}: a duplicate at n{to}");
+        assert_eq!(
+            received.total, expected,
+            "seed {seed}: a duplicate at n{to}"
+        );
         for from in (0..NODES).filter(|from| *from != to) {
             for channel in 0..CHANNELS {
                 let count = sent.get(&(from, to, channel)).copied().unwrap_or(0);
