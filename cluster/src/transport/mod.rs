@@ -51,8 +51,8 @@ pub use metrics::{
 pub use tcp::TcpTransport;
 
 /// A node's end of the cluster network. Cheap to clone; every clone is
-/// the same endpoint. Events are read from the [`Events`] returned with
-/// the transport when it is made.
+/// the same endpoint, and dropping the last one stops it. Events are read
+/// from the [`Events`] returned with the transport when it is made.
 pub trait Transport: Clone + Send + Sync + 'static {
     /// This node.
     fn local_node(&self) -> &NodeId;
@@ -75,8 +75,9 @@ pub trait Transport: Clone + Send + Sync + 'static {
     fn send(&self, peer: &NodeId, channel: ChannelId, payload: Bytes)
         -> Result<(), TransportError>;
 
-    /// Raises the generation this node presents and requires of peers
-    /// connecting from now on.
+    /// Raises the generation this node presents and requires of peers: a
+    /// peer below it is refused at its next handshake (TCP) or its next
+    /// frame (in-memory). It never goes down.
     fn set_generation(&self, generation: Generation);
 
     /// Closes every connection and stops every task of the transport.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio_util::codec::Framed;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::codec::FrameCodec;
 use super::config::TransportConfig;
@@ -29,6 +29,9 @@ use peers::Shared;
 #[derive(Clone)]
 pub struct TcpTransport {
     shared: Arc<Shared>,
+    /// Stops every task when the last handle is dropped: the tasks hold
+    /// `shared`, so its own drop would never come.
+    _stop: Arc<DropGuard>,
     local_addr: SocketAddr,
 }
 
@@ -86,7 +89,15 @@ impl TcpTransport {
         let (events_tx, events) = Events::channel();
         let shared = Arc::new(Shared::new(config, local, events_tx));
         shared.spawn(listen(Arc::clone(&shared), listener));
-        Ok((Self { shared, local_addr }, events))
+        let stop = Arc::new(shared.cancel.clone().drop_guard());
+        Ok((
+            Self {
+                shared,
+                _stop: stop,
+                local_addr,
+            },
+            events,
+        ))
     }
 
     /// The address the listener is bound to.

@@ -341,9 +341,3 @@ impl Shared {
         let _ = self.events.send(event);
     }
 }
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
