@@ -2,7 +2,8 @@
 //! network that drops, duplicates, delays (so reorders) frames and cuts
 //! links: exactly-once, in-order delivery per channel, restarts reset the
 //! channels, stale generations are fenced. Paused time on a current-thread
-//! runtime, so a failing seed replays exactly.
+//! runtime, so a failing seed replays (as far as Tokio's scheduling order
+//! is repeatable).
 
 mod transport_support;
 

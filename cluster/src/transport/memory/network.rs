@@ -72,9 +72,10 @@ struct Net {
     endpoints: HashMap<NodeId, mpsc::UnboundedSender<Inbound>>,
 }
 
-/// An in-memory network of [`MemoryTransport`]s. Cheap to clone. A run
-/// on a current-thread runtime with paused time replays exactly from its
-/// seed.
+/// An in-memory network of [`MemoryTransport`]s. Cheap to clone. All its
+/// randomness comes from the seed, so a run on a current-thread runtime
+/// with paused time replays from it as far as Tokio schedules tasks in
+/// the same order (true in practice, not promised by Tokio).
 #[derive(Clone)]
 pub struct MemoryNetwork {
     net: Arc<Mutex<Net>>,
