@@ -51,6 +51,8 @@
 //! - `prelude`: the names an application imports.
 //! - [`http`]: the node's HTTP endpoint (metrics, JSON views, ingress) and
 //!   the JSON bodies it speaks.
+//! - [`transport`]: the node-to-node transport (TCP and in-memory), not yet
+//!   used by [`Node`].
 //!
 //! The `cairn` binary (feature `cli`, on by default) reads that endpoint:
 //! `cairn inspect --http 127.0.0.1:9090 shards`.
@@ -64,6 +66,7 @@ pub mod error;
 pub mod http;
 mod node;
 mod snapshots;
+pub mod transport;
 
 pub use cairn_core::{
     is_full_epoch, ShardSnapshot, StoredActor, StoredChannel, StoredCursor, StoredEgress,

@@ -214,6 +214,7 @@ fn describe() {
         INGRESS_REJECTED,
         "Ingress records the source's route refused and skipped."
     );
+    crate::transport::describe_transport_metrics();
 }
 
 fn shard_labels(node: &str, shard: u32) -> Vec<Label> {

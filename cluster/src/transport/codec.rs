@@ -1,0 +1,188 @@
+//! Frames on a byte stream: a 4-byte big-endian length prefix
+//! (`LengthDelimitedCodec`, which enforces the frame limit) around one
+//! MessagePack-encoded [`Frame`].
+
+use bytes::{Bytes, BytesMut};
+use tokio_util::codec::length_delimited::LengthDelimitedCodecError;
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+use super::error::Refusal;
+use super::metrics::WireCounters;
+use super::wire::Frame;
+
+/// Length prefix size.
+const PREFIX: u64 = 4;
+
+/// Why a stream of frames failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WireError {
+    /// The socket failed or closed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A length prefix above the frame limit.
+    #[error("frame larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    /// A frame that is not a MessagePack `Frame`.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+impl WireError {
+    /// The refusal this error stands for, if it is the peer's fault.
+    pub(crate) fn refusal(&self) -> Option<Refusal> {
+        match self {
+            WireError::Io(_) => None,
+            WireError::TooLarge(_) => Some(Refusal::FrameTooLarge),
+            WireError::Malformed(_) => Some(Refusal::Malformed),
+        }
+    }
+}
+
+/// Encodes and decodes [`Frame`]s, counting bytes and frames.
+pub(crate) struct FrameCodec {
+    inner: LengthDelimitedCodec,
+    max_frame: usize,
+    counters: WireCounters,
+}
+
+impl FrameCodec {
+    pub(crate) fn new(max_frame: usize, counters: WireCounters) -> Self {
+        Self {
+            inner: LengthDelimitedCodec::builder()
+                .max_frame_length(max_frame)
+                .new_codec(),
+            max_frame,
+            counters,
+        }
+    }
+
+    /// One frame's bytes without the prefix, refused if over the limit
+    /// (used by the in-memory transport, which has no stream).
+    pub(crate) fn encode_datagram(&self, frame: &Frame) -> Result<Bytes, WireError> {
+        let bytes = encode(frame)?;
+        if bytes.len() > self.max_frame {
+            return Err(WireError::TooLarge(self.max_frame));
+        }
+        self.counters.frames_sent.increment(1);
+        self.counters
+            .bytes_sent
+            .increment(bytes.len() as u64 + PREFIX);
+        Ok(bytes)
+    }
+
+    /// One frame from a datagram made by [`Self::encode_datagram`].
+    pub(crate) fn decode_datagram(&self, bytes: &[u8]) -> Result<Frame, WireError> {
+        if bytes.len() > self.max_frame {
+            return Err(WireError::TooLarge(self.max_frame));
+        }
+        self.counters.frames_received.increment(1);
+        self.counters
+            .bytes_received
+            .increment(bytes.len() as u64 + PREFIX);
+        decode(bytes)
+    }
+}
+
+fn encode(frame: &Frame) -> Result<Bytes, WireError> {
+    rmp_serde::to_vec(frame)
+        .map(Bytes::from)
+        .map_err(|error| WireError::Malformed(format!("this is a bug: cannot encode: {error}")))
+}
+
+fn decode(bytes: &[u8]) -> Result<Frame, WireError> {
+    rmp_serde::from_slice(bytes).map_err(|error| WireError::Malformed(error.to_string()))
+}
+
+impl Decoder for FrameCodec {
+    type Item = Frame;
+    type Error = WireError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, WireError> {
+        let frame = match self.inner.decode(src) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            Err(error) if is_too_large(&error) => return Err(WireError::TooLarge(self.max_frame)),
+            Err(error) => return Err(WireError::Io(error)),
+        };
+        self.counters.frames_received.increment(1);
+        self.counters
+            .bytes_received
+            .increment(frame.len() as u64 + PREFIX);
+        decode(&frame).map(Some)
+    }
+}
+
+impl Encoder<Frame> for FrameCodec {
+    type Error = WireError;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), WireError> {
+        let bytes = encode(&frame)?;
+        let size = bytes.len() as u64;
+        self.inner.encode(bytes, dst).map_err(|error| {
+            if is_too_large(&error) {
+                WireError::TooLarge(self.max_frame)
+            } else {
+                WireError::Io(error)
+            }
+        })?;
+        self.counters.frames_sent.increment(1);
+        self.counters.bytes_sent.increment(size + PREFIX);
+        Ok(())
+    }
+}
+
+fn is_too_large(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::identity::{ChannelId, NodeId};
+
+    fn codec(max: usize) -> FrameCodec {
+        FrameCodec::new(max, WireCounters::new(&NodeId::new("test")))
+    }
+
+    #[test]
+    fn a_frame_round_trips() {
+        let frame = Frame::Data {
+            channel: ChannelId::new(3, 4),
+            seq: 7,
+            payload: Bytes::from_static(b"hello"),
+        };
+        let mut buffer = BytesMut::new();
+        codec(1024).encode(frame.clone(), &mut buffer).unwrap();
+        assert_eq!(codec(1024).decode(&mut buffer).unwrap(), Some(frame));
+        assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn an_oversized_prefix_is_refused_before_its_body_arrives() {
+        let mut buffer = BytesMut::from(&[0x7f, 0xff, 0xff, 0xff][..]);
+        let error = codec(1024).decode(&mut buffer).unwrap_err();
+        assert_eq!(error.refusal(), Some(Refusal::FrameTooLarge));
+    }
+
+    #[test]
+    fn garbage_inside_a_valid_prefix_is_malformed() {
+        let mut buffer = BytesMut::from(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1][..]);
+        let error = codec(1024).decode(&mut buffer).unwrap_err();
+        assert_eq!(error.refusal(), Some(Refusal::Malformed));
+    }
+
+    #[test]
+    fn an_oversized_frame_is_not_sent() {
+        let frame = Frame::Data {
+            channel: ChannelId::new(0, 0),
+            seq: 1,
+            payload: Bytes::from(vec![0u8; 2048]),
+        };
+        let mut buffer = BytesMut::new();
+        let error = codec(1024).encode(frame.clone(), &mut buffer).unwrap_err();
+        assert!(matches!(error, WireError::TooLarge(1024)));
+        assert!(codec(1024).encode_datagram(&frame).is_err());
+    }
+}

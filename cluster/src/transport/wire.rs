@@ -1,0 +1,68 @@
+//! The frames on the wire: the handshake, data, acknowledgements.
+//!
+//! One enum, encoded with `rmp-serde` inside a length prefix (see
+//! `codec`). The incarnation and generation of SNAPSHOTS §3.1 rule 1 are
+//! exchanged once in the handshake and hold for the whole connection, so
+//! data frames carry only the channel and the sequence number.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::identity::{ChannelId, Generation, Incarnation, NodeId};
+
+/// Per channel, the highest sequence number delivered in order.
+pub(crate) type Delivered = Vec<(ChannelId, u64)>;
+
+/// Who a node says it is, sent by each side first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Hello {
+    pub(crate) cluster_id: String,
+    pub(crate) node: NodeId,
+    pub(crate) incarnation: Incarnation,
+    pub(crate) generation: Generation,
+    /// Fresh random bytes, so a recorded proof cannot be replayed.
+    pub(crate) nonce: Bytes,
+}
+
+/// Every frame either side may send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Frame {
+    /// Dialer → acceptor: the dialer's identity.
+    Hello(Hello),
+    /// Acceptor → dialer: the acceptor's identity and its proof over both
+    /// hellos.
+    Challenge { hello: Hello, proof: Bytes },
+    /// Dialer → acceptor: the dialer's proof, and what it has delivered.
+    Auth { proof: Bytes, delivered: Delivered },
+    /// Acceptor → dialer: accepted, and what the acceptor has delivered.
+    Accept { delivered: Delivered },
+    /// Either side: the connection is refused, and why (for the logs).
+    Refuse { reason: String },
+    /// A payload on a channel.
+    Data {
+        channel: ChannelId,
+        seq: u64,
+        payload: Bytes,
+    },
+    /// Cumulative acknowledgements: delivered through `seq`, per channel.
+    Ack { through: Delivered },
+    /// In-memory transport only, sent when a link comes up: what the
+    /// sender has delivered; the receiver resends the rest.
+    Resume { delivered: Delivered },
+}
+
+impl Frame {
+    /// The frame's kind, for logs.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Frame::Hello(_) => "hello",
+            Frame::Challenge { .. } => "challenge",
+            Frame::Auth { .. } => "auth",
+            Frame::Accept { .. } => "accept",
+            Frame::Refuse { .. } => "refuse",
+            Frame::Data { .. } => "data",
+            Frame::Ack { .. } => "ack",
+            Frame::Resume { .. } => "resume",
+        }
+    }
+}
