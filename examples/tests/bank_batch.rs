@@ -193,6 +193,62 @@ fn a_bad_transfers_file_is_refused_before_anything_runs() {
     );
 }
 
+/// A damaged latest snapshot stops the run with an error naming the
+/// object and the flag that overrides it; with `--allow-fallback` it
+/// resumes from the epoch before and ends with the same balances.
+#[test]
+fn a_damaged_snapshot_stops_the_run_unless_fallback_is_allowed() {
+    let (bank, expected) = Bank::new(2_000, 30, 100);
+    let first = bank
+        .run_command(30, &["--exit-when-done"])
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    // Another run commits a second epoch over the same (finished) input.
+    let second = bank
+        .run_command(30, &["--exit-when-done"])
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{}", stderr(&second));
+    let epochs = bank.data().join("epochs");
+    let mut folders: Vec<_> = std::fs::read_dir(&epochs)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    folders.sort();
+    let latest = folders.last().unwrap();
+    let object = std::fs::read_dir(latest)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "state"))
+        .expect("the latest epoch holds a state object");
+    let mut bytes = std::fs::read(&object).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&object, bytes).unwrap();
+
+    let refused = bank
+        .run_command(30, &["--exit-when-done"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    let name = object.file_name().unwrap().to_string_lossy();
+    assert!(message.contains(&*name), "names the object: {message}");
+    assert!(
+        message.contains("allow_fallback") || message.contains("allow-fallback"),
+        "{message}"
+    );
+
+    let resumed = bank
+        .run_command(30, &["--exit-when-done", "--allow-fallback"])
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(stderr(&resumed).contains("FALLBACK"), "logged loudly");
+    assert_eq!(bank.balances(), expected);
+}
+
 /// Killed with SIGKILL at seeded random moments and started again each
 /// time, the bank ends with exactly the balances computed from the file.
 /// Set `CAIRN_CRASH_SEED` to replay another schedule.

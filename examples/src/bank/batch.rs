@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cairn::persistence::{Store, StoreOptions};
-use cairn::{CommittedSnapshot, FileSink, Node, Registry};
+use cairn::{CommittedSnapshot, FileSink, Node, NodeError, Registry};
 use serde::{Deserialize, Serialize};
 
 use super::{Account, TransferFile, TRANSFERS_EGRESS};
@@ -58,6 +58,10 @@ pub struct RunOptions {
     /// Where completed transfers are written, one JSON line each, exactly
     /// once per committed transfer (a [`FileSink`]), if anywhere.
     pub egress_file: Option<PathBuf>,
+    /// If the latest committed epoch is damaged, resume from the newest
+    /// intact one instead of refusing to start (exactly-once is then lost
+    /// for the egress released since).
+    pub allow_fallback: bool,
 }
 
 /// The store URL of a data folder, its path taken verbatim.
@@ -79,6 +83,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         exit_when_done,
         http,
         egress_file,
+        allow_fallback,
     } = options;
     anyhow::ensure!(parameters.accounts > 0, "--accounts must be at least 1");
     let file = TransferFile::check(&transfers, parameters.accounts)?;
@@ -102,11 +107,21 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .register::<Account>()
         .store(url)
         .snapshot_interval(Some(snapshot_interval))
+        .allow_fallback(allow_fallback)
         .ingress(file.ingress(TRANSFER_SPLITS)?);
     if let Some(path) = &egress_file {
         builder = builder.egress(TRANSFERS_EGRESS, FileSink::open(path)?);
     }
-    let node = launch::start(builder, http).await?;
+    let node = match launch::start(builder, http).await {
+        Ok(node) => node,
+        Err(error @ NodeError::CorruptSnapshot { .. }) => {
+            return Err(anyhow::Error::new(error).context(
+                "the latest snapshot is damaged: start again with --allow-fallback to resume \
+                 from the newest intact one (exactly-once is then lost for the egress released since)",
+            ))
+        }
+        Err(error) => return Err(error.into()),
+    };
     if let Some(epoch) = node.recovered_from() {
         tracing::info!(epoch, "resumed from the last committed epoch");
     }

@@ -11,7 +11,7 @@
 //! cargo run --release -p cairn-examples --bin bank -- run --data DIR \
 //!     --transfers FILE --accounts N --initial-balance B \
 //!     [--snapshot-interval-ms MS] [--exit-when-done] [--http HOST:PORT] \
-//!     [--egress-file FILE]
+//!     [--egress-file FILE] [--allow-fallback]
 //! cargo run --release -p cairn-examples --bin bank -- balances --data DIR
 //! ```
 //!
@@ -94,6 +94,11 @@ struct RunArgs {
     /// once per committed transfer, across crashes.
     #[arg(long, value_name = "FILE")]
     egress_file: Option<PathBuf>,
+    /// If the latest committed snapshot is damaged, resumes from the newest
+    /// intact one instead of refusing to start. Exactly-once is then lost
+    /// for the egress released since that snapshot.
+    #[arg(long)]
+    allow_fallback: bool,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
                 exit_when_done: args.exit_when_done,
                 http: Some(args.http),
                 egress_file: args.egress_file,
+                allow_fallback: args.allow_fallback,
             })
             .await
         }

@@ -161,7 +161,7 @@ fn set_default_env(name: &str, value: &str) {
 fn target_dir() -> PathBuf {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     std::fs::create_dir_all(&dir).expect("create the target folder");
     dir
 }
