@@ -484,6 +484,108 @@ mod tests {
         assert_eq!(total(&mut table, &addresses[3]), 3);
     }
 
+    /// One step of the incremental-snapshot model test.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A handler adds `by` to actor `actor`.
+        Write { actor: u8, by: u8 },
+        /// An epoch records, full or incremental (at most one is open).
+        Capture { full: bool },
+        /// The open epoch commits or aborts.
+        Resolve { commit: bool },
+        /// Time passes and idle clean actors are passivated.
+        Passivate,
+    }
+
+    fn any_step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => (0u8..8, 1u8..10).prop_map(|(actor, by)| Step::Write { actor, by }),
+            2 => prop::bool::weighted(0.2).prop_map(|full| Step::Capture { full }),
+            2 => prop::bool::weighted(0.8).prop_map(|commit| Step::Resolve { commit }),
+            1 => Just(Step::Passivate),
+        ]
+    }
+
+    fn part(epoch: Epoch, full: bool, actors: Vec<StoredActor>) -> crate::snapshot::ShardSnapshot {
+        crate::snapshot::ShardSnapshot {
+            shard: ShardId(0),
+            epoch,
+            full,
+            actors,
+            mailbox: Vec::new(),
+            timers: Vec::new(),
+            sent: Vec::new(),
+            channels: Vec::new(),
+            unencodable: 0,
+            egress: Vec::new(),
+            next_egress_seq: 0,
+            next_timer_id: 0,
+            ingress: Vec::new(),
+        }
+    }
+
+    proptest::proptest! {
+        /// SNAPSHOTS §5 invariant 10: after every commit, the chain of
+        /// committed parts (bases and deltas, aborted epochs left out)
+        /// folds to exactly the state every actor had at that epoch's cut,
+        /// whatever interleaving of writes, aborts, full epochs and
+        /// passivation came before.
+        #[test]
+        fn the_folded_chain_equals_the_state_at_each_committed_cut(
+            steps in proptest::collection::vec(any_step(), 1..120)
+        ) {
+            let mut registry = Registry::new();
+            registry.register::<Tally>().unwrap();
+            let mut table = ActorTable::new(Arc::new(registry), true);
+            let mut model: std::collections::BTreeMap<u8, u64> = Default::default();
+            let mut chain = Vec::new();
+            let mut open: Option<(Epoch, bool, Vec<StoredActor>, std::collections::BTreeMap<u8, u64>)> = None;
+            let mut epoch = 0;
+            for step in steps {
+                match step {
+                    Step::Write { actor, by } => {
+                        let address = Address::new(Tally::FUNCTION_TYPE, actor.to_string());
+                        write(&mut table, &address, u64::from(by));
+                        *model.entry(actor).or_default() += u64::from(by);
+                    }
+                    Step::Capture { full } if open.is_none() => {
+                        epoch += 1;
+                        let actors = table.capture(epoch, full);
+                        open = Some((epoch, full, actors, model.clone()));
+                    }
+                    Step::Capture { .. } => {}
+                    Step::Resolve { commit } => {
+                        let Some((epoch, full, actors, at_cut)) = open.take() else {
+                            continue;
+                        };
+                        if !commit {
+                            table.aborted(epoch);
+                            continue;
+                        }
+                        chain.push(part(epoch, full, actors));
+                        table.committed(epoch);
+                        let folded = crate::snapshot::ShardSnapshot::fold(chain.clone()).unwrap();
+                        let restored: std::collections::BTreeMap<u8, u64> = folded
+                            .actors
+                            .iter()
+                            .map(|actor| {
+                                let id: u8 = actor.address.id().as_str().parse().unwrap();
+                                let tally: Tally = rmp_serde::from_slice(&actor.state).unwrap();
+                                (id, tally.total)
+                            })
+                            .collect();
+                        proptest::prop_assert_eq!(restored, at_cut, "after committing epoch {}", epoch);
+                    }
+                    Step::Passivate => {
+                        table.tick += 4;
+                        table.passivate_idle(2);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn unknown_function_types_do_not_activate() {
         let mut table = table();
