@@ -507,6 +507,15 @@ mod tests {
         ]
     }
 
+    /// An epoch recorded and not yet resolved: its number, whether full,
+    /// what it captured, and every actor's total at its cut.
+    type OpenEpoch = (
+        Epoch,
+        bool,
+        Vec<StoredActor>,
+        std::collections::BTreeMap<u8, u64>,
+    );
+
     fn part(epoch: Epoch, full: bool, actors: Vec<StoredActor>) -> crate::snapshot::ShardSnapshot {
         crate::snapshot::ShardSnapshot {
             shard: ShardId(0),
@@ -540,7 +549,7 @@ mod tests {
             let mut table = ActorTable::new(Arc::new(registry), true);
             let mut model: std::collections::BTreeMap<u8, u64> = Default::default();
             let mut chain = Vec::new();
-            let mut open: Option<(Epoch, bool, Vec<StoredActor>, std::collections::BTreeMap<u8, u64>)> = None;
+            let mut open: Option<OpenEpoch> = None;
             let mut epoch = 0;
             for step in steps {
                 match step {
