@@ -78,13 +78,16 @@ mod tests {
         assert_eq!(flow.in_flight(), 2);
         let waiting = tokio::spawn({
             let flow = flow.clone();
-            async move { flow.admit().await.is_some() }
+            async move { flow.admit().await }
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
         drop(first);
-        assert!(waiting.await.unwrap());
+        let third = waiting.await.unwrap();
+        assert!(third.is_some(), "the returned credit admits the next record");
         assert_eq!(flow.in_flight(), 2);
+        drop(third);
+        assert_eq!(flow.in_flight(), 1);
     }
 
     #[tokio::test]

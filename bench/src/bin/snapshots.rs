@@ -205,8 +205,15 @@ async fn fanout(messages: u64, store: Option<String>) -> Result<f64> {
         total == expected,
         "fanout total {total}, expected {expected}"
     );
-    let epochs = node.snapshot_history().len();
-    eprintln!("fanout {messages} msgs in {elapsed:.2} s ({epochs} epochs)");
+    let history = node.snapshot_history();
+    let bytes: u64 = history.iter().map(|epoch| epoch.bytes).sum();
+    let logged: u64 = history.iter().map(|epoch| epoch.channel_log_bytes).sum();
+    let busy_ms: u64 = history.iter().map(|epoch| epoch.duration_ms).sum();
+    eprintln!(
+        "fanout {messages} msgs in {elapsed:.2} s ({} epochs: {bytes} bytes uploaded, \
+         {logged} bytes of channel logs, {busy_ms} ms from start to commit in all)",
+        history.len()
+    );
     node.shutdown().await;
     Ok(messages as f64 / elapsed)
 }
