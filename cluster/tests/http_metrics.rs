@@ -104,7 +104,11 @@ fn every_metric_is_listed_at_zero_right_after_start() {
         );
     }
     let refused = samples(&all, "cairn_transport_connections_refused_total", &[]);
-    assert!(refused.len() >= 5, "one series per reason: {refused:?}");
+    assert_eq!(
+        refused.len(),
+        cairn::transport::Refusal::ALL.len(),
+        "one series per reason: {refused:?}"
+    );
     for sample in &refused {
         assert!(sample.labels.get("reason").is_some(), "{sample:?}");
         assert!(matches!(sample.value, Value::Counter(0.0)), "{sample:?}");
@@ -164,8 +168,9 @@ fn every_metric_is_listed_at_zero_right_after_start() {
     assert!(buckets.iter().all(|bucket| bucket.count == 0.0));
 }
 
-/// Counters move with traffic: ten adds through HTTP ingress show up as
-/// handled messages, invocations, 202 requests and latency samples.
+/// Counters move with traffic: ten adds and a greeting through HTTP
+/// ingress show up as handled messages, active actors per function type,
+/// invocations, 202 and 200 requests and latency samples.
 #[test]
 fn counters_move_with_traffic() {
     let node = TestNode::start(builder(4));
@@ -215,6 +220,22 @@ fn counters_move_with_traffic() {
         ),
         10.0
     );
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_http_requests_total",
+            &[("route", "invoke"), ("status", "200")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_invocations_total",
+            &[("function", "http/greeter"), ("message", "greet")]
+        ),
+        1.0
+    );
     let durations = samples(
         &all,
         "cairn_http_request_duration_seconds",
@@ -227,13 +248,14 @@ fn counters_move_with_traffic() {
         .iter()
         .find(|bucket| bucket.less_than.is_infinite())
         .expect("a +Inf bucket");
-    assert_eq!(infinite.count, 10.0);
+    // Ten adds and the greeting.
+    assert_eq!(infinite.count, 11.0);
     let count = samples(
         &all,
         "cairn_http_request_duration_seconds_count",
         &[("route", "invoke")],
     );
-    assert_eq!(scalar(count[0]), 10.0);
+    assert_eq!(scalar(count[0]), 11.0);
 
     let unknown = node.post("/v1/invoke/http/nothing/1/Add", "{}");
     assert_eq!(unknown.status, 404);
