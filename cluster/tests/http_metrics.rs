@@ -182,7 +182,10 @@ fn counters_move_with_traffic() {
         assert_eq!(answer.status, 202, "{}", answer.body);
     }
     node.flush();
-    let greeting = node.post("/v1/invoke/http/greeter/g/greet?ask=true", r#"{"name": "x"}"#);
+    let greeting = node.post(
+        "/v1/invoke/http/greeter/g/greet?ask=true",
+        r#"{"name": "x"}"#,
+    );
     assert_eq!(greeting.status, 200, "{}", greeting.body);
     let all = node.scrape();
     assert!(sum(&all, "cairn_messages_handled_total", &[]) >= 11.0);
@@ -309,9 +312,15 @@ fn ingress_series_are_listed_and_move_with_records() {
     node.flush();
     let all = node.scrape_all();
     assert_eq!(sum(&all, "cairn_ingress_records_total", &source), 20.0);
-    assert_eq!(sum(&all, "cairn_ingress_records_rejected_total", &source), 1.0);
+    assert_eq!(
+        sum(&all, "cairn_ingress_records_rejected_total", &source),
+        1.0
+    );
     assert_eq!(sum(&all, "cairn_ingress_records_in_flight", &source), 0.0);
-    assert_eq!((0..4).map(|i| node.count(&format!("a{i}"))).sum::<u64>(), 20);
+    assert_eq!(
+        (0..4).map(|i| node.count(&format!("a{i}"))).sum::<u64>(),
+        20
+    );
 }
 
 /// The scrape is in the Prometheus text format, with its content type.

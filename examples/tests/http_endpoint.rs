@@ -175,7 +175,11 @@ fn bank_run_serves_http_with_its_ingress_metrics() {
         "cairn_ingress_records_rejected_total",
         "cairn_ingress_records_in_flight",
     ] {
-        assert_eq!(served::samples(&first, metric, &source).len(), 1, "{metric}");
+        assert_eq!(
+            served::samples(&first, metric, &source).len(),
+            1,
+            "{metric}"
+        );
     }
     // Reading the file takes as long as it takes: poll until every record
     // is admitted (the deadline is only against a hang).
@@ -183,7 +187,10 @@ fn bank_run_serves_http_with_its_ingress_metrics() {
     loop {
         let all = served.scrape();
         if sum(&all, "cairn_ingress_records_total", &source) == 30.0 {
-            assert_eq!(sum(&all, "cairn_ingress_records_rejected_total", &source), 0.0);
+            assert_eq!(
+                sum(&all, "cairn_ingress_records_rejected_total", &source),
+                0.0
+            );
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{}", served.log());
@@ -191,7 +198,10 @@ fn bank_run_serves_http_with_its_ingress_metrics() {
     }
     let snapshots = served.get_json("/v1/snapshots");
     assert!(
-        snapshots["store"].as_str().unwrap_or_default().starts_with("fs://"),
+        snapshots["store"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("fs://"),
         "{snapshots}"
     );
     let (status, _) = served.terminate();

@@ -38,8 +38,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 use cairn_core::{
-    FunctionCount, Registry, ShardCount, ShardStats, HANDLER_DURATION, INGRESS_IN_FLIGHT, INGRESS_RECORDS,
-    INGRESS_REJECTED,
+    FunctionCount, Registry, ShardCount, ShardStats, HANDLER_DURATION, INGRESS_IN_FLIGHT,
+    INGRESS_RECORDS, INGRESS_REJECTED,
 };
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Label, Unit};

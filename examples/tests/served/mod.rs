@@ -70,8 +70,8 @@ impl Served {
             agent,
         };
         let line = served.wait_for_log("serving HTTP");
-        served.addr = address_in(&line)
-            .unwrap_or_else(|| panic!("no address in the log line: {line}"));
+        served.addr =
+            address_in(&line).unwrap_or_else(|| panic!("no address in the log line: {line}"));
         served
     }
 
@@ -91,7 +91,10 @@ impl Served {
                     panic!("no `{needle}` logged in time; log:\n{}", self.log())
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("the process ended without logging `{needle}`; log:\n{}", self.log())
+                    panic!(
+                        "the process ended without logging `{needle}`; log:\n{}",
+                        self.log()
+                    )
                 }
             }
         }
