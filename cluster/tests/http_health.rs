@@ -4,8 +4,8 @@ mod common;
 
 use std::net::TcpStream;
 
-use cairn::Node;
-use common::{builder, TestNode};
+use cairn::{Address, Node};
+use common::{builder, store_builder, sum, Add, Counter, TestNode};
 
 /// A started node is healthy and ready.
 #[test]
@@ -17,6 +17,32 @@ fn a_started_node_is_healthy_and_ready() {
     let ready = node.get("/readyz");
     assert_eq!(ready.status, 200);
     assert_eq!(ready.json()["status"], "ready");
+}
+
+/// A node restarted on a store is ready only once recovered: the first
+/// `/readyz` that answers says ready, and by then the snapshot's state is
+/// back, the recovery is counted and the views name the epoch resumed from.
+#[test]
+fn ready_means_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let committed = {
+        let node = TestNode::start(store_builder(2, dir.path()));
+        node.node
+            .send(Address::of::<Counter>("kept"), Add { amount: 7 })
+            .unwrap();
+        node.flush();
+        node.snapshot()
+    };
+    let restarted = TestNode::start(store_builder(2, dir.path()));
+    let ready = restarted.get("/readyz");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert_eq!(ready.json()["status"], "ready");
+    let actor = restarted.get("/v1/actors/http/counter/kept");
+    assert_eq!(actor.status, 200, "{}", actor.body);
+    assert_eq!(actor.json()["state"]["count"], 7, "{}", actor.body);
+    let snapshots = restarted.get("/v1/snapshots").json();
+    assert_eq!(snapshots["recovered_from"], committed, "{snapshots}");
+    assert_eq!(sum(&restarted.scrape(), "cairn_recoveries_total", &[]), 1.0);
 }
 
 /// Shutdown stops the endpoint: its port refuses connections afterwards.

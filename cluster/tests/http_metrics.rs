@@ -2,7 +2,7 @@
 
 mod common;
 
-use cairn::Address;
+use cairn::{Address, FileSource, Ingress};
 use common::{builder, samples, scalar, store_builder, sum, Add, Counter, TestNode};
 use prometheus_parse::Value;
 
@@ -33,9 +33,22 @@ const NODE_SERIES: &[&str] = &[
     "cairn_last_committed_epoch_age_seconds",
 ];
 
+const TRANSPORT_COUNTERS: &[&str] = &[
+    "cairn_transport_bytes_sent_total",
+    "cairn_transport_bytes_received_total",
+    "cairn_transport_frames_sent_total",
+    "cairn_transport_frames_received_total",
+    "cairn_transport_reconnects_total",
+];
+const FUNCTION_GAUGES: &[&str] = &[
+    "cairn_function_active_actors",
+    "cairn_function_passivated_actors",
+];
+
 /// Right after start, a scrape lists every metric at zero: each shard
-/// series for every shard, the HTTP series of every route, and the
-/// invocation counter of every registered message.
+/// series for every shard, the HTTP series of every route, the invocation
+/// counter of every registered message, the actor gauges of every function
+/// type, and the transport series although a node alone runs no transport.
 #[test]
 fn every_metric_is_listed_at_zero_right_after_start() {
     let node = TestNode::start(builder(4));
@@ -81,6 +94,36 @@ fn every_metric_is_listed_at_zero_right_after_start() {
         );
         assert!(!handler[0].labels.contains_key("node"));
     }
+    for metric in TRANSPORT_COUNTERS {
+        let series = samples(&all, metric, &[]);
+        assert_eq!(series.len(), 1, "{metric}: one series per node");
+        assert!(
+            matches!(series[0].value, Value::Counter(0.0)),
+            "{:?}",
+            series[0]
+        );
+    }
+    let refused = samples(&all, "cairn_transport_connections_refused_total", &[]);
+    assert_eq!(
+        refused.len(),
+        cairn::transport::Refusal::ALL.len(),
+        "one series per reason: {refused:?}"
+    );
+    for sample in &refused {
+        assert!(sample.labels.get("reason").is_some(), "{sample:?}");
+        assert!(matches!(sample.value, Value::Counter(0.0)), "{sample:?}");
+    }
+    for metric in FUNCTION_GAUGES {
+        for function in ["http/counter", "http/greeter"] {
+            let series = samples(&all, metric, &[("function", function)]);
+            assert_eq!(series.len(), 1, "{metric} {function}");
+            assert!(
+                matches!(series[0].value, Value::Gauge(0.0)),
+                "{:?}",
+                series[0]
+            );
+        }
+    }
     let alive = samples(&all, "cairn_members_alive", &[]);
     assert_eq!(alive.len(), 1);
     assert_eq!(scalar(alive[0]), 1.0);
@@ -125,8 +168,9 @@ fn every_metric_is_listed_at_zero_right_after_start() {
     assert!(buckets.iter().all(|bucket| bucket.count == 0.0));
 }
 
-/// Counters move with traffic: ten adds through HTTP ingress show up as
-/// handled messages, invocations, 202 requests and latency samples.
+/// Counters move with traffic: ten adds and a greeting through HTTP
+/// ingress show up as handled messages, active actors per function type,
+/// invocations, 202 and 200 requests and latency samples.
 #[test]
 fn counters_move_with_traffic() {
     let node = TestNode::start(builder(4));
@@ -138,9 +182,30 @@ fn counters_move_with_traffic() {
         assert_eq!(answer.status, 202, "{}", answer.body);
     }
     node.flush();
+    let greeting = node.post(
+        "/v1/invoke/http/greeter/g/greet?ask=true",
+        r#"{"name": "x"}"#,
+    );
+    assert_eq!(greeting.status, 200, "{}", greeting.body);
     let all = node.scrape();
-    assert!(sum(&all, "cairn_messages_handled_total", &[]) >= 10.0);
-    assert_eq!(sum(&all, "cairn_active_actors", &[]), 10.0);
+    assert!(sum(&all, "cairn_messages_handled_total", &[]) >= 11.0);
+    assert_eq!(sum(&all, "cairn_active_actors", &[]), 11.0);
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_function_active_actors",
+            &[("function", "http/counter")]
+        ),
+        10.0
+    );
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_function_active_actors",
+            &[("function", "http/greeter")]
+        ),
+        1.0
+    );
     assert_eq!(sum(&all, "cairn_queued_messages", &[]), 0.0);
     assert_eq!(
         sum(
@@ -158,6 +223,22 @@ fn counters_move_with_traffic() {
         ),
         10.0
     );
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_http_requests_total",
+            &[("route", "invoke"), ("status", "200")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum(
+            &all,
+            "cairn_invocations_total",
+            &[("function", "http/greeter"), ("message", "greet")]
+        ),
+        1.0
+    );
     let durations = samples(
         &all,
         "cairn_http_request_duration_seconds",
@@ -170,13 +251,14 @@ fn counters_move_with_traffic() {
         .iter()
         .find(|bucket| bucket.less_than.is_infinite())
         .expect("a +Inf bucket");
-    assert_eq!(infinite.count, 10.0);
+    // Ten adds and the greeting.
+    assert_eq!(infinite.count, 11.0);
     let count = samples(
         &all,
         "cairn_http_request_duration_seconds_count",
         &[("route", "invoke")],
     );
-    assert_eq!(scalar(count[0]), 10.0);
+    assert_eq!(scalar(count[0]), 11.0);
 
     let unknown = node.post("/v1/invoke/http/nothing/1/Add", "{}");
     assert_eq!(unknown.status, 404);
@@ -190,6 +272,55 @@ fn counters_move_with_traffic() {
         1.0
     );
     assert!(sum(&all, "cairn_http_requests_total", &[("route", "metrics")]) >= 1.0);
+}
+
+/// An ingress source is listed from the first scrape, by its `source`
+/// label, and its counters move with the records: every good line admitted,
+/// the bad one rejected, none left in flight once all are handled.
+#[test]
+fn ingress_series_are_listed_and_move_with_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("adds.txt");
+    let lines: String = (0..20).map(|i| format!("a{}\n", i % 4)).collect();
+    std::fs::write(&path, format!("{lines}not a record\n")).unwrap();
+    let ingress = Ingress::new(
+        "metrics-adds",
+        FileSource::open(&path, 2).unwrap(),
+        |line: &[u8]| {
+            let id = std::str::from_utf8(line).map_err(|error| error.to_string())?;
+            if !id.starts_with('a') {
+                return Err(format!("not a counter id: {id}"));
+            }
+            Ok((Address::of::<Counter>(id), Add { amount: 1 }))
+        },
+    );
+    let node = TestNode::start(builder(4).ingress(ingress));
+    let source = [("source", "metrics-adds")];
+    let first = node.scrape_all();
+    for metric in [
+        "cairn_ingress_records_total",
+        "cairn_ingress_records_rejected_total",
+        "cairn_ingress_records_in_flight",
+    ] {
+        assert_eq!(samples(&first, metric, &source).len(), 1, "{metric}");
+    }
+    node.runtime.block_on(async {
+        while !node.node.ingress_finished().await.expect("the node runs") {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    node.flush();
+    let all = node.scrape_all();
+    assert_eq!(sum(&all, "cairn_ingress_records_total", &source), 20.0);
+    assert_eq!(
+        sum(&all, "cairn_ingress_records_rejected_total", &source),
+        1.0
+    );
+    assert_eq!(sum(&all, "cairn_ingress_records_in_flight", &source), 0.0);
+    assert_eq!(
+        (0..4).map(|i| node.count(&format!("a{i}"))).sum::<u64>(),
+        20
+    );
 }
 
 /// The scrape is in the Prometheus text format, with its content type.

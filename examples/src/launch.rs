@@ -1,10 +1,19 @@
-//! What every example binary does before its application starts: logging,
-//! and starting the node with its HTTP endpoint when one was asked for.
+//! What every example binary does around its application: logging,
+//! starting the node with its HTTP endpoint, and keeping it serving after
+//! the run when asked to.
+//!
+//! Every binary takes `--http HOST:PORT`, defaulting to [`DEFAULT_HTTP`]: a
+//! free port on loopback, so an example always has an endpoint and never
+//! exposes it beyond the machine unless told to. The bound address is
+//! logged at start as `serving HTTP addr=…`.
 
 use std::net::SocketAddr;
 
 use cairn::{Node, NodeBuilder, NodeError};
 use tracing_subscriber::EnvFilter;
+
+/// What `--http` defaults to: loopback, a free port picked by the system.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:0";
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
@@ -27,6 +36,21 @@ pub async fn start(builder: NodeBuilder, http: Option<SocketAddr>) -> Result<Nod
         tracing::info!(%addr, "serving HTTP");
     }
     Ok(node)
+}
+
+/// For binaries whose run ends by itself: with `keep`, logs that the run
+/// is over and waits for SIGINT or SIGTERM, so the node and its HTTP
+/// endpoint stay up to be scraped and inspected; without it, returns at
+/// once.
+pub async fn keep_serving(node: &Node, keep: bool) {
+    if !keep {
+        return;
+    }
+    match node.http_addr() {
+        Some(addr) => tracing::info!(%addr, "run finished; serving HTTP until SIGINT or SIGTERM"),
+        None => tracing::info!("run finished; waiting for SIGINT or SIGTERM"),
+    }
+    wait_for_stop_signal().await;
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.

@@ -11,9 +11,24 @@
 //! registry before rendering. The snapshot series are filled the same way,
 //! from `Node::snapshot_history`, each finished epoch counted once.
 //!
-//! One series has no `node` label: the handler latency histogram
-//! ([`HANDLER_DURATION`]), which the shards record themselves through the
-//! facade with only a `function` label; nodes sharing a process share it.
+//! The per-function actor gauges are read the same way on each scrape
+//! (`Node::function_counts`), every registered function type included, so
+//! a type whose last actor went away reads 0 rather than a stale count.
+//!
+//! A few series have no `node` label, because `cairn-core` records them
+//! itself and knows no node id: the handler latency histogram
+//! ([`HANDLER_DURATION`]), with only a `function` label, and the ingress
+//! series ([`INGRESS_RECORDS`], [`INGRESS_REJECTED`], [`INGRESS_IN_FLIGHT`]),
+//! with only a `source` label, registered when the node's shards start
+//! (so every configured source is listed from the first scrape). Nodes
+//! sharing a process share them.
+//!
+//! The transport's series (`cairn_transport_*`) are registered at zero for
+//! every node with an endpoint, whether or not a transport runs: a node
+//! alone is a cluster of one that sends nothing to peers, and a dashboard
+//! or an alert on reconnects should find the series from the first scrape
+//! rather than an absent metric. They carry the same `node` label as the
+//! rest of this registry.
 
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -23,8 +38,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 use cairn_core::{
-    Registry, ShardCount, ShardStats, HANDLER_DURATION, INGRESS_IN_FLIGHT, INGRESS_RECORDS,
-    INGRESS_REJECTED,
+    FunctionCount, Registry, ShardCount, ShardStats, HANDLER_DURATION, INGRESS_IN_FLIGHT,
+    INGRESS_RECORDS, INGRESS_REJECTED,
 };
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Label, Unit};
@@ -46,6 +61,10 @@ pub(crate) const DEAD_LETTERS: &str = "cairn_dead_letters_total";
 pub(crate) const ACTIVE_ACTORS: &str = "cairn_active_actors";
 /// Actors passivated, per shard.
 pub(crate) const PASSIVATED_ACTORS: &str = "cairn_passivated_actors";
+/// Actors in memory, per function type.
+pub(crate) const FUNCTION_ACTIVE_ACTORS: &str = "cairn_function_active_actors";
+/// Actors passivated, per function type.
+pub(crate) const FUNCTION_PASSIVATED_ACTORS: &str = "cairn_function_passivated_actors";
 /// Messages queued in a shard.
 pub(crate) const QUEUED_MESSAGES: &str = "cairn_queued_messages";
 /// Timers pending in a shard.
@@ -155,6 +174,14 @@ fn describe() {
         "Actors passivated, their state kept serialized."
     );
     describe_gauge!(
+        FUNCTION_ACTIVE_ACTORS,
+        "Actors in memory, per function type."
+    );
+    describe_gauge!(
+        FUNCTION_PASSIVATED_ACTORS,
+        "Actors passivated, per function type."
+    );
+    describe_gauge!(
         QUEUED_MESSAGES,
         "Messages queued in a shard, not yet handled."
     );
@@ -251,6 +278,7 @@ pub(crate) fn register_at_zero(
         );
     }
     gauge!(MEMBERS_ALIVE, "node" => node.to_owned()).set(1.0);
+    crate::transport::register_transport_metrics(&crate::transport::NodeId::new(node));
     for route in ROUTES {
         for status in route.statuses {
             counter!(HTTP_REQUESTS, "node" => node.to_owned(), "route" => route.name, "status" => status.to_string())
@@ -275,6 +303,7 @@ pub(crate) fn register_at_zero(
     for function in registry.functions() {
         let _registered =
             histogram!(HANDLER_DURATION, "function" => function.function_type().name());
+        record_function(node, function.function_type().name(), 0, 0);
         for message in function.messages() {
             let labels = invocation_labels(node, function.function_type().name(), message.name());
             counter!(INVOCATIONS, labels).absolute(0);
@@ -297,6 +326,31 @@ fn record_shard(node: &str, stats: &ShardStats) {
     counter!(PASSIVATIONS, labels.clone()).absolute(stats.passivations);
     gauge!(EGRESS_PENDING, labels.clone()).set(stats.egress_pending as f64);
     counter!(EGRESS_RELEASED, labels).absolute(stats.egress_released);
+}
+
+/// Sets one function type's actor gauges.
+fn record_function(node: &str, function: &str, active: usize, passivated: usize) {
+    let labels = || {
+        vec![
+            Label::new("node", node.to_owned()),
+            Label::new("function", function.to_owned()),
+        ]
+    };
+    gauge!(FUNCTION_ACTIVE_ACTORS, labels()).set(active as f64);
+    gauge!(FUNCTION_PASSIVATED_ACTORS, labels()).set(passivated as f64);
+}
+
+/// Copies the actor counts of every registered function type into the
+/// registry, before a scrape; a type absent from `counts` has no actors.
+pub(crate) fn record_functions(node: &str, registry: &Registry, counts: &[FunctionCount]) {
+    for function in registry.functions() {
+        let name = function.function_type().name();
+        let (active, passivated) = counts
+            .iter()
+            .find(|count| count.function == name)
+            .map_or((0, 0), |count| (count.active, count.passivated));
+        record_function(node, name, active, passivated);
+    }
 }
 
 /// Copies every shard's counters into the registry, before a scrape.

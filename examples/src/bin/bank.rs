@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p cairn-examples --bin bank -- simulate \
 //!     --accounts 100 --transfers 10000 --initial-balance 1000 [--seed 42] \
-//!     [--egress-file transfers.jsonl | --egress-stdout] [--http 127.0.0.1:9090]
+//!     [--egress-file transfers.jsonl | --egress-stdout] [--http 127.0.0.1:9090] \
+//!     [--keep-serving]
 //! ```
 //!
 //! ```text
@@ -32,9 +33,14 @@
 //! is not `accounts × initial-balance` or if any balance differs from the
 //! one computed straight from the transfer list. Completed transfers go to
 //! the `transfers` egress: a file of JSON lines with `--egress-file`,
-//! standard output with `--egress-stdout`, nowhere otherwise. With `--http`
-//! the node serves its HTTP endpoint (metrics, JSON views, ingress) while
-//! the simulation runs; without it, no endpoint runs.
+//! standard output with `--egress-stdout`, nowhere otherwise. With
+//! `--keep-serving` the node stays up after the check, until SIGINT or
+//! SIGTERM, for a scrape or `cairn inspect`; the exit status is still the
+//! check's.
+//!
+//! `run` and `simulate` serve the node's HTTP endpoint (metrics, JSON views,
+//! ingress) on `--http HOST:PORT`: by default a free port on loopback,
+//! logged at start as `serving HTTP addr=…`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,7 +94,7 @@ struct RunArgs {
     exit_when_done: bool,
     /// Serves the node's HTTP endpoint on HOST:PORT (default: a free port
     /// on loopback, logged at start).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    #[arg(long, value_name = "HOST:PORT", default_value = launch::DEFAULT_HTTP)]
     http: SocketAddr,
     /// Writes each completed transfer to this file as a JSON line, exactly
     /// once per committed transfer, across crashes.
@@ -132,9 +138,13 @@ struct SimulateArgs {
     #[arg(long)]
     egress_stdout: bool,
     /// Serves the node's HTTP endpoint on HOST:PORT (an IP address and a
-    /// port, such as 127.0.0.1:9090). No endpoint runs without it.
-    #[arg(long, value_name = "HOST:PORT")]
-    http: Option<SocketAddr>,
+    /// port; default: a free port on loopback, logged at start).
+    #[arg(long, value_name = "HOST:PORT", default_value = launch::DEFAULT_HTTP)]
+    http: SocketAddr,
+    /// After the check, keeps the node and its HTTP endpoint up until
+    /// SIGINT or SIGTERM.
+    #[arg(long)]
+    keep_serving: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +195,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     } else if args.egress_stdout {
         builder = builder.egress(TRANSFERS_EGRESS, StdoutSink::new());
     }
-    let node = launch::start(builder, args.http).await?;
+    let node = launch::start(builder, Some(args.http)).await?;
     let simulation = Simulation {
         accounts: args.accounts,
         transfers: args.transfers,
@@ -196,7 +206,12 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let outcome = simulation.run(&node).await;
     let elapsed = started.elapsed();
-    node.shutdown().await;
+    // Stopped before printing, so egress on standard output ends before the
+    // balances; kept up only when asked (then stopped after serving; a
+    // second shutdown is a no-op).
+    if !args.keep_serving || outcome.is_err() {
+        node.shutdown().await;
+    }
     let outcome = outcome?;
     for (id, balance) in outcome.balances.iter().enumerate() {
         println!("account {id}: {balance}");
@@ -211,5 +226,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         elapsed_ms = elapsed.as_millis() as u64,
         "transfers completed"
     );
+    launch::keep_serving(&node, args.keep_serving).await;
+    node.shutdown().await;
     outcome.check()
 }

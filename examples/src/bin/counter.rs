@@ -1,11 +1,15 @@
 //! The smallest Cairn application: a few counters, incremented and read back.
 //!
 //! ```text
-//! cargo run --release -p cairn-examples --bin counter -- --counters 3 --increments 10
+//! cargo run --release -p cairn-examples --bin counter -- --counters 3 --increments 10 \
+//!     [--http 127.0.0.1:9090] [--keep-serving]
 //! ```
 //!
-//! With `--http 127.0.0.1:9090` the node serves its HTTP endpoint (metrics,
-//! JSON views, ingress) while it runs; without it, no endpoint runs.
+//! The node serves its HTTP endpoint (metrics, JSON views, ingress) while it
+//! runs, on `--http HOST:PORT`: by default a free port on loopback, logged
+//! at start as `serving HTTP addr=…`. With `--keep-serving` it stays up
+//! after printing the counts, until SIGINT or SIGTERM, for a scrape or
+//! `cairn inspect --http ADDR …`; the exit status is still the check's.
 //!
 //! Counter `counter-c` gets `--increments` additions of `c + 1`; the binary
 //! reads every counter back with `ask`, prints `counter-c: value` lines, and
@@ -30,9 +34,13 @@ struct Cli {
     #[arg(long, default_value_t = 10)]
     increments: u32,
     /// Serves the node's HTTP endpoint on HOST:PORT (an IP address and a
-    /// port, such as 127.0.0.1:9090). No endpoint runs without it.
-    #[arg(long, value_name = "HOST:PORT")]
-    http: Option<SocketAddr>,
+    /// port; default: a free port on loopback, logged at start).
+    #[arg(long, value_name = "HOST:PORT", default_value = launch::DEFAULT_HTTP)]
+    http: SocketAddr,
+    /// After printing the counts, keeps the node and its HTTP endpoint up
+    /// until SIGINT or SIGTERM.
+    #[arg(long)]
+    keep_serving: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -40,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     launch::init_logging();
     let cli = Cli::parse();
     let builder = Node::builder().register::<Counter>();
-    let node = launch::start(builder, cli.http).await?;
+    let node = launch::start(builder, Some(cli.http)).await?;
     for c in 0..cli.counters {
         for _ in 0..cli.increments {
             node.send(counter(&format!("counter-{c}")), Add(i64::from(c) + 1))?;
@@ -57,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
             wrong.push(format!("{name} is {value}, expected {expected}"));
         }
     }
+    launch::keep_serving(&node, cli.keep_serving).await;
     node.shutdown().await;
     ensure!(wrong.is_empty(), "wrong counts: {}", wrong.join("; "));
     Ok(())

@@ -4,16 +4,19 @@
 //! ```text
 //! cargo run --release -p cairn-examples --bin ridesharing -- \
 //!     --drivers 100 --passengers 300 --rides 2000 [--seed 42] [--egress-file rides.jsonl] \
-//!     [--http 127.0.0.1:9090]
+//!     [--http 127.0.0.1:9090] [--keep-serving]
 //! ```
 //!
 //! Passengers share out `--rides` ride requests and make them one after the
 //! other; drivers roam the map while free. A progress line goes to stderr
 //! every second, and a summary to stdout at the end. Exits 0 once every ride
 //! has completed, non-zero if `--timeout-secs` passes first. Completed rides
-//! go to the `rides` egress when `--egress-file` is given. With `--http` the
-//! node serves its HTTP endpoint (metrics, JSON views, ingress) while the
-//! simulation runs; without it, no endpoint runs.
+//! go to the `rides` egress when `--egress-file` is given. The node serves its
+//! HTTP endpoint (metrics, JSON views, ingress) while the simulation runs,
+//! on `--http HOST:PORT`: by default a free port on loopback, logged at
+//! start as `serving HTTP addr=…`. With `--keep-serving` it stays up after
+//! the summary, until SIGINT or SIGTERM, for a scrape or `cairn inspect`;
+//! the exit status is still the simulation's.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,7 +25,9 @@ use std::time::Duration;
 use anyhow::bail;
 use cairn::{FileSink, Node};
 use cairn_examples::launch;
-use cairn_examples::ridesharing::{register, Grid, Params, SimConfig, Simulator, RIDES_EGRESS};
+use cairn_examples::ridesharing::{
+    register, Grid, Params, SimConfig, Simulator, Summary, RIDES_EGRESS,
+};
 use clap::Parser;
 
 /// Simulates ride sharing on Cairn.
@@ -60,9 +65,13 @@ struct Cli {
     #[arg(long)]
     egress_file: Option<PathBuf>,
     /// Serves the node's HTTP endpoint on HOST:PORT (an IP address and a
-    /// port, such as 127.0.0.1:9090). No endpoint runs without it.
-    #[arg(long, value_name = "HOST:PORT")]
-    http: Option<SocketAddr>,
+    /// port; default: a free port on loopback, logged at start).
+    #[arg(long, value_name = "HOST:PORT", default_value = launch::DEFAULT_HTTP)]
+    http: SocketAddr,
+    /// After the summary, keeps the node and its HTTP endpoint up until
+    /// SIGINT or SIGTERM.
+    #[arg(long)]
+    keep_serving: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &cli.egress_file {
         builder = builder.egress(RIDES_EGRESS, FileSink::open(path)?);
     }
-    let node = launch::start(builder, cli.http).await?;
+    let node = launch::start(builder, Some(cli.http)).await?;
     let config = SimConfig {
         drivers: cli.drivers,
         passengers: cli.passengers,
@@ -103,16 +112,12 @@ async fn main() -> anyhow::Result<()> {
             );
         })
         .await;
+    if let Ok(summary) = &summary {
+        print_summary(summary);
+    }
+    launch::keep_serving(&node, cli.keep_serving).await;
     node.shutdown().await;
     let summary = summary?;
-    println!("rides requested:  {}", summary.stats.requested);
-    println!("rides completed:  {}", summary.stats.completed);
-    println!("rides unmatched:  {}", summary.unmatched);
-    println!("declined bids:    {}", summary.stats.declined_bids);
-    println!("messages handled: {}", summary.messages_handled);
-    println!("messages/s:       {:.0}", summary.messages_per_sec());
-    println!("active actors:    {}", summary.active_actors);
-    println!("elapsed:          {:.3} s", summary.elapsed.as_secs_f64());
     if !summary.all_completed() {
         bail!(
             "gave up after {} s: {} of {} rides completed, {} never matched",
@@ -123,4 +128,16 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Prints the summary on stdout.
+fn print_summary(summary: &Summary) {
+    println!("rides requested:  {}", summary.stats.requested);
+    println!("rides completed:  {}", summary.stats.completed);
+    println!("rides unmatched:  {}", summary.unmatched);
+    println!("declined bids:    {}", summary.stats.declined_bids);
+    println!("messages handled: {}", summary.messages_handled);
+    println!("messages/s:       {:.0}", summary.messages_per_sec());
+    println!("active actors:    {}", summary.active_actors);
+    println!("elapsed:          {:.3} s", summary.elapsed.as_secs_f64());
 }

@@ -3,14 +3,14 @@
 use actix_web::{web, HttpResponse};
 
 use crate::http::error::ApiError;
-use crate::http::metrics::{record_shards, record_snapshots, SnapshotReading};
+use crate::http::metrics::{record_functions, record_shards, record_snapshots, SnapshotReading};
 use crate::http::state::AppState;
 
 /// The content type of the Prometheus text format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// `GET /metrics`: reads the shards' counters and the snapshot history
-/// into the registry, then renders every metric of the process.
+/// `GET /metrics`: reads the shards' counters, the actor counts per
+/// function type and the snapshot history into the registry, then renders every metric of the process.
 pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let handle = state
         .metrics
@@ -18,6 +18,8 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, 
         .map_err(|reason| ApiError::MetricsUnavailable(reason.clone()))?;
     let stats = state.node.shard_stats().await?;
     record_shards(&state.node_id, &stats);
+    let functions = state.node.function_counts().await?;
+    record_functions(&state.node_id, state.node.registry(), &functions);
     let history = state.node.snapshot_history();
     let reading = SnapshotReading {
         takes_snapshots: state.node.takes_snapshots(),
