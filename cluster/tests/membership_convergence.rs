@@ -4,7 +4,7 @@
 
 mod membership_support;
 
-use cairn::membership::{MemberState, Membership, ShardRing};
+use cairn::membership::{GossipNetwork, MemberState, Membership, ShardRing};
 use cairn::transport::{Generation, Incarnation};
 use cairn::ShardCount;
 use membership_support::{addr, config, metadata, node, wait_for_view, SHARDS};
@@ -13,7 +13,7 @@ use membership_support::{addr, config, metadata, node, wait_for_view, SHARDS};
 /// published, the oldest incarnation as coordinator, and one placement.
 #[tokio::test(start_paused = true)]
 async fn three_nodes_converge_on_members_metadata_and_coordinator() {
-    let network = cairn::membership::GossipNetwork::new();
+    let network = GossipNetwork::new();
     let mut members = Vec::new();
     for i in 0..3u16 {
         // Node 1 is the oldest, so it coordinates although node 0 has the

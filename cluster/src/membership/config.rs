@@ -123,8 +123,8 @@ impl MembershipConfig {
 /// The defaults (threshold 10, both intervals 400 ms, gossip every
 /// 200 ms) bound that by 10 × 0.4 s + 2 × 0.2 s = 4.4 s, inside the
 /// cluster's 5 s target. In steady state heartbeats arrive about once a
-/// gossip round, so `mean` is near 0.2 s and a silent peer is declared
-/// dead after about 2 s; a live peer must stall for that long to be
+/// gossip round, so `mean` is 0.2–0.3 s and a silent peer is declared
+/// dead after 2–3 s; a live peer must stall for that long to be
 /// suspected wrongly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FailureDetection {
