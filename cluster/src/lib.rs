@@ -53,6 +53,8 @@
 //!   the JSON bodies it speaks.
 //! - [`transport`]: the node-to-node transport (TCP and in-memory), not yet
 //!   used by [`Node`].
+//! - [`membership`]: gossip membership from a seed list, the shard ring
+//!   and the coordinator rule, not yet used by [`Node`].
 //!
 //! The `cairn` binary (feature `cli`, on by default) reads that endpoint:
 //! `cairn inspect --http 127.0.0.1:9090 shards`.
@@ -64,6 +66,7 @@
 mod committed;
 pub mod error;
 pub mod http;
+pub mod membership;
 mod node;
 mod snapshots;
 pub mod transport;
