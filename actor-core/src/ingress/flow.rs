@@ -84,7 +84,10 @@ mod tests {
         assert!(!waiting.is_finished());
         drop(first);
         let third = waiting.await.unwrap();
-        assert!(third.is_some(), "the returned credit admits the next record");
+        assert!(
+            third.is_some(),
+            "the returned credit admits the next record"
+        );
         assert_eq!(flow.in_flight(), 2);
         drop(third);
         assert_eq!(flow.in_flight(), 1);
