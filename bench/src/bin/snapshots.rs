@@ -20,78 +20,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _, Result};
 use cairn::prelude::*;
+use cairn_bench::fanout::{FanoutDriver, GetSum, Sink, StartFanout};
 use serde::{Deserialize, Serialize};
-
-/// A value for a sink to fold in.
-#[derive(Serialize, Deserialize)]
-struct Value(u64);
-
-/// Asks a sink for its sum.
-#[derive(Serialize, Deserialize)]
-struct GetSum;
-
-/// A fanout receiver.
-#[stateful_function(name = "bench/sink")]
-#[derive(Default, Serialize, Deserialize)]
-struct Sink {
-    sum: u64,
-}
-
-#[handlers]
-impl Sink {
-    fn value(&mut self, _ctx: &mut Context, msg: Value) {
-        self.sum = self.sum.wrapping_add(msg.0);
-    }
-
-    fn sum(&self, ctx: &mut Context, _msg: GetSum) {
-        ctx.reply(self.sum);
-    }
-}
-
-/// Starts a fanout: `total` values over `receivers` sinks.
-#[derive(Serialize, Deserialize)]
-struct StartFanout {
-    total: u64,
-    receivers: u64,
-}
-
-/// A driver's next turn.
-#[derive(Serialize, Deserialize)]
-struct NextTurn;
-
-/// Sends values round-robin to its sinks, 1,000 per handler call.
-#[stateful_function(name = "bench/fanout-driver")]
-#[derive(Default, Serialize, Deserialize)]
-struct FanoutDriver {
-    next: u64,
-    total: u64,
-    receivers: Vec<Address>,
-}
-
-#[handlers]
-impl FanoutDriver {
-    fn start(&mut self, ctx: &mut Context, msg: StartFanout) {
-        self.total = msg.total;
-        self.receivers = (0..msg.receivers).map(Address::of::<Sink>).collect();
-        self.turn(ctx, NextTurn);
-    }
-
-    fn turn(&mut self, ctx: &mut Context, _msg: NextTurn) {
-        let end = (self.next + 1_000).min(self.total);
-        let receivers = self.receivers.len() as u64;
-        for value in self.next..end {
-            ctx.send(
-                self.receivers[(value % receivers) as usize].clone(),
-                Value(value),
-            );
-        }
-        self.next = end;
-        if self.next < self.total {
-            let me = ctx.self_address().clone();
-            ctx.send(me, NextTurn);
-        }
-    }
-}
 
 /// Sets a cell's 64 bytes.
 #[derive(Serialize, Deserialize)]

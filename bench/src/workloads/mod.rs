@@ -5,8 +5,7 @@ pub(crate) mod fanout;
 
 use clap::ValueEnum;
 
-/// Most messages (or actors) a driver handles before it yields.
-pub(crate) const TURN: u64 = 1_000;
+pub(crate) use cairn_bench::TURN;
 
 /// One benchmark scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,11 @@ use std::sync::{Arc, Mutex};
 use cairn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{completion::Completion, workloads::TURN};
+use crate::completion::Completion;
+use cairn_bench::fanout::NextTurn;
+use cairn_bench::TURN;
+
+pub(super) use cairn_bench::fanout::{FanoutDriver, GetSum, Sink, StartFanout};
 
 /// Where handlers report that the workload is done. Each measurement runs in
 /// a process of its own, so one slot is enough.
@@ -47,75 +51,6 @@ impl Player {
         match &self.partner {
             Some(partner) if msg.0 > 1 => ctx.send(partner.clone(), Ball(msg.0 - 1)),
             _ => complete_one(),
-        }
-    }
-}
-
-/// A value for a sink to fold in.
-#[derive(Serialize, Deserialize)]
-pub(super) struct Value(pub(super) u64);
-
-/// Asks a sink for its sum.
-#[derive(Serialize, Deserialize)]
-pub(super) struct GetSum;
-
-/// A fanout receiver: folds every value into its sum.
-#[stateful_function(name = "bench/sink")]
-#[derive(Default, Serialize, Deserialize)]
-pub(super) struct Sink {
-    sum: u64,
-}
-
-#[handlers]
-impl Sink {
-    fn value(&mut self, _ctx: &mut Context, msg: Value) {
-        self.sum = self.sum.wrapping_add(msg.0);
-    }
-
-    fn sum(&self, ctx: &mut Context, _msg: GetSum) {
-        ctx.reply(self.sum);
-    }
-}
-
-/// Starts a fanout driver: `total` values over `receivers` sinks.
-#[derive(Serialize, Deserialize)]
-pub(super) struct StartFanout {
-    pub(super) total: u64,
-    pub(super) receivers: u64,
-}
-
-/// A driver's next turn.
-#[derive(Serialize, Deserialize)]
-pub(super) struct NextTurn;
-
-/// Sends values `0..total` round-robin to its sinks, [`TURN`] per handler call.
-#[stateful_function(name = "bench/fanout-driver")]
-#[derive(Default, Serialize, Deserialize)]
-pub(super) struct FanoutDriver {
-    next: u64,
-    total: u64,
-    receivers: Vec<Address>,
-}
-
-#[handlers]
-impl FanoutDriver {
-    fn start(&mut self, ctx: &mut Context, msg: StartFanout) {
-        self.total = msg.total;
-        self.receivers = (0..msg.receivers).map(Address::of::<Sink>).collect();
-        self.turn(ctx, NextTurn);
-    }
-
-    fn turn(&mut self, ctx: &mut Context, _msg: NextTurn) {
-        let end = (self.next + TURN).min(self.total);
-        let receivers = self.receivers.len() as u64;
-        for value in self.next..end {
-            let receiver = self.receivers[(value % receivers) as usize].clone();
-            ctx.send(receiver, Value(value));
-        }
-        self.next = end;
-        if self.next < self.total {
-            let me = ctx.self_address().clone();
-            ctx.send(me, NextTurn);
         }
     }
 }
