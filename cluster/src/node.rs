@@ -461,7 +461,49 @@ impl NodeBuilder {
             return Err(error.into());
         }
         self.http.validate().map_err(Error::Config)?;
-        let ask_timeout = self.config.ask_timeout;
+        // The endpoint comes up first, so probes see the node recover and
+        // start (`/readyz` 503 until it is attached); the Prometheus
+        // recorder is installed before the shards take their metric handles.
+        let http = match self.http.addr {
+            Some(addr) => {
+                let settings = std::mem::take(&mut self.http);
+                let started = HttpServer::start(
+                    addr,
+                    settings,
+                    self.config.ask_timeout,
+                    self.config.shard_count,
+                    &self.registry,
+                )
+                .await
+                .map_err(|error| Error::Config(format!("cannot serve HTTP on {addr}: {error}")))?;
+                Some(Arc::new(started))
+            }
+            None => None,
+        };
+        let node = match self.start_node().await {
+            Ok(node) => node,
+            Err(error) => {
+                if let Some(http) = http {
+                    http.shutdown().await;
+                }
+                return Err(error);
+            }
+        };
+        Ok(match http {
+            Some(http) => {
+                http.attach(node.clone());
+                Node {
+                    http: Some(http),
+                    ..node
+                }
+            }
+            None => node,
+        })
+    }
+
+    /// Recovers (with a store) and starts the shards and the snapshot
+    /// coordinator.
+    async fn start_node(mut self) -> Result<Node, NodeError> {
         let (link, pending) = match &mut self.snapshots {
             Some(settings) => {
                 settings.allow_fallback = self.allow_fallback;
@@ -471,35 +513,13 @@ impl NodeBuilder {
             }
             None => (None, None),
         };
-        if self.http.addr.is_some() {
-            // Before the shards start: metric handles they take at start
-            // must reach the Prometheus recorder, not the no-op default.
-            if let Err(reason) = crate::http::install_metrics_recorder() {
-                tracing::warn!(%reason, "no Prometheus recorder");
-            }
-        }
         let runtime = Runtime::start(self.config, self.registry, self.egress, link, self.ingress)?;
         let snapshots = pending.map(|pending| Arc::new(Snapshots::start(pending, runtime.clone())));
-        let mut node = Node {
+        Ok(Node {
             runtime,
             http: None,
             snapshots,
-        };
-        if let Some(addr) = self.http.addr {
-            match HttpServer::start(node.clone(), addr, self.http, ask_timeout).await {
-                Ok(http) => {
-                    http.set_ready();
-                    node.http = Some(Arc::new(http));
-                }
-                Err(error) => {
-                    node.shutdown().await;
-                    return Err(
-                        Error::Config(format!("cannot serve HTTP on {addr}: {error}")).into(),
-                    );
-                }
-            }
-        }
-        Ok(node)
+        })
     }
 }
 

@@ -260,14 +260,8 @@ fn invocation_labels(node: &str, function: &str, message: &str) -> Vec<Label> {
 }
 
 /// Registers every series this node will have, at zero, so that the first
-/// scrape lists them all; `recovered` counts the recovery the node started
-/// with.
-pub(crate) fn register_at_zero(
-    node: &str,
-    shards: ShardCount,
-    registry: &Registry,
-    recovered: bool,
-) {
+/// scrape lists them all.
+pub(crate) fn register_at_zero(node: &str, shards: ShardCount, registry: &Registry) {
     for shard in shards.ids() {
         record_shard(
             node,
@@ -296,7 +290,7 @@ pub(crate) fn register_at_zero(
     ] {
         counter!(name, "node" => node.to_owned()).absolute(0);
     }
-    counter!(RECOVERIES, "node" => node.to_owned()).absolute(u64::from(recovered));
+    counter!(RECOVERIES, "node" => node.to_owned()).absolute(0);
     let _registered = histogram!(EPOCH_DURATION, "node" => node.to_owned());
     gauge!(LAST_COMMITTED_EPOCH, "node" => node.to_owned()).set(0.0);
     gauge!(LAST_COMMITTED_AGE, "node" => node.to_owned()).set(0.0);
@@ -309,6 +303,12 @@ pub(crate) fn register_at_zero(
             counter!(INVOCATIONS, labels).absolute(0);
         }
     }
+}
+
+/// Counts the recovery the node started with, if it started from a
+/// committed snapshot.
+pub(crate) fn record_recovery(node: &str, recovered: bool) {
+    counter!(RECOVERIES, "node" => node.to_owned()).absolute(u64::from(recovered));
 }
 
 /// Copies one shard's counters into the registry.

@@ -51,7 +51,6 @@ mod stored;
 mod target;
 pub mod views;
 
-pub(crate) use metrics::recorder as install_metrics_recorder;
 pub(crate) use server::{HttpServer, HttpSettings};
 
 /// The largest request body HTTP ingress takes by default: 1 MiB.

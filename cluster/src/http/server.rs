@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,10 +15,11 @@ use tokio::sync::oneshot;
 
 use super::app::configure;
 use super::idempotency::{IdempotencyTable, DEFAULT_CAPACITY, DEFAULT_TTL};
-use super::metrics::{record_request, recorder, register_at_zero, EpochTally};
+use super::metrics::{record_recovery, record_request, recorder, register_at_zero, EpochTally};
 use super::state::{AppState, Phase, PhaseCell};
 use super::DEFAULT_BODY_LIMIT;
 use crate::Node;
+use cairn_core::{Registry, ShardCount};
 
 /// How long a graceful stop waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 5;
@@ -80,6 +82,9 @@ impl fmt::Debug for HttpSettings {
 pub(crate) struct HttpServer {
     addr: SocketAddr,
     phase: PhaseCell,
+    /// The node the handlers serve, set by [`HttpServer::attach`].
+    node: Arc<OnceLock<Node>>,
+    node_id: String,
     running: Mutex<Option<Running>>,
 }
 
@@ -90,13 +95,17 @@ struct Running {
 }
 
 impl HttpServer {
-    /// Binds `addr` and serves `node` on a new thread. The node given must
-    /// not hold this server (it would own itself).
+    /// Binds `addr` and serves on a new thread, before the node exists:
+    /// while it recovers and starts, `/healthz` answers 200, `/readyz` and
+    /// every view 503 `not_ready`. [`HttpServer::attach`] hands it the node.
+    /// Every metric series is registered at zero here, from the node's
+    /// shard count and functions.
     pub(crate) async fn start(
-        node: Node,
         addr: SocketAddr,
         settings: HttpSettings,
         ask_timeout: Duration,
+        shard_count: ShardCount,
+        registry: &Registry,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
@@ -105,16 +114,12 @@ impl HttpServer {
             tracing::warn!(%reason, "no Prometheus recorder: /metrics will answer 500");
         }
         let node_id = addr.to_string();
-        register_at_zero(
-            &node_id,
-            node.shard_count(),
-            node.registry(),
-            node.recovered_from().is_some(),
-        );
+        register_at_zero(&node_id, shard_count, registry);
         let phase = PhaseCell::default();
+        let node = Arc::new(OnceLock::new());
         let state = web::Data::new(AppState {
-            node,
-            node_id,
+            node: node.clone(),
+            node_id: node_id.clone(),
             addr,
             started_at_unix_secs: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -136,6 +141,8 @@ impl HttpServer {
             Ok(Ok(server)) => Ok(Self {
                 addr,
                 phase,
+                node,
+                node_id,
                 running: Mutex::new(Some(Running { server, thread })),
             }),
             Ok(Err(error)) => {
@@ -156,8 +163,14 @@ impl HttpServer {
         self.addr
     }
 
-    /// Marks the node started: `/readyz` answers 200 from now on.
-    pub(crate) fn set_ready(&self) {
+    /// Hands the endpoint its node, which has recovered and started: the
+    /// views serve it and `/readyz` answers 200 from now on. The node given
+    /// must not hold this server (it would own itself).
+    pub(crate) fn attach(&self, node: Node) {
+        record_recovery(&self.node_id, node.recovered_from().is_some());
+        if self.node.set(node).is_err() {
+            tracing::error!("the HTTP endpoint was given a node twice; this is a bug");
+        }
         self.phase.set(Phase::Ready);
     }
 

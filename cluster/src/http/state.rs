@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use parking_lot::Mutex;
 
+use super::error::ApiError;
 use super::idempotency::IdempotencyTable;
 use super::metrics::EpochTally;
 use crate::Node;
@@ -16,7 +17,8 @@ use crate::Node;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Phase {
-    /// The endpoint is up; `NodeBuilder::start` has not returned yet.
+    /// The endpoint is up; the node is still recovering and starting
+    /// (`NodeBuilder::start` has not returned yet).
     Starting = 0,
     /// The node has started and takes traffic.
     Ready = 1,
@@ -44,8 +46,10 @@ impl PhaseCell {
 
 /// The state behind `web::Data` in every handler.
 pub(crate) struct AppState {
-    /// The node, without its HTTP handle (the server must not own itself).
-    pub(crate) node: Node,
+    /// The node, without its HTTP handle (the server must not own itself);
+    /// set once it has recovered and started. The endpoint serves before
+    /// that, so probes see the start.
+    pub(crate) node: Arc<OnceLock<Node>>,
     /// This node's id in views and metric labels: the bound address.
     pub(crate) node_id: String,
     /// The address the endpoint is bound to.
@@ -66,4 +70,11 @@ pub(crate) struct AppState {
     pub(crate) metrics: Result<PrometheusHandle, String>,
     /// How much of the snapshot history the metrics have counted.
     pub(crate) epochs: Mutex<EpochTally>,
+}
+
+impl AppState {
+    /// The node, or `NotReady` (503) while it is still starting.
+    pub(crate) fn node(&self) -> Result<&Node, ApiError> {
+        self.node.get().ok_or(ApiError::NotReady)
+    }
 }

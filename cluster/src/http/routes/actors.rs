@@ -59,7 +59,7 @@ pub(crate) async fn list(
     let after = match &query.cursor {
         Some(raw) => {
             let (name, id) = parse_cursor(raw)?;
-            let descriptor = state.node.registry().by_name(&name).ok_or_else(|| {
+            let descriptor = state.node()?.registry().by_name(&name).ok_or_else(|| {
                 ApiError::BadQuery(format!("`cursor` names an unknown function type `{name}`"))
             })?;
             Some(Address::new(descriptor.function_type(), id.as_str()))
@@ -67,7 +67,10 @@ pub(crate) async fn list(
         None => None,
     };
     // One more than the page tells whether there is a next page.
-    let mut page = state.node.list_actors(function, after, limit + 1).await?;
+    let mut page = state
+        .node()?
+        .list_actors(function, after, limit + 1)
+        .await?;
     let next_cursor = if page.len() > limit {
         page.truncate(limit);
         page.last()
@@ -112,7 +115,7 @@ pub(crate) async fn actor(
 }
 
 async fn live(state: &AppState, address: Address) -> Result<ActorStateView, ApiError> {
-    let view = state.node.inspect_actor(address).await?;
+    let view = state.node()?.inspect_actor(address).await?;
     Ok(ActorStateView {
         address: view.address.to_string(),
         function: view.address.function().name().to_owned(),
@@ -133,7 +136,7 @@ async fn stored(
     epoch: u64,
 ) -> Result<ActorStateView, ApiError> {
     let store = state
-        .node
+        .node()?
         .store()
         .ok_or(ApiError::NoSnapshots("there is no epoch to read state at"))?;
     let stored = read_at_epoch(store, &address, epoch).await?;
@@ -146,7 +149,7 @@ async fn stored(
         function: address.function().name().to_owned(),
         id: address.id().as_str().to_owned(),
         node: state.node_id.clone(),
-        shard: address.shard(state.node.shard_count()).0,
+        shard: address.shard(state.node()?.shard_count()).0,
         status: ActorStatusView::Stored,
         epoch: Some(epoch),
         state: json,
@@ -158,7 +161,7 @@ async fn stored(
 /// The registered function type named `name`, or 404.
 fn function<'a>(state: &'a AppState, name: &str) -> Result<&'a Arc<FunctionDescriptor>, ApiError> {
     state
-        .node
+        .node()?
         .registry()
         .by_name(name)
         .ok_or_else(|| ApiError::UnknownFunctionType(name.to_owned()))

@@ -91,7 +91,7 @@ pub(crate) async fn invoke(
 ) -> Result<HttpResponse, ApiError> {
     let target = Target::parse(request.path())?;
     let function = state
-        .node
+        .node()?
         .registry()
         .by_name(&target.function)
         .ok_or_else(|| ApiError::UnknownFunctionType(target.function.clone()))?
@@ -110,7 +110,7 @@ pub(crate) async fn invoke(
                     .join(", "),
             })?;
     let mode = Mode::from_query(&query, state.ask_timeout)?;
-    if matches!(mode, Mode::AskDurable(_)) && !state.node.takes_snapshots() {
+    if matches!(mode, Mode::AskDurable(_)) && !state.node()?.takes_snapshots() {
         return Err(ApiError::NoSnapshots("a durable ask waits for a commit"));
     }
     let key = idempotency_key(request.headers())?;
@@ -160,7 +160,10 @@ struct Delivery<'a> {
 impl Delivery<'_> {
     /// Sends or asks, and answers with the reply or the error as JSON.
     async fn run(self) -> Reply {
-        let node = &self.state.node;
+        let node = match self.state.node() {
+            Ok(node) => node,
+            Err(error) => return Reply::error(&error),
+        };
         let function = self.address.function().name();
         match self.mode {
             Mode::Send => {

@@ -2,14 +2,15 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::views::{EpochStatus, EpochView, SnapshotsView};
 
 /// `GET /v1/snapshots`: the store, the epoch resumed from, and the recent
 /// finished epochs, oldest first. A node without a store answers an empty
 /// list and `"store": null`.
-pub(crate) async fn snapshots(state: web::Data<AppState>) -> HttpResponse {
-    let node = &state.node;
+pub(crate) async fn snapshots(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let node = state.node()?;
     let history = node.snapshot_history();
     let recovered_from = node.recovered_from();
     let last_committed = history
@@ -35,10 +36,10 @@ pub(crate) async fn snapshots(state: web::Data<AppState>) -> HttpResponse {
             error: record.error,
         })
         .collect();
-    HttpResponse::Ok().json(SnapshotsView {
+    Ok(HttpResponse::Ok().json(SnapshotsView {
         store: node.store_url().map(str::to_owned),
         recovered_from,
         last_committed,
         epochs,
-    })
+    }))
 }

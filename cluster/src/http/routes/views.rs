@@ -11,9 +11,9 @@ use crate::http::views::{
 };
 
 /// `GET /v1/cluster`: this node, the only member and its own coordinator.
-pub(crate) async fn cluster(state: web::Data<AppState>) -> HttpResponse {
-    let shard_count = state.node.shard_count().get();
-    HttpResponse::Ok().json(ClusterView {
+pub(crate) async fn cluster(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let shard_count = state.node()?.shard_count().get();
+    Ok(HttpResponse::Ok().json(ClusterView {
         mode: ClusterMode::SingleNode,
         node: state.node_id.clone(),
         coordinator: state.node_id.clone(),
@@ -25,12 +25,12 @@ pub(crate) async fn cluster(state: web::Data<AppState>) -> HttpResponse {
             shards: shard_count,
             started_at_unix_secs: state.started_at_unix_secs,
         }],
-    })
+    }))
 }
 
 /// `GET /v1/shards`: every shard's owner and counters.
 pub(crate) async fn shards(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let stats = state.node.shard_stats().await?;
+    let stats = state.node()?.shard_stats().await?;
     let shards = stats
         .iter()
         .map(|stats| shard_view(&state.node_id, stats))
@@ -56,9 +56,9 @@ fn shard_view(owner: &str, stats: &ShardStats) -> ShardView {
 /// `GET /v1/functions`: the registered function types, with their active
 /// and passivated actors over every shard.
 pub(crate) async fn functions(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let counts = state.node.function_counts().await?;
+    let counts = state.node()?.function_counts().await?;
     let functions = state
-        .node
+        .node()?
         .registry()
         .functions()
         .into_iter()
