@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cairn::transport::{Faults, MemoryNetwork, NodeId, TransportConfig};
+use cairn::transport::{Faults, MemoryNetwork, NodeId, TransportConfig, DEFAULT_MAX_FRAME};
 use cairn_tests::cluster::{Bank, TwoNodes};
 
 fn config() -> TransportConfig {
@@ -13,10 +13,11 @@ fn config() -> TransportConfig {
 /// Two nodes, four shards each, on a network that drops, duplicates and
 /// reorders frames (seeded): deposits and transfers sent to both nodes
 /// (half forwarded to the other) leave every balance as computed and the
-/// total conserved.
+/// total conserved. The second run's small frame limit splits batches into
+/// many frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_across_an_unreliable_network_end_exact() {
-    for seed in [7, 1234] {
+    for (seed, max_frame) in [(7, DEFAULT_MAX_FRAME), (1234, 2048)] {
         let network = MemoryNetwork::new(
             seed,
             Faults {
@@ -25,7 +26,7 @@ async fn transfers_across_an_unreliable_network_end_exact() {
                 max_delay: Duration::from_millis(3),
             },
         );
-        let config = config();
+        let config = config().with_max_frame(max_frame);
         let first = network.endpoint(NodeId::new("node-a"), config.clone());
         let second = network.endpoint(NodeId::new("node-b"), config.clone());
         let nodes = TwoNodes::start(first, second, &config, false);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cairn::transport::{Faults, MemoryNetwork, NodeId, TransportConfig};
 use cairn::ShardSnapshot;
-use cairn_tests::checker::audit_parts;
+use cairn_tests::checker::{audit_parts, EpochAudit};
 use cairn_tests::cluster::{Bank, TwoNodes, SHARDS};
 
 /// Transfers flow between two nodes over an unreliable network while
@@ -15,7 +15,9 @@ use cairn_tests::cluster::{Bank, TwoNodes, SHARDS};
 /// epoch's parts from both nodes pass the checker: each channel's cut
 /// matches what its sender had sent and its log holds exactly the
 /// messages in between, and balances plus money in mailboxes and channel
-/// logs equal the money deposited. Afterwards every balance is exact.
+/// logs equal the money deposited. A fourth epoch taken once the traffic
+/// has stopped finishes on explicit markers alone. Every balance ends
+/// exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_across_nodes_are_consistent_cuts() {
     let network = MemoryNetwork::new(
@@ -47,15 +49,7 @@ async fn snapshots_across_nodes_are_consistent_cuts() {
         nodes.runtimes[((epoch + 1) % 2) as usize]
             .start_epoch(epoch)
             .expect("start");
-        let parts = nodes.collect_parts(epoch).await;
-        for (chain, part) in chains.iter_mut().zip(parts) {
-            chain.push(part);
-        }
-        let folded: Vec<ShardSnapshot> = chains
-            .iter()
-            .map(|chain| ShardSnapshot::fold(chain.clone()).expect("a part"))
-            .collect();
-        let audit = audit_parts(epoch, &folded);
+        let audit = audit_epoch(&mut nodes, &mut chains, epoch).await;
         assert_eq!(audit.total(), bank.total(), "epoch {epoch}: {audit:?}");
         assert_eq!(audit.queued_deposits, 0);
         for runtime in &nodes.runtimes {
@@ -63,7 +57,33 @@ async fn snapshots_across_nodes_are_consistent_cuts() {
         }
     }
     nodes.quiesce(bank.messages()).await;
+    // With no traffic left, only explicit markers close the channels: an
+    // epoch still finishes, and its cut holds the final balances.
+    for runtime in &nodes.runtimes {
+        runtime.start_epoch(4).expect("start");
+    }
+    let audit = audit_epoch(&mut nodes, &mut chains, 4).await;
+    assert_eq!((audit.in_flight, audit.logged_messages), (0, 0));
+    assert_eq!(audit.balances, bank.total());
     let balances = nodes.balances(bank.accounts).await;
     assert_eq!(balances, bank.expected_balances());
     nodes.shutdown().await;
+}
+
+/// Collects `epoch`'s parts from both nodes, adds each to its shard's
+/// chain, and audits the folded chains as the offline checker does.
+async fn audit_epoch(
+    nodes: &mut TwoNodes,
+    chains: &mut [Vec<ShardSnapshot>],
+    epoch: u64,
+) -> EpochAudit {
+    let parts = nodes.collect_parts(epoch).await;
+    for (chain, part) in chains.iter_mut().zip(parts) {
+        chain.push(part);
+    }
+    let folded: Vec<ShardSnapshot> = chains
+        .iter()
+        .map(|chain| ShardSnapshot::fold(chain.clone()).expect("a part"))
+        .collect();
+    audit_parts(epoch, &folded)
 }

@@ -23,6 +23,9 @@ mod outlet;
 mod placement;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub(crate) use inbound::decode_frame;
 pub(crate) use outlet::{Outlet, RemoteOutlet};
 pub use placement::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
