@@ -1,5 +1,5 @@
 //! The cluster data plane: a runtime that runs only the shards a
-//! [`ShardMap`](crate::membership::ShardMap) gives this node, with the
+//! [`ShardMap`] gives this node, with the
 //! channels to the other shards carried by a [`Transport`].
 //!
 //! Each channel between shards (source shard → destination shard) is one
@@ -11,7 +11,7 @@
 //! channel `ChannelId { src: EXTERNAL_SOURCE, dst }`.
 //!
 //! Independent of `Node`: give it a transport, a map and the runtime, and
-//! it builds the runtime's [`Placement`](cairn_core::Placement) and feeds
+//! it builds the runtime's [`Placement`] and feeds
 //! the transport's deliveries into the runtime.
 //!
 //! # Layout
@@ -95,5 +95,39 @@ impl<T: Transport> std::fmt::Debug for DataPlane<T> {
         f.debug_struct("DataPlane")
             .field("owned", &self.owned)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Faults, Generation, MemoryNetwork, NodeId};
+
+    fn map(owners: &[&str]) -> ShardMap {
+        ShardMap {
+            generation: Generation(1),
+            owners: owners.iter().map(|owner| NodeId::new(*owner)).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_runs_the_shards_the_map_gives_it() {
+        let network = MemoryNetwork::new(1, Faults::none());
+        let config = TransportConfig::new("dataplane-unit").with_secret(None);
+        let (transport, _events) = network.endpoint(NodeId::new("b"), config.clone());
+        let count = ShardCount::new(4).unwrap();
+        let plane = DataPlane::new(
+            transport.clone(),
+            &map(&["a", "b", "a", "b"]),
+            count,
+            &config,
+        )
+        .unwrap();
+        assert_eq!(plane.owned_shards(), &[ShardId(1), ShardId(3)]);
+        let wrong = DataPlane::new(transport, &map(&["a", "b"]), count, &config);
+        assert_eq!(
+            wrong.err(),
+            Some(DataPlaneError::ShardCount { map: 2, runtime: 4 })
+        );
     }
 }
