@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use cairn::transport::{Faults, MemoryNetwork, NodeId, TransportConfig};
+use cairn::transport::{
+    Faults, MemoryNetwork, NodeId, Secret, TcpTransport, Transport, TransportConfig,
+};
 use cairn::ShardSnapshot;
 use cairn_tests::checker::{audit_parts, EpochAudit};
 use cairn_tests::cluster::{Bank, TwoNodes, SHARDS};
@@ -31,7 +33,32 @@ async fn snapshots_across_nodes_are_consistent_cuts() {
     let config = TransportConfig::new("dataplane-snapshot").with_secret(None);
     let first = network.endpoint(NodeId::new("node-a"), config.clone());
     let second = network.endpoint(NodeId::new("node-b"), config.clone());
-    let mut nodes = TwoNodes::start(first, second, &config, true);
+    let nodes = TwoNodes::start(first, second, &config, true);
+    take_epochs_during_transfers(nodes, || {}).await;
+}
+
+/// The same over TCP on 127.0.0.1, with the connection closed in the
+/// middle of every epoch: frames and markers in flight are resent on the
+/// new connection and every cut is still consistent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_across_nodes_survive_a_reconnect_mid_epoch() {
+    let config = TransportConfig::new("dataplane-snapshot-tcp").with_secret(Some(Secret::new("s")));
+    let first = TcpTransport::bind("127.0.0.1:0", config.clone())
+        .await
+        .expect("bind");
+    let second = TcpTransport::bind("127.0.0.1:0", config.clone())
+        .await
+        .expect("bind");
+    let (a, b) = (first.0.clone(), second.0.clone());
+    let nodes = TwoNodes::start(first, second, &config, true);
+    take_epochs_during_transfers(nodes, || a.disconnect(b.local_node())).await;
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// The scenario of both tests; `mid_epoch` runs between the two nodes'
+/// `start_epoch`s.
+async fn take_epochs_during_transfers(mut nodes: TwoNodes, mid_epoch: impl Fn()) {
     let bank = Bank::new(40, 1_000, 6_000, 3);
     // Deposits bring money in from outside: let them land before any cut,
     // so each snapshot must hold exactly the deposited total.
@@ -45,6 +72,7 @@ async fn snapshots_across_nodes_are_consistent_cuts() {
         nodes.runtimes[(epoch % 2) as usize]
             .start_epoch(epoch)
             .expect("start");
+        mid_epoch();
         bank.transfer(&nodes, start + slice / 2..start + slice);
         nodes.runtimes[((epoch + 1) % 2) as usize]
             .start_epoch(epoch)
@@ -59,9 +87,9 @@ async fn snapshots_across_nodes_are_consistent_cuts() {
     nodes.quiesce(bank.messages()).await;
     // With no traffic left, only explicit markers close the channels: an
     // epoch still finishes, and its cut holds the final balances.
-    for runtime in &nodes.runtimes {
-        runtime.start_epoch(4).expect("start");
-    }
+    nodes.runtimes[0].start_epoch(4).expect("start");
+    mid_epoch();
+    nodes.runtimes[1].start_epoch(4).expect("start");
     let audit = audit_epoch(&mut nodes, &mut chains, 4).await;
     assert_eq!((audit.in_flight, audit.logged_messages), (0, 0));
     assert_eq!(audit.balances, bank.total());
