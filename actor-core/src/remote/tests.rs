@@ -280,3 +280,43 @@ fn frames_that_do_not_match_their_channel_are_refused() {
         "an actor of another shard"
     );
 }
+
+proptest::proptest! {
+    /// Every frame decodes back to itself.
+    #[test]
+    fn frames_round_trip(
+        kind in 0..3u8,
+        from in 0..COUNT,
+        to in 0..COUNT,
+        seq in proptest::prelude::any::<u64>(),
+        color in proptest::prelude::any::<u64>(),
+        bodies in proptest::collection::vec(
+            (
+                proptest::prelude::any::<u64>(),
+                proptest::option::of(proptest::prelude::any::<u64>()),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            ),
+            0..16,
+        ),
+    ) {
+        // Decoding an address needs its function type registered.
+        registry();
+        let messages: Vec<crate::snapshot::StoredMessage> = bodies
+            .into_iter()
+            .map(|(id, sender, body)| crate::snapshot::StoredMessage {
+                to: Address::new(Tally::FUNCTION_TYPE, id),
+                from: sender.map(|sender| Address::new(Tally::FUNCTION_TYPE, sender)),
+                message: "u64".into(),
+                body,
+            })
+            .collect();
+        let (from, to) = (ShardId(from), ShardId(to));
+        let frame = match kind {
+            0 => Frame::Batch { from, to, first_seq: seq, color, messages },
+            1 => Frame::Marker { from, to, epoch: color, cut_seq: seq },
+            _ => Frame::External { to, messages },
+        };
+        let decoded = Frame::decode(&frame.encode().unwrap()).unwrap();
+        proptest::prop_assert_eq!(decoded, frame);
+    }
+}
