@@ -179,11 +179,11 @@ impl Runtime {
                 let remote = placement.remote().ok_or_else(|| {
                     Error::Config("a placement that leaves out shards needs a remote sink".into())
                 })?;
-                outlets.push(Outlet::Remote(RemoteOutlet::new(
+                outlets.push(Outlet::Remote(Box::new(RemoteOutlet::new(
                     id,
                     remote.clone(),
                     registry.clone(),
-                )));
+                ))));
                 receivers.push(None);
             }
         }

@@ -22,8 +22,9 @@ const MESSAGE_OVERHEAD: usize = 64;
 pub(crate) enum Outlet {
     /// A shard of this runtime.
     Local(InboxSender),
-    /// A shard on another node.
-    Remote(RemoteOutlet),
+    /// A shard on another node (boxed, so the outlets the shards index
+    /// on every flush stay two words each).
+    Remote(Box<RemoteOutlet>),
 }
 
 impl Outlet {

@@ -84,11 +84,11 @@ fn outlet(max_frame: usize) -> (Outlet, Arc<Recorder>, Arc<Registry>) {
         max_frame,
         frames: Mutex::new(Vec::new()),
     });
-    let outlet = Outlet::Remote(RemoteOutlet::new(
+    let outlet = Outlet::Remote(Box::new(RemoteOutlet::new(
         DESTINATION,
         recorder.clone(),
         registry.clone(),
-    ));
+    )));
     (outlet, recorder, registry)
 }
 
