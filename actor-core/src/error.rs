@@ -46,6 +46,13 @@ pub enum Error {
         "this node takes no snapshots: durable operations need a store (`NodeBuilder::store`)"
     )]
     NoSnapshots,
+    /// The actor's shard runs on another node, and the operation works
+    /// only on this node's shards (asks, inspection).
+    #[error("shard {shard} runs on another node")]
+    RemoteShard {
+        /// The shard.
+        shard: u32,
+    },
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -18,6 +18,8 @@
 //! - `shard`: the single-threaded executor of one key range.
 //! - `snapshot`: the shard as a Chandy–Lamport process, and what its
 //!   snapshot parts hold.
+//! - `remote`: shards on other nodes: [`Placement`], the [`RemoteShards`]
+//!   the cluster layer implements, and the frames between nodes.
 //! - `runtime`: a node's shards, and sending and asking from outside.
 //! - `error`: the error types.
 
@@ -30,6 +32,7 @@ mod function;
 mod ingress;
 mod message;
 mod registry;
+mod remote;
 mod runtime;
 mod shard;
 mod snapshot;
@@ -46,6 +49,7 @@ pub use ingress::{
 };
 pub use message::{Message, Payload};
 pub use registry::Registry;
+pub use remote::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
 pub use shard::{
     ActorStatus, ActorSummary, ActorView, FunctionCount, ShardStats, HANDLER_DURATION,

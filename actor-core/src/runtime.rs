@@ -18,6 +18,7 @@ use crate::ingress::{
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
+use crate::remote::{decode_frame, Outlet, Placement, RemoteChannel, RemoteOutlet};
 use crate::shard::{
     listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
     ShardSettings, ShardStats,
@@ -99,7 +100,11 @@ pub struct Runtime {
 struct Inner {
     config: RuntimeConfig,
     registry: Arc<Registry>,
-    shards: Arc<[InboxSender]>,
+    /// Where messages for each shard go: its inbox if it runs here, else
+    /// the remote sink.
+    outlets: Arc<[Outlet]>,
+    /// Whether some shards run on other nodes.
+    partial: bool,
     egress: EgressHub,
     running: Mutex<Option<Running>>,
     shutting_down: AtomicBool,
@@ -132,17 +137,57 @@ impl Runtime {
         snapshots: Option<SnapshotLink>,
         ingress: Vec<Ingress>,
     ) -> Result<Self> {
+        Self::start_with(
+            config,
+            registry,
+            egress,
+            snapshots,
+            ingress,
+            Placement::all(),
+        )
+    }
+
+    /// [`Runtime::start`] running only the shards `placement` owns; the
+    /// channels to the others, and messages sent from outside to their
+    /// actors, go to its [`RemoteShards`](crate::RemoteShards), and frames
+    /// from them come in through [`Runtime::deliver_remote`]. Only the
+    /// owned shards' entries of the snapshot link's `restore` are used, and
+    /// only the ingress splits they host are read here.
+    pub fn start_with(
+        config: RuntimeConfig,
+        registry: Registry,
+        egress: Vec<(String, Box<dyn EgressSink>)>,
+        snapshots: Option<SnapshotLink>,
+        ingress: Vec<Ingress>,
+        placement: Placement,
+    ) -> Result<Self> {
         config.validate()?;
+        let owned = placement.owned_mask(config.shard_count)?;
         refuse_duplicates("egress", egress.iter().map(|(name, _)| name.as_str()))?;
         refuse_duplicates("ingress", ingress.iter().map(|source| source.name()))?;
         let registry = Arc::new(registry);
         let (hub, egress_threads) = EgressHub::start(egress);
-        let (senders, receivers): (Vec<_>, Vec<_>) = config
-            .shard_count
-            .ids()
-            .map(|_| mpsc::unbounded_channel::<Inbound>())
-            .unzip();
-        let shards: Arc<[InboxSender]> = senders.into();
+        let partial = owned.contains(&false);
+        let mut receivers = Vec::with_capacity(owned.len());
+        let mut outlets = Vec::with_capacity(owned.len());
+        for (id, owned) in config.shard_count.ids().zip(&owned) {
+            if *owned {
+                let (sender, receiver) = mpsc::unbounded_channel::<Inbound>();
+                outlets.push(Outlet::Local(sender));
+                receivers.push(Some(receiver));
+            } else {
+                let remote = placement.remote().ok_or_else(|| {
+                    Error::Config("a placement that leaves out shards needs a remote sink".into())
+                })?;
+                outlets.push(Outlet::Remote(Box::new(RemoteOutlet::new(
+                    id,
+                    remote.clone(),
+                    registry.clone(),
+                ))));
+                receivers.push(None);
+            }
+        }
+        let shards: Arc<[Outlet]> = outlets.into();
         let takes_snapshots = snapshots.is_some();
         let settings = ShardSettings {
             turn_budget: config.turn_budget,
@@ -164,6 +209,9 @@ impl Runtime {
             .zip(config.shard_count.ids())
             .zip(restore)
         {
+            let Some(inbox) = inbox else {
+                continue;
+            };
             let mut shard = Shard::new(
                 id,
                 settings.clone(),
@@ -197,7 +245,8 @@ impl Runtime {
             inner: Arc::new(Inner {
                 config,
                 registry,
-                shards,
+                outlets: shards,
+                partial,
                 egress: hub,
                 running: Mutex::new(Some(Running {
                     tasks,
@@ -331,15 +380,74 @@ impl Runtime {
             return Err(Error::ShuttingDown);
         }
         let shard = envelope.to.shard(self.inner.config.shard_count);
-        self.inner.shards[shard.index()]
-            .send(Inbound::External(envelope))
-            .map_err(|_| Error::ShuttingDown)
+        match &self.inner.outlets[shard.index()] {
+            Outlet::Local(inbox) => inbox
+                .send(Inbound::External(envelope))
+                .map_err(|_| Error::ShuttingDown),
+            Outlet::Remote(remote) => remote.forward_external(envelope),
+        }
     }
 
-    /// The counters of every shard, in shard order.
+    /// Takes a frame that arrived from another node on `channel` (see
+    /// [`RemoteShards`](crate::RemoteShards)) and hands what it holds to
+    /// the destination shard, which must run here. The shard checks the
+    /// channel's sequence and runs the snapshot rules as for a local
+    /// channel. Fails on a frame that does not decode or does not match its
+    /// channel (nothing is delivered), for a shard that runs elsewhere, and
+    /// during shutdown.
+    pub fn deliver_remote(&self, channel: RemoteChannel, frame: &[u8]) -> Result<()> {
+        if self.is_shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        let (shard, items) = decode_frame(
+            &self.inner.registry,
+            self.inner.config.shard_count,
+            channel,
+            frame,
+        )?;
+        let inbox = self.local_inbox(shard)?;
+        for item in items {
+            inbox.send(item).map_err(|_| Error::ShuttingDown)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `shard` runs on this node.
+    pub fn owns(&self, shard: ShardId) -> bool {
+        self.inner
+            .outlets
+            .get(shard.index())
+            .is_some_and(|outlet| outlet.local().is_some())
+    }
+
+    /// The shards that run on this node, in order.
+    pub fn owned_shards(&self) -> Vec<ShardId> {
+        self.inner
+            .config
+            .shard_count
+            .ids()
+            .filter(|shard| self.owns(*shard))
+            .collect()
+    }
+
+    /// The inboxes of the shards that run here, in shard order.
+    fn local_inboxes(&self) -> impl Iterator<Item = &InboxSender> {
+        self.inner.outlets.iter().filter_map(Outlet::local)
+    }
+
+    /// The inbox of `shard`, which must run here.
+    fn local_inbox(&self, shard: ShardId) -> Result<&InboxSender> {
+        match self.inner.outlets.get(shard.index()) {
+            Some(Outlet::Local(inbox)) => Ok(inbox),
+            Some(Outlet::Remote(_)) => Err(Error::RemoteShard { shard: shard.0 }),
+            None => Err(Error::Config(format!("no shard {shard}"))),
+        }
+    }
+
+    /// The counters of every shard that runs here, in shard order.
     pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
-        let mut answers = Vec::with_capacity(self.inner.shards.len());
-        for shard in self.inner.shards.iter() {
+        let mut answers = Vec::with_capacity(self.inner.outlets.len());
+        for shard in self.local_inboxes() {
             let (reply, answer) = oneshot::channel();
             shard
                 .send(Inbound::Probe(reply))
@@ -355,11 +463,7 @@ impl Runtime {
 
     /// The counters of one shard.
     pub async fn stats_of(&self, shard: ShardId) -> Result<ShardStats> {
-        let sender = self
-            .inner
-            .shards
-            .get(shard.index())
-            .ok_or_else(|| Error::Config(format!("no shard {shard}")))?;
+        let sender = self.local_inbox(shard)?;
         let (reply, answer) = oneshot::channel();
         sender
             .send(Inbound::Probe(reply))
@@ -376,8 +480,8 @@ impl Runtime {
         after: Option<Address>,
         limit: usize,
     ) -> Result<Vec<ActorSummary>> {
-        let mut answers = Vec::with_capacity(self.inner.shards.len());
-        for shard in self.inner.shards.iter() {
+        let mut answers = Vec::with_capacity(self.inner.outlets.len());
+        for shard in self.local_inboxes() {
             let (reply, answer) = oneshot::channel();
             let inspection = Inspection::ListActors {
                 function,
@@ -404,7 +508,7 @@ impl Runtime {
     pub async fn inspect_actor(&self, address: Address) -> Result<ActorView> {
         let shard = address.shard(self.inner.config.shard_count);
         let (reply, answer) = oneshot::channel();
-        self.inner.shards[shard.index()]
+        self.local_inbox(shard)?
             .send(Inbound::Inspect(Inspection::Actor { address, reply }))
             .map_err(|_| Error::ShuttingDown)?;
         answer.await.map_err(|_| Error::ShuttingDown)
@@ -412,8 +516,8 @@ impl Runtime {
 
     /// Active and passivated actors per function type, over every shard.
     pub async fn function_counts(&self) -> Result<Vec<FunctionCount>> {
-        let mut answers = Vec::with_capacity(self.inner.shards.len());
-        for shard in self.inner.shards.iter() {
+        let mut answers = Vec::with_capacity(self.inner.outlets.len());
+        for shard in self.local_inboxes() {
             let (reply, answer) = oneshot::channel();
             shard
                 .send(Inbound::Inspect(Inspection::Functions { reply }))
@@ -444,7 +548,17 @@ impl Runtime {
     /// Termination is detected with Mattern's four-counter method: two
     /// consecutive probe waves that find every shard idle and the same number
     /// of messages sent between shards as received.
+    ///
+    /// Only a runtime that runs every shard can tell: on a node that runs
+    /// some, messages to and from other nodes make its own counts differ,
+    /// and the wave must span the cluster, so this fails with
+    /// [`Error::Config`].
     pub async fn flush(&self) -> Result<()> {
+        if self.inner.partial {
+            return Err(Error::Config(
+                "flush needs every shard; on a node that runs some, probe the whole cluster".into(),
+            ));
+        }
         let mut previous: Option<(u64, u64)> = None;
         // Probing wakes every shard, so back off while the system is busy.
         let mut pause = Duration::from_micros(100);
@@ -486,7 +600,7 @@ impl Runtime {
     }
 
     fn broadcast(&self, item: impl Fn() -> Inbound) -> Result<()> {
-        for shard in self.inner.shards.iter() {
+        for shard in self.local_inboxes() {
             shard.send(item()).map_err(|_| Error::ShuttingDown)?;
         }
         Ok(())
@@ -530,7 +644,7 @@ impl Runtime {
         for reader in &running.readers {
             reader.flow.close();
         }
-        for shard in self.inner.shards.iter() {
+        for shard in self.local_inboxes() {
             let _ = shard.send(Inbound::Shutdown);
         }
         for task in running.tasks {
@@ -571,25 +685,29 @@ fn refuse_duplicates<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Re
 fn start_ingress(
     ingress: &[Ingress],
     shards: &mut [Shard],
-    inboxes: &Arc<[InboxSender]>,
+    outlets: &Arc<[Outlet]>,
     registry: &Arc<Registry>,
     shard_count: ShardCount,
     mut recorded: std::collections::HashMap<(String, u32), Option<u64>>,
 ) -> (Vec<ReaderHandle>, Vec<NamedFlow>) {
     let mut flows = Vec::with_capacity(ingress.len());
-    let mut hosted: Vec<Vec<SplitCursor>> = shards.iter().map(|_| Vec::new()).collect();
+    let mut hosted: Vec<Vec<SplitCursor>> = outlets.iter().map(|_| Vec::new()).collect();
     let mut readers = Vec::new();
     for source in ingress {
         let flow = FlowControl::new(source.name(), source.max_in_flight);
         flows.push((source.name.clone(), flow.clone()));
         for split in 0..source.source.split_count() {
             let host = hosting_shard(source.name(), split, shard_count);
+            // A split hosted by a shard on another node is read there.
+            let Some(inbox) = outlets[host.index()].local() else {
+                continue;
+            };
             let offset = recorded
                 .remove(&(source.name().to_owned(), split))
                 .flatten();
             let cursors = &mut hosted[host.index()];
             let target = ReaderTarget {
-                shard: inboxes[host.index()].clone(),
+                shard: inbox.clone(),
                 cursor: cursors.len(),
             };
             cursors.push(SplitCursor {
@@ -615,7 +733,8 @@ fn start_ingress(
             "recorded offset of an ingress this node lacks; dropped"
         );
     }
-    for (shard, cursors) in shards.iter_mut().zip(hosted) {
+    for shard in shards.iter_mut() {
+        let cursors = std::mem::take(&mut hosted[shard.id().index()]);
         shard.host_splits(cursors);
     }
     (readers, flows)

@@ -51,6 +51,9 @@
 //! - `prelude`: the names an application imports.
 //! - [`http`]: the node's HTTP endpoint (metrics, JSON views, ingress) and
 //!   the JSON bodies it speaks.
+//! - [`dataplane`]: a runtime running only this node's shards, its
+//!   channels to the others carried by a transport; not yet used by
+//!   [`Node`].
 //! - [`transport`]: the node-to-node transport (TCP and in-memory), not yet
 //!   used by [`Node`].
 //! - [`membership`]: gossip membership from a seed list, the shard ring
@@ -64,6 +67,7 @@
 //! here, so an application adds only this crate.
 
 mod committed;
+pub mod dataplane;
 pub mod error;
 pub mod http;
 pub mod membership;
@@ -78,8 +82,9 @@ pub use cairn_core::{
 pub use cairn_core::{
     Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, CodecError, Context,
     EgressKey, EgressRecord, EgressSink, Epoch, Error, FileSink, FunctionCount, FunctionDescriptor,
-    FunctionType, Handlers, Message, MessageType, Payload, Registry, Result, Runtime,
-    RuntimeConfig, ShardCount, ShardId, ShardStats, StatefulFunction, StdoutSink, TimerId,
+    FunctionType, Handlers, Message, MessageType, Payload, Placement, Registry, RemoteChannel,
+    RemoteShards, Result, Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats, SnapshotLink,
+    StatefulFunction, StdoutSink, TimerId, EXTERNAL_SOURCE,
 };
 pub use cairn_core::{
     FileSource, Ingress, IngressSource, RouteError, SplitReader, DEFAULT_MAX_IN_FLIGHT,

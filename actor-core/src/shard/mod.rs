@@ -29,6 +29,7 @@ use crate::error::{AskError, Error};
 use crate::function::Access;
 use crate::ingress::SplitCursor;
 use crate::registry::Registry;
+use crate::remote::Outlet;
 use crate::snapshot::{
     Epoch, ProtocolError, ShardSnapshot, SnapshotProcess, StoredChannel, StoredEgress,
     StoredMessage, StoredTimer,
@@ -113,7 +114,11 @@ pub(crate) struct Shard {
     id: ShardId,
     settings: ShardSettings,
     inbox: InboxReceiver,
-    peers: Arc<[InboxSender]>,
+    /// Where each shard's messages go, indexed by shard: a local inbox, or
+    /// a shard on another node.
+    peers: Arc<[Outlet]>,
+    /// This shard's own inbox, where sinks confirm its records.
+    own_inbox: InboxSender,
     actors: ActorTable,
     effects: Effects,
     egress: EgressHub,
@@ -159,10 +164,14 @@ impl Shard {
         settings: ShardSettings,
         registry: Arc<Registry>,
         inbox: InboxReceiver,
-        peers: Arc<[InboxSender]>,
+        peers: Arc<[Outlet]>,
         egress: EgressHub,
         snapshots_out: Option<SnapshotSender>,
     ) -> Self {
+        let own_inbox = peers[id.index()]
+            .local()
+            .expect("a shard runs on the node its own outlet is local to; this is a bug")
+            .clone();
         let shard_count = crate::address::ShardCount::new(peers.len() as u32)
             .expect("a runtime has at least one shard");
         let now = Instant::now();
@@ -188,6 +197,7 @@ impl Shard {
             admitted: Vec::new(),
             egress_released: 0,
             peers,
+            own_inbox,
             received_from_shards: 0,
             messages_handled: 0,
             dead_letters: 0,
@@ -264,6 +274,11 @@ impl Shard {
         self.effects.restore_sent(&sent);
         self.snapshot = SnapshotProcess::new(self.id, epoch, delivered);
         Ok(())
+    }
+
+    /// The shard's id.
+    pub(crate) fn id(&self) -> ShardId {
+        self.id
     }
 
     /// Makes this shard the host of `cursors`' splits; their readers send
@@ -513,12 +528,7 @@ impl Shard {
         });
         for (destination, peer) in self.peers.iter().enumerate() {
             if destination != self.id.index() {
-                let marker = Inbound::Marker {
-                    from: self.id,
-                    epoch,
-                    cut_seq: sent[destination],
-                };
-                let _ = peer.send(marker);
+                peer.send_marker(self.id, epoch, sent[destination]);
             }
         }
         self.finish_snapshot_if_complete();
@@ -565,7 +575,7 @@ impl Shard {
 
     /// Where sinks confirm this shard's records.
     fn own_inbox(&self) -> InboxSender {
-        self.peers[self.id.index()].clone()
+        self.own_inbox.clone()
     }
 
     /// Publishes the records sealed by `epoch` and every epoch before it,
@@ -769,10 +779,7 @@ impl Shard {
     fn flush(&mut self) {
         let color = self.snapshot.color();
         for (destination, batch) in self.effects.take_batches(color) {
-            if self.peers[destination.index()]
-                .send(Inbound::Batch(batch))
-                .is_err()
-            {
+            if !self.peers[destination.index()].send_batch(batch) {
                 tracing::debug!(shard = %self.id, %destination, "destination shard stopped; batch dropped at shutdown");
             }
         }

@@ -1,0 +1,87 @@
+//! Frames from shards on other nodes, turned back into the inbox items a
+//! local shard takes.
+
+use crate::address::{ShardCount, ShardId};
+use crate::error::{CodecError, Error, Result};
+use crate::registry::Registry;
+use crate::shard::{Batch, Inbound};
+
+use super::placement::{RemoteChannel, EXTERNAL_SOURCE};
+use super::wire::{decode_message, Frame};
+
+/// Decodes a frame that arrived on `channel` into the destination shard
+/// and the items for its inbox (one, or one per message for external
+/// messages). A frame whose shards disagree with its channel, or name a
+/// shard outside `count`, is refused: it would corrupt another channel's
+/// sequence.
+pub(crate) fn decode_frame(
+    registry: &Registry,
+    count: ShardCount,
+    channel: RemoteChannel,
+    bytes: &[u8],
+) -> Result<(ShardId, Vec<Inbound>)> {
+    let frame = Frame::decode(bytes)?;
+    let (src, dst) = match &frame {
+        Frame::Batch { from, to, .. } | Frame::Marker { from, to, .. } => (from.0, *to),
+        Frame::External { to, .. } => (EXTERNAL_SOURCE, *to),
+    };
+    if src != channel.src || dst.0 != channel.dst {
+        return Err(mismatch(format!(
+            "a frame for {src}→{dst} came on channel {channel}"
+        )));
+    }
+    if dst.0 >= count.get() || (src != EXTERNAL_SOURCE && (src >= count.get() || src == dst.0)) {
+        return Err(mismatch(format!(
+            "channel {channel} is not between two of the {} shards",
+            count.get()
+        )));
+    }
+    let misplaced = match &frame {
+        Frame::Batch { messages, .. } | Frame::External { messages, .. } => messages
+            .iter()
+            .find(|message| message.to.shard(count) != dst),
+        Frame::Marker { .. } => None,
+    };
+    if let Some(message) = misplaced {
+        return Err(mismatch(format!(
+            "a message for {} came on channel {channel}, but that actor is not on shard {dst}",
+            message.to
+        )));
+    }
+    let items = match frame {
+        Frame::Batch {
+            from,
+            first_seq,
+            color,
+            messages,
+            ..
+        } => vec![Inbound::Batch(Batch {
+            from,
+            first_seq,
+            color,
+            envelopes: messages
+                .iter()
+                .map(|message| decode_message(registry, message))
+                .collect(),
+        })],
+        Frame::Marker {
+            from,
+            epoch,
+            cut_seq,
+            ..
+        } => vec![Inbound::Marker {
+            from,
+            epoch,
+            cut_seq,
+        }],
+        Frame::External { messages, .. } => messages
+            .iter()
+            .map(|message| Inbound::External(decode_message(registry, message)))
+            .collect(),
+    };
+    Ok((dst, items))
+}
+
+fn mismatch(reason: String) -> Error {
+    Error::Codec(CodecError::Decode(reason))
+}

@@ -1,0 +1,194 @@
+//! The outgoing end of a channel: a local shard's inbox, or a shard on
+//! another node. Chosen once when the runtime starts, so sending to a
+//! local shard stays one `mpsc` send.
+
+use std::sync::Arc;
+
+use crate::address::ShardId;
+use crate::envelope::Envelope;
+use crate::error::{AskError, Error, Result};
+use crate::registry::Registry;
+use crate::shard::{Batch, Inbound, InboxSender};
+use crate::snapshot::{Epoch, StoredMessage};
+
+use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
+use super::wire::{encode_message, Frame};
+
+/// Room kept in a frame for its header and each message's framing, so
+/// that a batch split by the estimate below stays under the limit.
+const MESSAGE_OVERHEAD: usize = 64;
+
+/// Where messages for one destination shard go.
+pub(crate) enum Outlet {
+    /// A shard of this runtime.
+    Local(InboxSender),
+    /// A shard on another node (boxed, so the outlets the shards index
+    /// on every flush stay two words each).
+    Remote(Box<RemoteOutlet>),
+}
+
+impl Outlet {
+    /// Sends a batch on the channel `batch.from → this shard`. Returns
+    /// `false` if a local destination has stopped (at shutdown).
+    #[inline]
+    pub(crate) fn send_batch(&self, batch: Batch) -> bool {
+        match self {
+            Outlet::Local(inbox) => inbox.send(Inbound::Batch(batch)).is_ok(),
+            Outlet::Remote(remote) => {
+                remote.send_batch(batch);
+                true
+            }
+        }
+    }
+
+    /// Sends a marker on the channel `from → this shard`.
+    pub(crate) fn send_marker(&self, from: ShardId, epoch: Epoch, cut_seq: u64) {
+        match self {
+            Outlet::Local(inbox) => {
+                let _ = inbox.send(Inbound::Marker {
+                    from,
+                    epoch,
+                    cut_seq,
+                });
+            }
+            Outlet::Remote(remote) => remote.send_frame(
+                from.0,
+                &Frame::Marker {
+                    from,
+                    to: remote.to,
+                    epoch,
+                    cut_seq,
+                },
+            ),
+        }
+    }
+
+    /// The inbox of a local shard.
+    pub(crate) fn local(&self) -> Option<&InboxSender> {
+        match self {
+            Outlet::Local(inbox) => Some(inbox),
+            Outlet::Remote(_) => None,
+        }
+    }
+}
+
+/// A shard on another node: frames for it go to the [`RemoteShards`].
+pub(crate) struct RemoteOutlet {
+    to: ShardId,
+    sink: Arc<dyn RemoteShards>,
+    registry: Arc<Registry>,
+}
+
+impl RemoteOutlet {
+    pub(crate) fn new(to: ShardId, sink: Arc<dyn RemoteShards>, registry: Arc<Registry>) -> Self {
+        Self { to, sink, registry }
+    }
+
+    /// Encodes the batch into as many frames as the frame limit needs,
+    /// each continuing the previous one's sequence numbers. An envelope
+    /// between shards never carries an ask's reply channel (asks go
+    /// straight to their shard); an ingress record's credit is returned
+    /// here, when the record leaves the node.
+    fn send_batch(&self, batch: Batch) {
+        let Batch {
+            from,
+            mut first_seq,
+            color,
+            envelopes,
+        } = batch;
+        let budget = self.budget();
+        let mut messages = Vec::with_capacity(envelopes.len());
+        let mut size = 0;
+        for mut envelope in envelopes {
+            if let Some(reply) = envelope.reply.take() {
+                if reply.has_caller() {
+                    reply.answer(Err(AskError::Send(Error::RemoteShard { shard: self.to.0 })));
+                }
+            }
+            let message = encode_message(&self.registry, &envelope);
+            let message_size = estimate(&message);
+            if !messages.is_empty() && size + message_size > budget {
+                let count = messages.len() as u64;
+                self.send_batch_frame(from, first_seq, color, std::mem::take(&mut messages));
+                first_seq += count;
+                size = 0;
+            }
+            size += message_size;
+            messages.push(message);
+        }
+        if !messages.is_empty() {
+            self.send_batch_frame(from, first_seq, color, messages);
+        }
+    }
+
+    fn send_batch_frame(
+        &self,
+        from: ShardId,
+        first_seq: u64,
+        color: Epoch,
+        messages: Vec<StoredMessage>,
+    ) {
+        let frame = Frame::Batch {
+            from,
+            to: self.to,
+            first_seq,
+            color,
+            messages,
+        };
+        self.send_frame(from.0, &frame);
+    }
+
+    /// Forwards a message sent from outside the actor system, on this
+    /// node's external channel to the shard. Asks cannot be forwarded.
+    pub(crate) fn forward_external(&self, mut envelope: Envelope) -> Result<()> {
+        if let Some(reply) = envelope.reply.take() {
+            if reply.has_caller() {
+                let error = Error::RemoteShard { shard: self.to.0 };
+                reply.answer(Err(AskError::Send(error.clone())));
+                return Err(error);
+            }
+        }
+        let message = StoredMessage::encode(&self.registry, &envelope)?;
+        let frame = Frame::External {
+            to: self.to,
+            messages: vec![message],
+        };
+        self.send_frame(EXTERNAL_SOURCE, &frame);
+        Ok(())
+    }
+
+    fn send_frame(&self, src: u32, frame: &Frame) {
+        match frame.encode() {
+            Ok(bytes) => self.sink.send(
+                RemoteChannel {
+                    src,
+                    dst: self.to.0,
+                },
+                bytes,
+            ),
+            // Frames hold only plain data and encoded messages: this cannot
+            // fail unless the encoder itself is broken.
+            Err(error) => {
+                tracing::error!(to = %self.to, %error, "cannot encode a frame; this is a bug")
+            }
+        }
+    }
+
+    /// How many bytes of messages go in one frame.
+    fn budget(&self) -> usize {
+        (self.sink.max_frame() / 4 * 3).max(1)
+    }
+}
+
+/// A generous estimate of a message's encoded size.
+fn estimate(message: &StoredMessage) -> usize {
+    message.body.len()
+        + message.message.len()
+        + message.to.function().name().len()
+        + message.to.id().as_str().len()
+        + message
+            .from
+            .as_ref()
+            .map_or(0, |from| from.id().as_str().len())
+        + 2 * MESSAGE_OVERHEAD
+}

@@ -1,0 +1,152 @@
+//! Which shards a runtime runs, and where frames for the others go.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::address::{ShardCount, ShardId};
+use crate::error::{Error, Result};
+
+/// The source of the node-level channel that carries messages sent from
+/// outside the actor system ([`Runtime::send`](crate::Runtime::send)) to a
+/// shard on another node: no shard has this id.
+pub const EXTERNAL_SOURCE: u32 = u32::MAX;
+
+/// A logical channel to a shard on another node: `src` is the sending
+/// shard (or [`EXTERNAL_SOURCE`]), `dst` the receiving shard. Frames of one
+/// channel must be delivered exactly once and in order; channels are
+/// independent of each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RemoteChannel {
+    /// The sending shard, or [`EXTERNAL_SOURCE`].
+    pub src: u32,
+    /// The receiving shard.
+    pub dst: u32,
+}
+
+impl fmt::Display for RemoteChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.src == EXTERNAL_SOURCE {
+            write!(f, "external→{}", self.dst)
+        } else {
+            write!(f, "{}→{}", self.src, self.dst)
+        }
+    }
+}
+
+/// Where a runtime hands the frames for shards it does not run; the
+/// cluster layer implements it over its transport.
+///
+/// `send` is called from a shard's turn, so it must not block: queue the
+/// frame and return. The implementation must deliver each channel's frames
+/// exactly once and in order to the node running `channel.dst`, which
+/// passes them to [`Runtime::deliver_remote`](crate::Runtime::deliver_remote).
+pub trait RemoteShards: Send + Sync + 'static {
+    /// Queues `frame` on `channel`. A frame that cannot be queued (the
+    /// transport is shut down, the frame is too large) is the
+    /// implementation's to log: the receiver will see a sequence gap.
+    fn send(&self, channel: RemoteChannel, frame: Vec<u8>);
+
+    /// The largest frame `send` takes, in bytes. Batches are split into
+    /// frames below it.
+    fn max_frame(&self) -> usize;
+}
+
+/// Which shards a runtime runs: all of them (a single node, the default),
+/// or some, with the others reached through a [`RemoteShards`].
+#[derive(Clone)]
+pub struct Placement {
+    owned: Option<Vec<ShardId>>,
+    remote: Option<Arc<dyn RemoteShards>>,
+}
+
+impl Placement {
+    /// Every shard runs here: a cluster of one.
+    pub fn all() -> Self {
+        Self {
+            owned: None,
+            remote: None,
+        }
+    }
+
+    /// Only `owned` run here; the other shards' channels go to `remote`.
+    pub fn partial(
+        owned: impl IntoIterator<Item = ShardId>,
+        remote: Arc<dyn RemoteShards>,
+    ) -> Self {
+        let mut owned: Vec<ShardId> = owned.into_iter().collect();
+        owned.sort_unstable();
+        owned.dedup();
+        Self {
+            owned: Some(owned),
+            remote: Some(remote),
+        }
+    }
+
+    /// For each shard of `count`, whether it runs here; fails on a shard
+    /// id out of range.
+    pub(crate) fn owned_mask(&self, count: ShardCount) -> Result<Vec<bool>> {
+        let count = count.get() as usize;
+        let Some(owned) = &self.owned else {
+            return Ok(vec![true; count]);
+        };
+        let mut mask = vec![false; count];
+        for shard in owned {
+            match mask.get_mut(shard.index()) {
+                Some(slot) => *slot = true,
+                None => {
+                    return Err(Error::Config(format!(
+                        "placement owns shard {shard}, but there are only {count} shards"
+                    )))
+                }
+            }
+        }
+        Ok(mask)
+    }
+
+    /// Where frames for shards not run here go.
+    pub(crate) fn remote(&self) -> Option<&Arc<dyn RemoteShards>> {
+        self.remote.as_ref()
+    }
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+impl fmt::Debug for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Placement")
+            .field("owned", &self.owned)
+            .field("remote", &self.remote.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nowhere;
+
+    impl RemoteShards for Nowhere {
+        fn send(&self, _channel: RemoteChannel, _frame: Vec<u8>) {}
+        fn max_frame(&self) -> usize {
+            1024
+        }
+    }
+
+    #[test]
+    fn masks_follow_the_owned_shards_and_refuse_unknown_ones() {
+        let count = ShardCount::new(4).unwrap();
+        assert_eq!(Placement::all().owned_mask(count).unwrap(), vec![true; 4]);
+        let partial = Placement::partial([ShardId(3), ShardId(1), ShardId(1)], Arc::new(Nowhere));
+        assert_eq!(
+            partial.owned_mask(count).unwrap(),
+            vec![false, true, false, true]
+        );
+        let beyond = Placement::partial([ShardId(4)], Arc::new(Nowhere));
+        assert!(matches!(beyond.owned_mask(count), Err(Error::Config(_))));
+    }
+}

@@ -1,0 +1,322 @@
+//! The remote outlet and the inbound decoder against each other, without
+//! a network: frames recorded by a sink, decoded as the receiving node
+//! would.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use super::decode_frame;
+use super::outlet::{Outlet, RemoteOutlet};
+use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
+use super::wire::{Frame, Undeliverable};
+use crate::address::{Address, ShardCount, ShardId};
+use crate::context::Context;
+use crate::envelope::{Envelope, ReplyTo};
+use crate::error::{AskError, Error};
+use crate::function::{Access, Handlers, MessageType, StatefulFunction};
+use crate::message::Payload;
+use crate::registry::Registry;
+use crate::shard::{Batch, Inbound};
+
+#[derive(Default, Serialize, Deserialize)]
+struct Tally {
+    total: u64,
+}
+
+impl StatefulFunction for Tally {
+    const TYPE_NAME: &'static str = "test/remote-tally";
+    const SCHEMA_HASH: u64 = 1;
+}
+
+impl Handlers for Tally {
+    fn handle(&mut self, _ctx: &mut Context<'_>, message: Payload) -> Result<Access, Payload> {
+        self.total += message.downcast::<u64>()?;
+        Ok(Access::Write)
+    }
+
+    fn message_types() -> Vec<MessageType> {
+        vec![MessageType::of::<u64>("u64")]
+    }
+}
+
+/// Records every frame it is given.
+struct Recorder {
+    max_frame: usize,
+    frames: Mutex<Vec<(RemoteChannel, Vec<u8>)>>,
+}
+
+impl RemoteShards for Recorder {
+    fn send(&self, channel: RemoteChannel, frame: Vec<u8>) {
+        self.frames.lock().push((channel, frame));
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+}
+
+const COUNT: u32 = 4;
+const DESTINATION: ShardId = ShardId(1);
+
+fn count() -> ShardCount {
+    ShardCount::new(COUNT).unwrap()
+}
+
+fn registry() -> Arc<Registry> {
+    let mut registry = Registry::new();
+    registry.register::<Tally>().unwrap();
+    Arc::new(registry)
+}
+
+/// The addresses of tallies on `DESTINATION`.
+fn tallies() -> impl Iterator<Item = Address> {
+    (0u64..)
+        .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
+        .filter(|address| address.shard(count()) == DESTINATION)
+}
+
+fn outlet(max_frame: usize) -> (Outlet, Arc<Recorder>, Arc<Registry>) {
+    let registry = registry();
+    let recorder = Arc::new(Recorder {
+        max_frame,
+        frames: Mutex::new(Vec::new()),
+    });
+    let outlet = Outlet::Remote(Box::new(RemoteOutlet::new(
+        DESTINATION,
+        recorder.clone(),
+        registry.clone(),
+    )));
+    (outlet, recorder, registry)
+}
+
+/// Decodes every recorded frame as the receiving node does.
+fn received(recorder: &Recorder, registry: &Registry) -> Vec<Inbound> {
+    recorder
+        .frames
+        .lock()
+        .iter()
+        .flat_map(|(channel, bytes)| {
+            let (shard, items) = decode_frame(registry, count(), *channel, bytes).unwrap();
+            assert_eq!(shard, DESTINATION);
+            items
+        })
+        .collect()
+}
+
+fn batch(envelopes: Vec<Envelope>) -> Batch {
+    Batch {
+        from: ShardId(0),
+        first_seq: 11,
+        color: 3,
+        envelopes,
+    }
+}
+
+#[test]
+fn batches_split_under_the_frame_limit_and_keep_their_sequence() {
+    let (outlet, recorder, registry) = outlet(1024);
+    let envelopes = tallies()
+        .take(40)
+        .enumerate()
+        .map(|(n, to)| Envelope::new(to, None, Payload::new(n as u64)))
+        .collect();
+    assert!(outlet.send_batch(batch(envelopes)));
+    assert!(
+        recorder.frames.lock().len() > 1,
+        "split into several frames"
+    );
+    for (channel, bytes) in recorder.frames.lock().iter() {
+        assert_eq!(*channel, RemoteChannel { src: 0, dst: 1 });
+        assert!(bytes.len() <= 1024, "a frame of {} bytes", bytes.len());
+    }
+    let mut next_seq = 11;
+    let mut values = Vec::new();
+    for item in received(&recorder, &registry) {
+        let Inbound::Batch(batch) = item else {
+            panic!("only batches were sent");
+        };
+        assert_eq!(
+            (batch.from, batch.first_seq, batch.color),
+            (ShardId(0), next_seq, 3)
+        );
+        next_seq += batch.envelopes.len() as u64;
+        values.extend(
+            batch
+                .envelopes
+                .into_iter()
+                .map(|e| e.payload.downcast::<u64>().unwrap()),
+        );
+    }
+    assert_eq!(
+        values,
+        (0..40).collect::<Vec<u64>>(),
+        "every message, in order"
+    );
+}
+
+#[test]
+fn a_message_that_cannot_cross_keeps_its_place_as_a_dead_letter() {
+    let (outlet, recorder, registry) = outlet(1 << 20);
+    let to: Vec<Address> = tallies().take(3).collect();
+    let envelopes = vec![
+        Envelope::new(to[0].clone(), None, Payload::new(1u64)),
+        Envelope::new(
+            to[1].clone(),
+            None,
+            Payload::new("not a tally message".to_owned()),
+        ),
+        Envelope::new(to[2].clone(), None, Payload::new(3u64)),
+    ];
+    outlet.send_batch(batch(envelopes));
+    let items = received(&recorder, &registry);
+    let [Inbound::Batch(batch)] = &items[..] else {
+        panic!("one batch: {items:?}");
+    };
+    assert_eq!(batch.envelopes.len(), 3, "the sequence keeps its length");
+    assert!(batch.envelopes[0].payload.is::<u64>());
+    assert!(batch.envelopes[1].payload.is::<Undeliverable>());
+    assert_eq!(batch.envelopes[1].to, to[1]);
+    assert!(batch.envelopes[2].payload.is::<u64>());
+}
+
+#[test]
+fn markers_cross_on_their_channel() {
+    let (outlet, recorder, registry) = outlet(1 << 20);
+    outlet.send_marker(ShardId(2), 5, 17);
+    let items = received(&recorder, &registry);
+    assert_eq!(
+        recorder.frames.lock()[0].0,
+        RemoteChannel { src: 2, dst: 1 }
+    );
+    assert!(matches!(
+        items[..],
+        [Inbound::Marker {
+            from: ShardId(2),
+            epoch: 5,
+            cut_seq: 17
+        }]
+    ));
+}
+
+#[tokio::test]
+async fn externals_cross_on_the_node_channel_and_asks_do_not() {
+    let (outlet, recorder, registry) = outlet(1 << 20);
+    let Outlet::Remote(remote) = &outlet else {
+        unreachable!("built remote");
+    };
+    let to = tallies().next().unwrap();
+    remote
+        .forward_external(Envelope::new(to.clone(), None, Payload::new(9u64)))
+        .unwrap();
+    let (reply, answer) = oneshot::channel();
+    let refused =
+        remote.forward_external(Envelope::ask(to, Payload::new(1u64), ReplyTo::Ask(reply)));
+    assert_eq!(refused, Err(Error::RemoteShard { shard: 1 }));
+    assert!(matches!(
+        answer.await.unwrap(),
+        Err(AskError::Send(Error::RemoteShard { shard: 1 }))
+    ));
+    assert_eq!(recorder.frames.lock().len(), 1, "the ask sent nothing");
+    assert_eq!(
+        recorder.frames.lock()[0].0,
+        RemoteChannel {
+            src: EXTERNAL_SOURCE,
+            dst: 1
+        }
+    );
+    let items = received(&recorder, &registry);
+    let [Inbound::External(envelope)] = &items[..] else {
+        panic!("one external message: {items:?}");
+    };
+    assert_eq!(envelope.payload.downcast_ref::<u64>(), Some(&9));
+}
+
+#[test]
+fn frames_that_do_not_match_their_channel_are_refused() {
+    let registry = registry();
+    let marker = |from: u32, to: u32| {
+        Frame::Marker {
+            from: ShardId(from),
+            to: ShardId(to),
+            epoch: 1,
+            cut_seq: 0,
+        }
+        .encode()
+        .unwrap()
+    };
+    let decode = |src, dst, bytes: &[u8]| {
+        decode_frame(&registry, count(), RemoteChannel { src, dst }, bytes)
+    };
+    assert!(decode(0, 1, &marker(0, 1)).is_ok());
+    assert!(decode(2, 1, &marker(0, 1)).is_err(), "another source");
+    assert!(decode(0, 2, &marker(0, 1)).is_err(), "another destination");
+    assert!(decode(1, 1, &marker(1, 1)).is_err(), "a shard to itself");
+    assert!(decode(0, 9, &marker(0, 9)).is_err(), "beyond the shards");
+    assert!(
+        decode(9, 1, &marker(9, 1)).is_err(),
+        "from beyond the shards"
+    );
+    assert!(decode(0, 1, b"\xc1 not a frame").is_err(), "garbage");
+    let elsewhere = (0u64..)
+        .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
+        .find(|address| address.shard(count()) != DESTINATION)
+        .unwrap();
+    let misplaced = Frame::External {
+        to: DESTINATION,
+        messages: vec![crate::snapshot::StoredMessage {
+            to: elsewhere,
+            from: None,
+            message: "u64".into(),
+            body: rmp_serde::to_vec(&1u64).unwrap(),
+        }],
+    }
+    .encode()
+    .unwrap();
+    assert!(
+        decode(EXTERNAL_SOURCE, 1, &misplaced).is_err(),
+        "an actor of another shard"
+    );
+}
+
+proptest::proptest! {
+    /// Every frame decodes back to itself.
+    #[test]
+    fn frames_round_trip(
+        kind in 0..3u8,
+        from in 0..COUNT,
+        to in 0..COUNT,
+        seq in proptest::prelude::any::<u64>(),
+        color in proptest::prelude::any::<u64>(),
+        bodies in proptest::collection::vec(
+            (
+                proptest::prelude::any::<u64>(),
+                proptest::option::of(proptest::prelude::any::<u64>()),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            ),
+            0..16,
+        ),
+    ) {
+        // Decoding an address needs its function type registered.
+        registry();
+        let messages: Vec<crate::snapshot::StoredMessage> = bodies
+            .into_iter()
+            .map(|(id, sender, body)| crate::snapshot::StoredMessage {
+                to: Address::new(Tally::FUNCTION_TYPE, id),
+                from: sender.map(|sender| Address::new(Tally::FUNCTION_TYPE, sender)),
+                message: "u64".into(),
+                body,
+            })
+            .collect();
+        let (from, to) = (ShardId(from), ShardId(to));
+        let frame = match kind {
+            0 => Frame::Batch { from, to, first_seq: seq, color, messages },
+            1 => Frame::Marker { from, to, epoch: color, cut_seq: seq },
+            _ => Frame::External { to, messages },
+        };
+        let decoded = Frame::decode(&frame.encode().unwrap()).unwrap();
+        proptest::prop_assert_eq!(decoded, frame);
+    }
+}
