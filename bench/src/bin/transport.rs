@@ -32,7 +32,7 @@ fn main() -> Result<()> {
         let messages = ((2_000_000.0 * scale) as u64).max(1_000);
         let round_trips = ((20_000.0 * scale) as usize).max(100);
         let raw = raw_tell(messages).await?;
-        let (a, b, mut b_events, mut a_events) = transports().await?;
+        let (a, b, mut a_events, mut b_events) = transports().await?;
         let cairn = transport_tell(&a, &b, &mut b_events, messages).await?;
         print(serde_json::json!({
             "measurement": "tell",
