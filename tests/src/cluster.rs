@@ -106,7 +106,7 @@ impl TwoNodes {
 
     /// Waits until the two nodes together have handled `expected`
     /// messages and every message sent between shards has been received.
-    /// Panics if that takes longer than [`PATIENCE`].
+    /// Panics if that takes longer than a minute.
     pub async fn quiesce(&self, expected: u64) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
