@@ -36,6 +36,8 @@ mod remote;
 mod runtime;
 mod shard;
 mod snapshot;
+#[cfg(test)]
+mod test_support;
 mod timers;
 
 pub use address::{ActorId, Address, FunctionType, ShardCount, ShardId};

@@ -5,8 +5,8 @@
 
 mod membership_support;
 
-use cairn::membership::{GossipNetwork, MemberState, Membership};
-use membership_support::{config, node, wait_for_view};
+use cairn::membership::{GossipNetwork, MemberState};
+use membership_support::{node, three_live_members, wait_for_view};
 use tokio::time::Instant;
 
 /// Node 2 is dropped; nodes 0 and 1 mark it dead, keep it in the view as
@@ -14,21 +14,7 @@ use tokio::time::Instant;
 #[tokio::test(start_paused = true)]
 async fn a_silent_member_is_declared_dead_within_the_detection_bound() {
     let network = GossipNetwork::new();
-    let mut members = Vec::new();
-    for i in 0..3u16 {
-        members.push(
-            Membership::start_in_memory(config(i, 1), &network)
-                .await
-                .unwrap(),
-        );
-    }
-    let everyone = vec![node(0), node(1), node(2)];
-    for membership in &members {
-        wait_for_view(&mut membership.watch(), "three live members", |view| {
-            view.live_nodes() == everyone
-        })
-        .await;
-    }
+    let mut members = three_live_members(&network).await;
     let bound = members[0].detection_bound();
     assert!(bound <= std::time::Duration::from_secs(5), "{bound:?}");
 

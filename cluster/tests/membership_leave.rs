@@ -7,28 +7,14 @@ mod membership_support;
 use std::time::Duration;
 
 use cairn::membership::{GossipNetwork, MemberState, Membership, DEFAULT_GOSSIP_INTERVAL};
-use membership_support::{config, node, wait_for_view};
+use membership_support::{node, three_live_members, wait_for_view};
 
 /// Node 2 leaves; nodes 0 and 1 see it leaving within a few gossip
 /// rounds, and it stays "leaving" (not "dead") after it has stopped.
 #[tokio::test(start_paused = true)]
 async fn a_graceful_leave_is_seen_promptly() {
     let network = GossipNetwork::new();
-    let mut members = Vec::new();
-    for i in 0..3u16 {
-        members.push(
-            Membership::start_in_memory(config(i, 1), &network)
-                .await
-                .unwrap(),
-        );
-    }
-    let everyone = vec![node(0), node(1), node(2)];
-    for membership in &members {
-        wait_for_view(&mut membership.watch(), "three live members", |view| {
-            view.live_nodes() == everyone
-        })
-        .await;
-    }
+    let mut members = three_live_members(&network).await;
     let leaver = members.pop().unwrap();
     let mut watchers: Vec<_> = members.iter().map(Membership::watch).collect();
     let leaving = tokio::spawn(async move { leaver.leave().await });

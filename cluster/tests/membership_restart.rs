@@ -6,28 +6,14 @@ mod membership_support;
 
 use cairn::membership::{GossipNetwork, MemberState, Membership};
 use cairn::transport::Incarnation;
-use membership_support::{config, node, wait_for_view};
+use membership_support::{config, node, three_live_members, wait_for_view};
 
 /// Node 2 crashes (stops without leaving) and comes back at once with
 /// incarnation 2; nodes 0 and 1 see incarnation 2 alive at that address.
 #[tokio::test(start_paused = true)]
 async fn a_restart_at_the_same_address_displaces_the_old_incarnation() {
     let network = GossipNetwork::new();
-    let mut members = Vec::new();
-    for i in 0..3u16 {
-        members.push(
-            Membership::start_in_memory(config(i, 1), &network)
-                .await
-                .unwrap(),
-        );
-    }
-    let everyone = vec![node(0), node(1), node(2)];
-    for membership in &members {
-        wait_for_view(&mut membership.watch(), "three live members", |view| {
-            view.live_nodes() == everyone
-        })
-        .await;
-    }
+    let mut members = three_live_members(&network).await;
     let old = members.pop().unwrap();
     old.shutdown().await.unwrap();
     drop(old);
@@ -46,7 +32,7 @@ async fn a_restart_at_the_same_address_displaces_the_old_incarnation() {
         })
         .await;
         let view = views.borrow().clone();
-        assert_eq!(view.live_nodes(), everyone);
+        assert_eq!(view.live_nodes(), vec![node(0), node(1), node(2)]);
         assert_eq!(view.members.len(), 3, "one member per address: {view:?}");
     }
     // Once the old process is declared dead it stays displaced.

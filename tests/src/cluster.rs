@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cairn::dataplane::{DataPlane, ReceiveLoop};
 use cairn::membership::ShardMap;
-use cairn::transport::{Events, Generation, Transport, TransportConfig};
+use cairn::transport::{Events, Generation, Secret, TcpTransport, Transport, TransportConfig};
 use cairn::{
     Address, Registry, Runtime, RuntimeConfig, ShardCount, ShardId, ShardSnapshot, SnapshotLink,
 };
@@ -29,6 +29,25 @@ pub struct TwoNodes {
     /// Each node's snapshot parts, when started with snapshots.
     pub parts: Vec<mpsc::UnboundedReceiver<ShardSnapshot>>,
     loops: Vec<ReceiveLoop>,
+}
+
+/// Two TCP transports of cluster `cluster_id` on 127.0.0.1, sharing a
+/// secret, and their configuration.
+pub async fn tcp_pair(
+    cluster_id: &str,
+) -> (
+    (TcpTransport, Events),
+    (TcpTransport, Events),
+    TransportConfig,
+) {
+    let config = TransportConfig::new(cluster_id).with_secret(Some(Secret::new("test")));
+    let first = TcpTransport::bind("127.0.0.1:0", config.clone())
+        .await
+        .expect("bind");
+    let second = TcpTransport::bind("127.0.0.1:0", config.clone())
+        .await
+        .expect("bind");
+    (first, second, config)
 }
 
 impl TwoNodes {

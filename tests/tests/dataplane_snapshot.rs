@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use cairn::transport::{
-    Faults, MemoryNetwork, NodeId, Secret, TcpTransport, Transport, TransportConfig,
-};
+use cairn::transport::{Faults, MemoryNetwork, NodeId, Transport, TransportConfig};
 use cairn::ShardSnapshot;
 use cairn_tests::checker::{audit_parts, EpochAudit};
-use cairn_tests::cluster::{Bank, TwoNodes, SHARDS};
+use cairn_tests::cluster::{tcp_pair, Bank, TwoNodes, SHARDS};
 
 /// Transfers flow between two nodes over an unreliable network while
 /// three epochs are taken, each started on one node before the other (so
@@ -42,13 +40,7 @@ async fn snapshots_across_nodes_are_consistent_cuts() {
 /// new connection and every cut is still consistent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_across_nodes_survive_a_reconnect_mid_epoch() {
-    let config = TransportConfig::new("dataplane-snapshot-tcp").with_secret(Some(Secret::new("s")));
-    let first = TcpTransport::bind("127.0.0.1:0", config.clone())
-        .await
-        .expect("bind");
-    let second = TcpTransport::bind("127.0.0.1:0", config.clone())
-        .await
-        .expect("bind");
+    let (first, second, config) = tcp_pair("dataplane-snapshot-tcp").await;
     let (a, b) = (first.0.clone(), second.0.clone());
     let nodes = TwoNodes::start(first, second, &config, true);
     take_epochs_during_transfers(nodes, || a.disconnect(b.local_node())).await;

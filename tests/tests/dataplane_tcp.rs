@@ -1,21 +1,15 @@
 //! The cluster data plane over TCP on 127.0.0.1, with the connection
 //! forced down in the middle of the run.
 
-use cairn::transport::{Secret, TcpTransport, Transport, TransportConfig};
-use cairn_tests::cluster::{Bank, TwoNodes};
+use cairn::transport::Transport;
+use cairn_tests::cluster::{tcp_pair, Bank, TwoNodes};
 
 /// Two nodes over real sockets: half the transfers are sent, the
 /// connection between the nodes is closed, the other half are sent; the
 /// transport reconnects and resends, and every balance ends exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_survive_a_forced_disconnect() {
-    let config = TransportConfig::new("dataplane-tcp").with_secret(Some(Secret::new("test")));
-    let first = TcpTransport::bind("127.0.0.1:0", config.clone())
-        .await
-        .expect("bind");
-    let second = TcpTransport::bind("127.0.0.1:0", config.clone())
-        .await
-        .expect("bind");
+    let (first, second, config) = tcp_pair("dataplane-tcp").await;
     let (a, b) = (first.0.clone(), second.0.clone());
     let nodes = TwoNodes::start(first, second, &config, false);
     let bank = Bank::new(40, 1_000, 4_000, 99);

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::decode_frame;
@@ -13,34 +12,13 @@ use super::outlet::{Outlet, RemoteOutlet};
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 use super::wire::{Frame, Undeliverable};
 use crate::address::{Address, ShardCount, ShardId};
-use crate::context::Context;
 use crate::envelope::{Envelope, ReplyTo};
 use crate::error::{AskError, Error};
-use crate::function::{Access, Handlers, MessageType, StatefulFunction};
+use crate::function::StatefulFunction;
 use crate::message::Payload;
 use crate::registry::Registry;
 use crate::shard::{Batch, Inbound};
-
-#[derive(Default, Serialize, Deserialize)]
-struct Tally {
-    total: u64,
-}
-
-impl StatefulFunction for Tally {
-    const TYPE_NAME: &'static str = "test/remote-tally";
-    const SCHEMA_HASH: u64 = 1;
-}
-
-impl Handlers for Tally {
-    fn handle(&mut self, _ctx: &mut Context<'_>, message: Payload) -> Result<Access, Payload> {
-        self.total += message.downcast::<u64>()?;
-        Ok(Access::Write)
-    }
-
-    fn message_types() -> Vec<MessageType> {
-        vec![MessageType::of::<u64>("u64")]
-    }
-}
+use crate::test_support::Tally;
 
 /// Records every frame it is given.
 struct Recorder {

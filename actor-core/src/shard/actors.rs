@@ -344,35 +344,13 @@ impl ActorTable {
 
 #[cfg(test)]
 mod tests {
-    use serde::{Deserialize, Serialize};
-
     use super::*;
     use crate::address::{FunctionType, ShardCount, ShardId};
     use crate::context::Context;
-    use crate::function::{Access, Handlers, MessageType, StatefulFunction};
+    use crate::function::StatefulFunction;
     use crate::message::Payload;
     use crate::shard::Effects;
-
-    #[derive(Default, Serialize, Deserialize)]
-    struct Tally {
-        total: u64,
-    }
-
-    impl StatefulFunction for Tally {
-        const TYPE_NAME: &'static str = "test/tally";
-        const SCHEMA_HASH: u64 = 1;
-    }
-
-    impl Handlers for Tally {
-        fn handle(&mut self, _ctx: &mut Context<'_>, message: Payload) -> Result<Access, Payload> {
-            self.total += message.downcast::<u64>()?;
-            Ok(Access::Write)
-        }
-
-        fn message_types() -> Vec<MessageType> {
-            vec![MessageType::of::<u64>("u64")]
-        }
-    }
+    use crate::test_support::Tally;
 
     fn table() -> ActorTable {
         let mut registry = Registry::new();

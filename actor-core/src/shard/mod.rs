@@ -539,7 +539,7 @@ impl Shard {
     /// offsets past them: the message and the offset that covers it fall on
     /// the same side of every cut.
     fn admit_ingress(&mut self) {
-        for item in std::mem::take(&mut self.admitted) {
+        for item in self.admitted.drain(..) {
             match item {
                 Admitted::Record {
                     cursor,

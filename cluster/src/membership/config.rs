@@ -179,12 +179,9 @@ mod tests {
 
     use super::*;
 
-    /// The defaults declare a silent peer dead within the cluster's 5 s
-    /// target.
-    #[test]
-    fn default_detection_bound_is_within_five_seconds() {
-        let bind: SocketAddr = "127.0.0.1:7000".parse().unwrap();
-        let config = MembershipConfig::new(
+    /// A node of cluster `c` bound at `bind`, with 8 shards.
+    fn config_at(bind: SocketAddr) -> MembershipConfig {
+        MembershipConfig::new(
             "c",
             bind,
             NodeMetadata::new(
@@ -192,7 +189,15 @@ mod tests {
                 "127.0.0.1:9090",
                 ShardCount::new(8).unwrap(),
             ),
-        );
+        )
+    }
+
+    /// The defaults declare a silent peer dead within the cluster's 5 s
+    /// target.
+    #[test]
+    fn default_detection_bound_is_within_five_seconds() {
+        let bind: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+        let config = config_at(bind);
         assert_eq!(config.detection_bound(), Duration::from_millis(4_400));
         assert!(config.detection_bound() <= Duration::from_secs(5));
     }
@@ -201,15 +206,7 @@ mod tests {
     #[test]
     fn new_names_the_node_after_its_bind_address() {
         let bind: SocketAddr = "127.0.0.1:7001".parse().unwrap();
-        let config = MembershipConfig::new(
-            "c",
-            bind,
-            NodeMetadata::new(
-                bind.to_string(),
-                "127.0.0.1:9090",
-                ShardCount::new(8).unwrap(),
-            ),
-        );
+        let config = config_at(bind);
         let id = config.chitchat_id();
         assert_eq!(&*id.node_id, "127.0.0.1:7001");
         assert_eq!(id.gossip_advertise_addr, bind);

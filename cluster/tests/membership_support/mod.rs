@@ -6,7 +6,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use cairn::membership::{MembershipConfig, MembershipView, NodeMetadata};
+use cairn::membership::{
+    GossipNetwork, Membership, MembershipConfig, MembershipView, NodeMetadata,
+};
 use cairn::transport::{Incarnation, NodeId};
 use cairn::ShardCount;
 use tokio::sync::watch;
@@ -68,6 +70,27 @@ pub async fn wait_for_view(
             *views.borrow()
         ),
     }
+}
+
+/// Test nodes 0, 1 and 2 on `network`, incarnation 1, once each sees all
+/// three alive.
+pub async fn three_live_members(network: &GossipNetwork) -> Vec<Membership> {
+    let mut members = Vec::new();
+    for i in 0..3u16 {
+        members.push(
+            Membership::start_in_memory(config(i, 1), network)
+                .await
+                .unwrap(),
+        );
+    }
+    let everyone = vec![node(0), node(1), node(2)];
+    for membership in &members {
+        wait_for_view(&mut membership.watch(), "three live members", |view| {
+            view.live_nodes() == everyone
+        })
+        .await;
+    }
+    members
 }
 
 /// The live nodes of `view`, sorted.

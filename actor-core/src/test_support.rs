@@ -1,0 +1,29 @@
+//! Test functions shared by the crate's unit tests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::Context;
+use crate::function::{Access, Handlers, MessageType, StatefulFunction};
+use crate::message::Payload;
+
+/// Adds every `u64` it is sent to its total.
+#[derive(Default, Serialize, Deserialize)]
+pub(crate) struct Tally {
+    pub(crate) total: u64,
+}
+
+impl StatefulFunction for Tally {
+    const TYPE_NAME: &'static str = "test/tally";
+    const SCHEMA_HASH: u64 = 1;
+}
+
+impl Handlers for Tally {
+    fn handle(&mut self, _ctx: &mut Context<'_>, message: Payload) -> Result<Access, Payload> {
+        self.total += message.downcast::<u64>()?;
+        Ok(Access::Write)
+    }
+
+    fn message_types() -> Vec<MessageType> {
+        vec![MessageType::of::<u64>("u64")]
+    }
+}
