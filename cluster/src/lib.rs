@@ -67,6 +67,7 @@
 //! here, so an application adds only this crate.
 
 mod committed;
+mod control;
 pub mod dataplane;
 pub mod error;
 pub mod http;
@@ -93,6 +94,7 @@ pub use cairn_core::{
 pub use cairn_macros::{handlers, stateful_function};
 pub use cairn_persistence as persistence;
 pub use committed::CommittedSnapshot;
+pub use control::{ClusterSettings, DEFAULT_CLUSTER_ID};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder};
 pub use snapshots::EpochRecord;

@@ -11,6 +11,7 @@ use cairn_core::{
 
 use cairn_persistence::GcPolicy;
 
+use crate::control::ClusterSettings;
 use crate::error::NodeError;
 use crate::http::{HttpServer, HttpSettings};
 use crate::snapshots::{SnapshotSettings, Snapshots};
@@ -267,6 +268,7 @@ pub struct NodeBuilder {
     http: HttpSettings,
     snapshots: Option<SnapshotSettings>,
     allow_fallback: bool,
+    cluster: Option<ClusterSettings>,
     errors: Vec<Error>,
 }
 
@@ -450,6 +452,16 @@ impl NodeBuilder {
     /// [`NodeBuilder::store`].
     pub fn allow_fallback(mut self, allow: bool) -> Self {
         self.allow_fallback = allow;
+        self
+    }
+
+    /// Makes the node a member of a cluster ([`ClusterSettings`]): it
+    /// gossips with the seeds, runs the shards the hash ring gives it, and
+    /// snapshots with the whole cluster to the store, which every member
+    /// must share ([`NodeBuilder::store`] is required). All members must
+    /// agree on the shard count and the registered functions.
+    pub fn cluster(mut self, settings: ClusterSettings) -> Self {
+        self.cluster = Some(settings);
         self
     }
 

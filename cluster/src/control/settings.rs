@@ -1,0 +1,53 @@
+//! What a node needs to join a cluster: where it listens, whom it asks
+//! first, which cluster it belongs to and the shared secret.
+
+use std::net::SocketAddr;
+
+use crate::transport::Secret;
+
+/// The cluster id a node uses unless told otherwise.
+pub const DEFAULT_CLUSTER_ID: &str = "cairn";
+
+/// How a node joins a cluster ([`crate::NodeBuilder::cluster`]).
+///
+/// The node listens on `bind` for the cluster transport (TCP) and for
+/// gossip (UDP, the same port number), and names itself by that address.
+#[derive(Clone, Debug)]
+pub struct ClusterSettings {
+    /// The address the node listens on and is known by.
+    pub bind: SocketAddr,
+    /// Members' `bind` addresses to gossip with first (`HOST:PORT`); the
+    /// node's own address may be among them. Empty: the node starts a
+    /// cluster of its own, which others join through it.
+    pub seeds: Vec<String>,
+    /// The cluster's name: nodes of another cluster are refused.
+    pub cluster_id: String,
+    /// The shared secret nodes authenticate each other with; `None` leaves
+    /// the cluster port unauthenticated, and the node logs a warning.
+    pub secret: Option<Secret>,
+}
+
+impl ClusterSettings {
+    /// A member listening on `bind`, joining through `seeds`, of the
+    /// default cluster, with no secret.
+    pub fn new<S: Into<String>>(bind: SocketAddr, seeds: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            bind,
+            seeds: seeds.into_iter().map(Into::into).collect(),
+            cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
+            secret: None,
+        }
+    }
+
+    /// The same settings in cluster `cluster_id`.
+    pub fn with_cluster_id(mut self, cluster_id: impl Into<String>) -> Self {
+        self.cluster_id = cluster_id.into();
+        self
+    }
+
+    /// The same settings with this shared secret.
+    pub fn with_secret(mut self, secret: Option<Secret>) -> Self {
+        self.secret = secret;
+        self
+    }
+}
