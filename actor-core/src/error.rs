@@ -93,6 +93,17 @@ pub enum AskError {
         /// The type of the reply.
         actual: &'static str,
     },
+    /// The ask was forwarded to the node running the actor's shard, and
+    /// failed there or on the way (the reason as that node told it).
+    #[error("asking {address} on node {node}: {reason}")]
+    Remote {
+        /// The actor asked.
+        address: Address,
+        /// The node running its shard.
+        node: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The message could not be sent or handled.
     #[error(transparent)]
     Send(#[from] Error),

@@ -76,6 +76,32 @@ pub enum NodeError {
         /// The epoch.
         epoch: Epoch,
     },
+    /// Only the cluster's coordinator takes snapshots on demand.
+    #[error("this node is not the cluster's coordinator (the coordinator is {coordinator:?}); ask it instead")]
+    NotCoordinator {
+        /// The coordinator's node id, if there is one.
+        coordinator: Option<String>,
+    },
+    /// The cluster is moving to a new generation; try again shortly.
+    #[error("the cluster is being reconfigured; try again")]
+    Reconfiguring,
+    /// Members did not start a new generation in time.
+    #[error("generation {generation}: members {missing:?} did not start it in time")]
+    MembersNotReady {
+        /// The generation.
+        generation: u64,
+        /// The members that did not report ready.
+        missing: Vec<String>,
+    },
+    /// A member of the generation died while an epoch was being taken.
+    #[error("epoch {epoch}: a member died; the epoch is aborted")]
+    MemberLost {
+        /// The aborted epoch.
+        epoch: Epoch,
+    },
+    /// The cluster layer could not start.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The node has no snapshot store.
     #[error("this node runs without a snapshot store: set one with `NodeBuilder::store`")]
     NoStore,

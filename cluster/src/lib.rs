@@ -46,18 +46,19 @@
 //!
 //! # Layout
 //! - `node`: [`Node`] and [`NodeBuilder`], the handle to a running node.
+//! - `control`: a node as a cluster member ([`ClusterSettings`]): the
+//!   generations of the shard map, asks between nodes and the cluster-wide
+//!   snapshot coordinator.
 //! - `snapshots`: the snapshot coordinator and recovery from the store.
 //! - `error`: [`NodeError`], why a node could not start, snapshot or recover.
 //! - `prelude`: the names an application imports.
 //! - [`http`]: the node's HTTP endpoint (metrics, JSON views, ingress) and
 //!   the JSON bodies it speaks.
 //! - [`dataplane`]: a runtime running only this node's shards, its
-//!   channels to the others carried by a transport; not yet used by
-//!   [`Node`].
-//! - [`transport`]: the node-to-node transport (TCP and in-memory), not yet
-//!   used by [`Node`].
+//!   channels to the others carried by a transport.
+//! - [`transport`]: the node-to-node transport (TCP and in-memory).
 //! - [`membership`]: gossip membership from a seed list, the shard ring
-//!   and the coordinator rule, not yet used by [`Node`].
+//!   and the coordinator rule.
 //!
 //! The `cairn` binary (feature `cli`, on by default) reads that endpoint:
 //! `cairn inspect --http 127.0.0.1:9090 shards`.
@@ -94,9 +95,9 @@ pub use cairn_core::{
 pub use cairn_macros::{handlers, stateful_function};
 pub use cairn_persistence as persistence;
 pub use committed::CommittedSnapshot;
-pub use control::{ClusterSettings, DEFAULT_CLUSTER_ID};
+pub use control::{ClusterSettings, DEFAULT_CLUSTER_ID, STALE_FRAMES};
 pub use error::NodeError;
-pub use node::{Node, NodeBuilder};
+pub use node::{Node, NodeBuilder, LEAVE_PATIENCE};
 pub use snapshots::EpochRecord;
 
 /// The names an application imports: `use cairn::prelude::*;`.

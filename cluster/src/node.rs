@@ -11,7 +11,7 @@ use cairn_core::{
 
 use cairn_persistence::GcPolicy;
 
-use crate::control::ClusterSettings;
+use crate::control::{Blueprint, Cluster, ClusterSettings, MemberSetup, SharedSink};
 use crate::error::NodeError;
 use crate::http::{HttpServer, HttpSettings};
 use crate::snapshots::{SnapshotSettings, Snapshots};
@@ -22,11 +22,23 @@ use crate::snapshots::{SnapshotSettings, Snapshots};
 /// every shard itself.
 #[derive(Clone, Debug)]
 pub struct Node {
-    runtime: Runtime,
+    core: Core,
     /// The HTTP endpoint, if one was asked for.
     http: Option<Arc<HttpServer>>,
-    /// Snapshots to blob storage, if a store was given.
-    snapshots: Option<Arc<Snapshots>>,
+}
+
+/// What runs the shards: this node alone, or this node as a cluster member.
+#[derive(Clone, Debug)]
+enum Core {
+    /// Every shard runs here.
+    Single {
+        runtime: Runtime,
+        /// Snapshots to blob storage, if a store was given.
+        snapshots: Option<Arc<Snapshots>>,
+    },
+    /// The shards the cluster's current generation gives this node run
+    /// here; the runtime changes with each generation.
+    Member(Arc<Cluster>),
 }
 
 impl Node {
@@ -43,12 +55,12 @@ impl Node {
     /// Fails at once, without sending, if `to`'s function type is not
     /// registered or has no handler for `M`.
     pub fn send<M: Message>(&self, to: Address, message: M) -> Result<()> {
-        self.runtime.send(to, message)
+        self.runtime().send(to, message)
     }
 
     /// Sends an already type-erased message, as decoded from JSON.
     pub fn send_payload(&self, to: Address, payload: Payload) -> Result<()> {
-        self.runtime.send_payload(to, payload)
+        self.runtime().send_payload(to, payload)
     }
 
     /// Sends `message` to `to` and waits for the handler's `ctx.reply`, up to
@@ -62,7 +74,8 @@ impl Node {
         to: Address,
         message: M,
     ) -> Result<R, AskError> {
-        self.runtime.ask(to, message).await
+        let timeout = self.runtime().config().ask_timeout;
+        self.ask_with_timeout(to, message, timeout).await
     }
 
     /// Like [`Node::ask`], but answered only once the snapshot epoch
@@ -75,7 +88,11 @@ impl Node {
         to: Address,
         message: M,
     ) -> Result<R, AskError> {
-        self.runtime.ask_durable(to, message).await
+        let timeout = self.runtime().config().ask_timeout;
+        match &self.core {
+            Core::Member(cluster) => cluster.ask(to, Payload::new(message), true, timeout).await,
+            Core::Single { runtime, .. } => runtime.ask_durable(to, message).await,
+        }
     }
 
     /// [`Node::ask`] with an explicit timeout.
@@ -85,7 +102,10 @@ impl Node {
         message: M,
         timeout: Duration,
     ) -> Result<R, AskError> {
-        self.runtime.ask_with_timeout(to, message, timeout).await
+        match &self.core {
+            Core::Member(cluster) => cluster.ask(to, Payload::new(message), false, timeout).await,
+            Core::Single { runtime, .. } => runtime.ask_with_timeout(to, message, timeout).await,
+        }
     }
 
     /// Asks with an already type-erased message and returns the reply as is.
@@ -95,7 +115,10 @@ impl Node {
         payload: Payload,
         timeout: Duration,
     ) -> Result<Payload, AskError> {
-        self.runtime.ask_payload(to, payload, timeout).await
+        match &self.core {
+            Core::Member(cluster) => cluster.ask_payload(to, payload, false, timeout).await,
+            Core::Single { runtime, .. } => runtime.ask_payload(to, payload, timeout).await,
+        }
     }
 
     /// [`Node::ask_durable`] with an already type-erased message and an
@@ -106,26 +129,29 @@ impl Node {
         payload: Payload,
         timeout: Duration,
     ) -> Result<Payload, AskError> {
-        self.runtime.ask_durable_payload(to, payload, timeout).await
+        match &self.core {
+            Core::Member(cluster) => cluster.ask_payload(to, payload, true, timeout).await,
+            Core::Single { runtime, .. } => runtime.ask_durable_payload(to, payload, timeout).await,
+        }
     }
 
     /// Waits until every message sent before the call, and everything those
     /// messages caused, has been handled and its egress published. Pending
     /// timers are not waited for.
     pub async fn flush(&self) -> Result<()> {
-        self.runtime.flush().await
+        self.runtime().flush().await
     }
 
     /// Whether every ingress split has been read to its end and each of its
     /// records sent on to its actor.
     pub async fn ingress_finished(&self) -> Result<bool> {
-        self.runtime.ingress_finished().await
+        self.runtime().ingress_finished().await
     }
 
     /// The records of ingress `name` read and not yet handled, or `None` if
     /// the node has no such ingress.
     pub fn ingress_in_flight(&self, name: &str) -> Option<usize> {
-        self.runtime.ingress_in_flight(name)
+        self.runtime().ingress_in_flight(name)
     }
 
     /// For a batch job: waits until every ingress split has been read to its
@@ -143,7 +169,7 @@ impl Node {
 
     /// The counters of every shard.
     pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
-        self.runtime.shard_stats().await
+        self.runtime().shard_stats().await
     }
 
     /// Up to `limit` actors, active or passivated, in (function type, id)
@@ -155,28 +181,31 @@ impl Node {
         after: Option<Address>,
         limit: usize,
     ) -> Result<Vec<cairn_core::ActorSummary>> {
-        self.runtime.list_actors(function, after, limit).await
+        self.runtime().list_actors(function, after, limit).await
     }
 
     /// One actor as its shard holds it now (status, state as JSON, queued
     /// messages), without activating it.
     pub async fn inspect_actor(&self, address: Address) -> Result<cairn_core::ActorView> {
-        self.runtime.inspect_actor(address).await
+        self.runtime().inspect_actor(address).await
     }
 
     /// Active and passivated actors per function type.
     pub async fn function_counts(&self) -> Result<Vec<cairn_core::FunctionCount>> {
-        self.runtime.function_counts().await
+        self.runtime().function_counts().await
     }
 
     /// The registered function types.
     pub fn registry(&self) -> &Registry {
-        self.runtime.registry()
+        match &self.core {
+            Core::Member(cluster) => cluster.registry(),
+            Core::Single { runtime, .. } => runtime.registry(),
+        }
     }
 
     /// The node's fixed shard count.
     pub fn shard_count(&self) -> ShardCount {
-        self.runtime.config().shard_count
+        self.runtime().config().shard_count
     }
 
     /// The address the HTTP endpoint is bound to, if the node has one
@@ -188,25 +217,40 @@ impl Node {
     /// Takes a Chandy–Lamport snapshot of every actor and every message in
     /// flight now, without pausing processing, and returns its epoch once
     /// its manifest is committed to the store.
+    ///
+    /// In a cluster only the coordinator takes snapshots on demand; other
+    /// members get [`NodeError::NotCoordinator`].
     pub async fn snapshot_now(&self) -> Result<cairn_core::Epoch, NodeError> {
-        match &self.snapshots {
-            Some(snapshots) => snapshots.snapshot_now().await,
-            None => Err(NodeError::NoStore),
+        match &self.core {
+            Core::Member(cluster) => cluster.snapshot_now().await,
+            Core::Single {
+                snapshots: Some(snapshots),
+                ..
+            } => snapshots.snapshot_now().await,
+            Core::Single { .. } => Err(NodeError::NoStore),
         }
     }
 
     /// The most recent snapshot epochs (up to 100), oldest first; empty
     /// without a store.
+    ///
+    /// In a cluster, the epochs this node coordinated.
     pub fn snapshot_history(&self) -> Vec<crate::EpochRecord> {
-        self.snapshots
-            .as_ref()
-            .map(|snapshots| snapshots.history())
-            .unwrap_or_default()
+        match &self.core {
+            Core::Member(cluster) => cluster.history(),
+            Core::Single { snapshots, .. } => snapshots
+                .as_ref()
+                .map(|snapshots| snapshots.history())
+                .unwrap_or_default(),
+        }
     }
 
     /// Whether this node takes snapshots (it was built with a store).
     pub fn takes_snapshots(&self) -> bool {
-        self.snapshots.is_some()
+        match &self.core {
+            Core::Member(_) => true,
+            Core::Single { snapshots, .. } => snapshots.is_some(),
+        }
     }
 
     /// The URL of the store this node snapshots to ([`NodeBuilder::store`]),
@@ -217,43 +261,88 @@ impl Node {
 
     /// The store this node snapshots to, if it has one.
     pub(crate) fn store(&self) -> Option<&cairn_persistence::Store> {
-        self.snapshots.as_ref().map(|snapshots| snapshots.store())
+        match &self.core {
+            Core::Member(cluster) => Some(cluster.store()),
+            Core::Single { snapshots, .. } => snapshots.as_ref().map(|snapshots| snapshots.store()),
+        }
     }
 
     /// The snapshot epoch being taken now — started, and neither committed
     /// nor aborted yet — if any.
     pub fn open_epoch(&self) -> Option<cairn_core::Epoch> {
-        self.snapshots
-            .as_ref()
-            .and_then(|snapshots| snapshots.open_epoch())
+        match &self.core {
+            Core::Member(cluster) => cluster.open_epoch(),
+            Core::Single { snapshots, .. } => snapshots
+                .as_ref()
+                .and_then(|snapshots| snapshots.open_epoch()),
+        }
     }
 
     /// The committed epoch this node resumed from when it started, if any.
     /// After a fallback ([`NodeBuilder::allow_fallback`]) it is the earlier
     /// epoch actually restored, not the damaged newest one.
+    ///
+    /// In a cluster, the epoch the generation running here restored.
     pub fn recovered_from(&self) -> Option<cairn_core::Epoch> {
-        self.snapshots
-            .as_ref()
-            .and_then(|snapshots| snapshots.recovered_from())
+        match &self.core {
+            Core::Member(cluster) => cluster.restored_from(),
+            Core::Single { snapshots, .. } => snapshots
+                .as_ref()
+                .and_then(|snapshots| snapshots.recovered_from()),
+        }
+    }
+
+    /// The cluster as this node sees it, if it is a cluster member
+    /// ([`NodeBuilder::cluster`]).
+    pub fn cluster_view(&self) -> Option<crate::http::views::ClusterView> {
+        match &self.core {
+            Core::Member(cluster) => Some(cluster.view()),
+            Core::Single { .. } => None,
+        }
+    }
+
+    /// The runtime running this node's shards now.
+    fn runtime(&self) -> Runtime {
+        match &self.core {
+            Core::Member(cluster) => cluster.runtime(),
+            Core::Single { runtime, .. } => runtime.clone(),
+        }
     }
 
     /// Stops the node: periodic snapshots stop, shards finish their current
     /// turn, waiting asks get `ShuttingDown`, pending egress is written out,
     /// and the HTTP endpoint stops and its thread is joined. Idempotent.
+    ///
+    /// A cluster member leaves gracefully first: the coordinator commits
+    /// an epoch holding this node's shards and moves them to the other
+    /// members before this node stops (waiting at most
+    /// [`LEAVE_PATIENCE`]; the others then recover without it).
     pub async fn shutdown(&self) {
-        if let Some(snapshots) = &self.snapshots {
-            snapshots.stop().await;
-        }
+        let stop = async {
+            match &self.core {
+                Core::Member(cluster) => cluster.leave(LEAVE_PATIENCE).await,
+                Core::Single { runtime, snapshots } => {
+                    if let Some(snapshots) = snapshots {
+                        snapshots.stop().await;
+                    }
+                    runtime.shutdown().await;
+                }
+            }
+        };
         match &self.http {
             // Both at once: the endpoint's graceful stop waits for requests
             // in flight, and asks among them end when the shards stop.
             Some(http) => {
-                tokio::join!(http.shutdown(), self.runtime.shutdown());
+                tokio::join!(http.shutdown(), stop);
             }
-            None => self.runtime.shutdown().await,
+            None => stop.await,
         }
     }
 }
+
+/// How long a cluster member leaving gracefully waits for its shards to be
+/// handed over before it stops anyway.
+pub const LEAVE_PATIENCE: Duration = Duration::from_secs(30);
 
 /// How often snapshots start by default once a store is set.
 const DEFAULT_SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
@@ -492,7 +581,8 @@ impl NodeBuilder {
             }
             None => None,
         };
-        let node = match self.start_node().await {
+        let http_addr = http.as_ref().map(|http| http.addr());
+        let node = match self.start_node(http_addr).await {
             Ok(node) => node,
             Err(error) => {
                 if let Some(http) = http {
@@ -506,7 +596,7 @@ impl NodeBuilder {
                 http.attach(node.clone());
                 Node {
                     http: Some(http),
-                    ..node
+                    core: node.core,
                 }
             }
             None => node,
@@ -514,8 +604,11 @@ impl NodeBuilder {
     }
 
     /// Recovers (with a store) and starts the shards and the snapshot
-    /// coordinator.
-    async fn start_node(mut self) -> Result<Node, NodeError> {
+    /// coordinator; a cluster member joins its cluster instead.
+    async fn start_node(mut self, http: Option<SocketAddr>) -> Result<Node, NodeError> {
+        if let Some(settings) = self.cluster.take() {
+            return self.join_cluster(settings, http).await;
+        }
         let (link, pending) = match &mut self.snapshots {
             Some(settings) => {
                 settings.allow_fallback = self.allow_fallback;
@@ -528,9 +621,61 @@ impl NodeBuilder {
         let runtime = Runtime::start(self.config, self.registry, self.egress, link, self.ingress)?;
         let snapshots = pending.map(|pending| Arc::new(Snapshots::start(pending, runtime.clone())));
         Ok(Node {
-            runtime,
+            core: Core::Single { runtime, snapshots },
             http: None,
-            snapshots,
+        })
+    }
+
+    /// Joins the cluster of `settings` and waits for a generation to run.
+    async fn join_cluster(
+        self,
+        settings: ClusterSettings,
+        http: Option<SocketAddr>,
+    ) -> Result<Node, NodeError> {
+        let snapshots = self.snapshots.ok_or_else(|| {
+            Error::Config(
+                "a cluster member needs the store the cluster shares: call `store`".into(),
+            )
+        })?;
+        if self.allow_fallback {
+            return Err(Error::Config(
+                "a cluster member cannot fall back to an earlier snapshot: every member must restore the epoch the coordinator chose".into(),
+            )
+            .into());
+        }
+        let store = cairn_persistence::Store::open(
+            &snapshots.store,
+            cairn_persistence::StoreOptions::default(),
+        )?;
+        let schemas = Arc::new(crate::snapshots::SchemaCheck::new(
+            &self.registry,
+            snapshots.migrations.clone(),
+        ));
+        let blueprint = Blueprint {
+            config: self.config,
+            registry: self.registry,
+            egress: self
+                .egress
+                .into_iter()
+                .map(|(name, sink)| (name, SharedSink::new(sink)))
+                .collect(),
+            ingress: self.ingress,
+            schemas,
+        };
+        let cluster = Cluster::join(
+            settings,
+            MemberSetup {
+                blueprint,
+                store,
+                http,
+                interval: snapshots.interval,
+                retention: snapshots.retention,
+            },
+        )
+        .await?;
+        Ok(Node {
+            core: Core::Member(Arc::new(cluster)),
+            http: None,
         })
     }
 }
@@ -546,6 +691,7 @@ impl std::fmt::Debug for NodeBuilder {
             )
             .field("http", &self.http)
             .field("allow_fallback", &self.allow_fallback)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }

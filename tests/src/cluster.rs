@@ -103,7 +103,12 @@ impl TwoNodes {
                 plane.placement(),
             )
             .expect("the runtime starts");
-            loops.push(ReceiveLoop::start(runtime.clone(), events, None));
+            loops.push(ReceiveLoop::start(
+                runtime.clone(),
+                map.generation,
+                events,
+                None,
+            ));
             runtimes.push(runtime);
         }
         let runtimes: [Runtime; 2] = runtimes.try_into().expect("two runtimes");

@@ -71,6 +71,8 @@ pub struct RouteError(pub String);
 pub(crate) type Route = dyn Fn(&[u8]) -> Result<(Address, Payload), RouteError> + Send + Sync;
 
 /// A named source, how its records become messages, and its flow control.
+/// Cloning is cheap: clones share the source and the route.
+#[derive(Clone)]
 pub struct Ingress {
     pub(crate) name: Arc<str>,
     pub(crate) source: Arc<dyn IngressSource>,

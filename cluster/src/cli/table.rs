@@ -41,6 +41,8 @@ pub(crate) fn cluster(view: &ClusterView) -> String {
     for member in &view.members {
         let status = match member.status {
             MemberStatus::Alive => "alive",
+            MemberStatus::Leaving => "leaving",
+            MemberStatus::Dead => "dead",
         };
         members.add_row(vec![
             member.id.clone(),
@@ -49,8 +51,11 @@ pub(crate) fn cluster(view: &ClusterView) -> String {
             member.shards.to_string(),
         ]);
     }
+    let generation = view
+        .generation
+        .map_or_else(|| "-".to_owned(), |generation| generation.to_string());
     format!(
-        "mode:        {mode}\ncoordinator: {}\nshards:      {}\n\n{}",
+        "mode:        {mode}\ncoordinator: {}\ngeneration:  {generation}\nshards:      {}\n\n{}",
         view.coordinator,
         view.shard_count,
         render(&members)

@@ -1,6 +1,496 @@
-//! The cluster control plane: a node's membership, its generation of the
-//! shard map, and the cluster-wide snapshot coordinator.
+//! The cluster control plane: a member's transport and membership, the
+//! generation of the shard map it runs, asks forwarded between nodes, and
+//! the cluster-wide snapshot coordinator.
+//!
+//! # Layout
+//! - `settings`: [`ClusterSettings`], how a node joins.
+//! - `messages`: the control messages and their channel.
+//! - `blueprint`: how a member starts its runtime for each generation.
+//! - `member`: running the configured generation and uploading its parts.
+//! - `coordinator`: generations, fencing and epochs across the cluster.
+//! - `asks`: asks of actors on other nodes.
+//! - `status`: the coordinator's role and history, for the views.
+//! - `view`: `/v1/cluster` as this node sees the cluster.
 
+mod asks;
+mod blueprint;
+mod coordinator;
+mod member;
+mod messages;
 mod settings;
+mod status;
+mod view;
 
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use cairn_core::{Address, AskError, Payload, Runtime, ShardCount};
+use cairn_persistence::{GcPolicy, Store};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::error::NodeError;
+use crate::membership::{Membership, MembershipConfig, NodeMetadata};
+use crate::transport::{
+    Events, Incarnation, NodeId, TcpTransport, Transport, TransportConfig, TransportEvent,
+};
+pub(crate) use blueprint::{Blueprint, SharedSink};
+use member::MemberState;
+pub use member::STALE_FRAMES;
+use messages::{Control, CONTROL_CHANNEL};
 pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
+
+/// What every task of a member shares.
+pub(crate) struct Shared {
+    myself: Weak<Shared>,
+    pub(crate) transport: TcpTransport,
+    pub(crate) membership: Membership,
+    pub(crate) store: Store,
+    pub(crate) blueprint: Blueprint,
+    /// The largest payload the transport sends.
+    pub(crate) max_payload: usize,
+    pub(crate) member: Mutex<MemberState>,
+    /// The runtime of the generation running here, once there is one.
+    pub(crate) runtime: watch::Sender<Option<Runtime>>,
+    member_inbox: mpsc::UnboundedSender<Control>,
+    coordinator_inbox: mpsc::UnboundedSender<coordinator::Input>,
+    pub(crate) asks: asks::PendingAsks,
+    pub(crate) status: status::Status,
+}
+
+impl Shared {
+    /// This node.
+    pub(crate) fn me(&self) -> &NodeId {
+        self.transport.local_node()
+    }
+
+    /// Sends `control` to `to`; to this node itself it is handed over in
+    /// memory.
+    pub(crate) fn send(&self, to: &NodeId, control: Control) {
+        if to == self.me() {
+            self.dispatch(to.clone(), control);
+        } else if let Err(error) = self.transport.send(to, CONTROL_CHANNEL, control.encode()) {
+            tracing::warn!(peer = %to, %error, "control message not sent");
+        }
+    }
+
+    /// Hands a control message from `from` to the loop it is for.
+    fn dispatch(&self, from: NodeId, control: Control) {
+        match control {
+            Control::Configure(_)
+            | Control::StartEpoch { .. }
+            | Control::Committed { .. }
+            | Control::Aborted { .. } => {
+                let _ = self.member_inbox.send(control);
+            }
+            Control::Ready { .. } | Control::Parts { .. } | Control::EpochWanted { .. } => {
+                let _ = self
+                    .coordinator_inbox
+                    .send(coordinator::Input::Member(from, control));
+            }
+            Control::Ask(request) => {
+                if let Some(shared) = self.myself.upgrade() {
+                    tokio::spawn(asks::answer(shared, from, request));
+                }
+            }
+            Control::Answer { id, reply } => {
+                self.asks
+                    .complete(id, reply.map(serde_bytes::ByteBuf::into_vec));
+            }
+        }
+    }
+
+    /// The runtime of the generation running here, if it is `generation`.
+    pub(crate) fn runtime_of(&self, generation: crate::transport::Generation) -> Option<Runtime> {
+        let state = self.member.lock();
+        state
+            .running
+            .as_ref()
+            .filter(|local| local.configuration.generation == generation)
+            .map(|local| local.runtime.clone())
+    }
+
+    /// The runtime running here now, if any.
+    pub(crate) fn current_runtime(&self) -> Option<Runtime> {
+        self.runtime.borrow().clone()
+    }
+}
+
+/// This node as a member of a cluster. Stopped by [`Cluster::leave`].
+pub(crate) struct Cluster {
+    shared: Arc<Shared>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What a member starts with, beside its [`ClusterSettings`].
+pub(crate) struct MemberSetup {
+    pub(crate) blueprint: Blueprint,
+    pub(crate) store: Store,
+    /// The node's HTTP address, published to the others.
+    pub(crate) http: Option<SocketAddr>,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) retention: GcPolicy,
+}
+
+impl Cluster {
+    /// Joins the cluster and waits until the coordinator has configured a
+    /// generation that runs here.
+    pub(crate) async fn join(
+        settings: ClusterSettings,
+        setup: MemberSetup,
+    ) -> Result<Self, NodeError> {
+        let incarnation = Incarnation::from_clock();
+        if settings.secret.is_none() {
+            tracing::warn!(bind = %settings.bind, "no cluster secret: the cluster port is unauthenticated (set --secret or CAIRN_CLUSTER_SECRET)");
+        }
+        let transport_config = TransportConfig::new(settings.cluster_id.clone())
+            .with_secret(settings.secret.clone())
+            .with_incarnation(incarnation);
+        let max_payload = transport_config.max_payload();
+        let (transport, events) = TcpTransport::bind(settings.bind, transport_config)
+            .await
+            .map_err(|error| {
+                NodeError::Cluster(format!("cannot listen on {}: {error}", settings.bind))
+            })?;
+        let bound: SocketAddr = transport
+            .local_node()
+            .as_str()
+            .parse()
+            .map_err(|error| NodeError::Cluster(format!("bound address: {error}")))?;
+        let shards = setup.blueprint.config.shard_count;
+        let metadata = NodeMetadata::new(
+            bound.to_string(),
+            setup.http.map(|addr| addr.to_string()).unwrap_or_default(),
+            shards,
+        );
+        let membership = Membership::start(
+            MembershipConfig::new(settings.cluster_id.clone(), bound, metadata)
+                .with_seeds(settings.seeds.clone())
+                .with_incarnation(incarnation),
+        )
+        .await
+        .map_err(|error| NodeError::Cluster(format!("cannot gossip on {bound}: {error}")))?;
+        let (member_inbox, member_rx) = mpsc::unbounded_channel();
+        let (coordinator_inbox, coordinator_rx) = mpsc::unbounded_channel();
+        let (runtime, mut runtimes) = watch::channel(None);
+        let shared = Arc::new_cyclic(|myself| Shared {
+            myself: myself.clone(),
+            transport,
+            membership,
+            store: setup.store,
+            blueprint: setup.blueprint,
+            max_payload,
+            member: Mutex::new(MemberState::default()),
+            runtime,
+            member_inbox,
+            coordinator_inbox,
+            asks: asks::PendingAsks::default(),
+            status: status::Status::default(),
+        });
+        let tasks = vec![
+            tokio::spawn(route(shared.clone(), events)),
+            tokio::spawn(track_peers(shared.clone())),
+            tokio::spawn(member::run(shared.clone(), member_rx)),
+            tokio::spawn(coordinator::run(
+                shared.clone(),
+                coordinator_rx,
+                coordinator::Settings {
+                    interval: setup.interval,
+                    retention: setup.retention,
+                },
+            )),
+        ];
+        let cluster = Self {
+            shared,
+            tasks: Mutex::new(tasks),
+        };
+        tracing::info!(node = %bound, %incarnation, seeds = ?settings.seeds, "joining the cluster");
+        loop {
+            let mismatched: Vec<String> = cluster
+                .shared
+                .membership
+                .view()
+                .shard_count_mismatches(shards)
+                .iter()
+                .map(|member| format!("{} ({} shards)", member.node, member.metadata.shards.get()))
+                .collect();
+            if !mismatched.is_empty() {
+                cluster.stop().await;
+                return Err(NodeError::Cluster(format!(
+                    "this node has {} shards but members {mismatched:?} have another count; the shard count is fixed for the whole cluster",
+                    shards.get()
+                )));
+            }
+            match tokio::time::timeout(Duration::from_secs(5), runtimes.changed()).await {
+                Ok(Ok(())) if runtimes.borrow().is_some() => break,
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(NodeError::ShuttingDown),
+                Err(_) => {
+                    tracing::info!("waiting for the coordinator to give this node a generation")
+                }
+            }
+        }
+        Ok(cluster)
+    }
+
+    /// The runtime of the generation running here.
+    pub(crate) fn runtime(&self) -> Runtime {
+        self.shared
+            .current_runtime()
+            .expect("a member has a runtime from the end of `join`")
+    }
+
+    /// A receiver of the runtime of each generation as it starts here.
+    pub(crate) fn runtimes(&self) -> watch::Receiver<Option<Runtime>> {
+        self.shared.runtime.subscribe()
+    }
+
+    /// The node running `address`'s shard under the running generation.
+    fn owner_of(&self, address: &Address, shards: ShardCount) -> Option<NodeId> {
+        let state = self.shared.member.lock();
+        let local = state.running.as_ref()?;
+        local
+            .configuration
+            .owners
+            .get(address.shard(shards).index())
+            .cloned()
+    }
+
+    /// Asks `to` with `payload`, on this node if its shard runs here, else
+    /// on the node that runs it. A reply from another node is JSON-like
+    /// data ([`serde_json::Value`]), not the handler's Rust type.
+    pub(crate) async fn ask_payload(
+        &self,
+        to: Address,
+        payload: Payload,
+        durable: bool,
+        timeout: Duration,
+    ) -> Result<Payload, AskError> {
+        let runtime = self.runtime();
+        let shards = runtime.config().shard_count;
+        match self.owner_of(&to, shards) {
+            Some(owner) if &owner != self.shared.me() => {
+                let bytes =
+                    asks::ask_remote(&self.shared, &owner, to.clone(), payload, durable, timeout)
+                        .await?;
+                asks::decode_reply(&bytes).map_err(|reason| AskError::Remote {
+                    address: to,
+                    node: owner.to_string(),
+                    reason,
+                })
+            }
+            _ if durable => runtime.ask_durable_payload(to, payload, timeout).await,
+            _ => runtime.ask_payload(to, payload, timeout).await,
+        }
+    }
+
+    /// Asks `to` and decodes the reply as `R`, wherever its shard runs.
+    pub(crate) async fn ask<R: cairn_core::Message>(
+        &self,
+        to: Address,
+        payload: Payload,
+        durable: bool,
+        timeout: Duration,
+    ) -> Result<R, AskError> {
+        let runtime = self.runtime();
+        let shards = runtime.config().shard_count;
+        match self.owner_of(&to, shards) {
+            Some(owner) if &owner != self.shared.me() => {
+                let bytes =
+                    asks::ask_remote(&self.shared, &owner, to.clone(), payload, durable, timeout)
+                        .await?;
+                rmp_serde::from_slice(&bytes).map_err(|error| AskError::Remote {
+                    address: to,
+                    node: owner.to_string(),
+                    reason: format!(
+                        "the reply does not decode as `{}`: {error}",
+                        std::any::type_name::<R>()
+                    ),
+                })
+            }
+            _ => {
+                let reply = if durable {
+                    runtime
+                        .ask_durable_payload(to.clone(), payload, timeout)
+                        .await?
+                } else {
+                    runtime.ask_payload(to.clone(), payload, timeout).await?
+                };
+                reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
+                    address: to,
+                    expected: std::any::type_name::<R>(),
+                    actual: reply.type_name(),
+                })
+            }
+        }
+    }
+
+    /// Takes an epoch now, if this node is the coordinator.
+    pub(crate) async fn snapshot_now(&self) -> Result<cairn_core::Epoch, NodeError> {
+        let (reply, outcome) = oneshot::channel();
+        self.shared
+            .coordinator_inbox
+            .send(coordinator::Input::SnapshotNow(reply))
+            .map_err(|_| NodeError::ShuttingDown)?;
+        outcome.await.map_err(|_| NodeError::ShuttingDown)?
+    }
+
+    /// The registered functions.
+    pub(crate) fn registry(&self) -> &cairn_core::Registry {
+        &self.shared.blueprint.registry
+    }
+
+    /// The committed epoch the generation running here restored.
+    pub(crate) fn restored_from(&self) -> Option<cairn_core::Epoch> {
+        let state = self.shared.member.lock();
+        state.running.as_ref()?.configuration.restore
+    }
+
+    /// The epochs this node coordinated, oldest first.
+    pub(crate) fn history(&self) -> Vec<crate::EpochRecord> {
+        self.shared.status.history()
+    }
+
+    /// The epoch being taken, if this node coordinates one.
+    pub(crate) fn open_epoch(&self) -> Option<cairn_core::Epoch> {
+        self.shared.status.open_epoch()
+    }
+
+    /// The store the cluster snapshots to.
+    pub(crate) fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// The cluster as this node sees it.
+    pub(crate) fn view(&self) -> crate::http::views::ClusterView {
+        view::of(&self.shared)
+    }
+
+    /// Leaves gracefully: the coordinator commits an epoch with this node's
+    /// shards, and moves them to the other members, before this node stops
+    /// (a coordinator first commits one itself). Gives up waiting after
+    /// `patience`, then stops anyway: the others recover without it.
+    pub(crate) async fn leave(&self, patience: Duration) {
+        let shared = &self.shared;
+        if shared.status.coordinating().is_some() {
+            match self.snapshot_now().await {
+                Ok(epoch) => tracing::info!(epoch, "leaving: committed a last epoch"),
+                Err(error) => tracing::warn!(%error, "leaving: the last epoch failed"),
+            }
+        }
+        if others_alive(shared) {
+            shared.membership.announce_leaving().await;
+            let mut runtimes = self.runtimes();
+            let mut views = shared.membership.watch();
+            let handed_over = async {
+                loop {
+                    let owns_nothing = shared
+                        .member
+                        .lock()
+                        .running
+                        .as_ref()
+                        .is_some_and(|local| local.runtime.owned_shards().is_empty());
+                    if owns_nothing {
+                        tracing::info!("leaving: shards handed over");
+                        return;
+                    }
+                    if !others_alive(shared) {
+                        tracing::warn!("leaving: no other member is left to take the shards");
+                        return;
+                    }
+                    tokio::select! {
+                        changed = runtimes.changed() => if changed.is_err() { return },
+                        changed = views.changed() => if changed.is_err() { return },
+                    }
+                }
+            };
+            if tokio::time::timeout(patience, handed_over).await.is_err() {
+                tracing::warn!(
+                    ?patience,
+                    "leaving: the shards were not handed over in time; stopping anyway"
+                );
+            }
+        }
+        self.stop().await;
+    }
+
+    /// Stops every task, the runtime, gossip and the transport.
+    pub(crate) async fn stop(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock());
+        for task in &tasks {
+            task.abort();
+        }
+        let running = self.shared.member.lock().running.take();
+        if let Some(local) = running {
+            local.stop().await;
+        }
+        if let Err(error) = self.shared.membership.leave().await {
+            tracing::warn!(%error, "gossip did not stop cleanly");
+        }
+        self.shared.transport.shutdown().await;
+    }
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("node", self.shared.me())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Takes the transport's events: control messages to their loops, data
+/// frames to the running generation.
+async fn route(shared: Arc<Shared>, mut events: Events) {
+    while let Some(event) = events.recv().await {
+        match event {
+            TransportEvent::Message(delivery) if delivery.channel == CONTROL_CHANNEL => {
+                match Control::decode(&delivery.payload) {
+                    Ok(control) => shared.dispatch(delivery.from, control),
+                    Err(error) => {
+                        tracing::warn!(from = %delivery.from, %error, "malformed control message dropped")
+                    }
+                }
+            }
+            TransportEvent::Message(delivery) => member::deliver_data(&shared, delivery),
+            TransportEvent::PeerRestarted { peer, .. } => {
+                tracing::info!(%peer, "peer restarted as a new incarnation");
+            }
+            other => tracing::debug!(?other, "transport event"),
+        }
+    }
+}
+
+/// Makes every member gossip reports known to the transport, so that the
+/// side that dials (the lower node id) connects before anything is sent.
+async fn track_peers(shared: Arc<Shared>) {
+    let mut views = shared.membership.watch();
+    let mut known = std::collections::BTreeSet::new();
+    loop {
+        let members: Vec<NodeId> = views
+            .borrow_and_update()
+            .members
+            .iter()
+            .map(|member| member.node.clone())
+            .collect();
+        for member in members {
+            if &member != shared.me() && known.insert(member.clone()) {
+                shared.transport.add_peer(member);
+            }
+        }
+        if views.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Whether a member other than this node is alive and not leaving.
+fn others_alive(shared: &Shared) -> bool {
+    shared
+        .membership
+        .view()
+        .live_members()
+        .any(|member| &member.node != shared.me())
+}

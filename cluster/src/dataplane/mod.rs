@@ -17,9 +17,11 @@
 //! # Layout
 //! - `sink`: [`TransportSink`], the runtime's remote sink over a transport.
 //! - `receiver`: [`ReceiveLoop`], the task that delivers frames.
+//! - [`generation`]: the generation tag every frame carries.
 //! - `error`: [`DataPlaneError`].
 
 mod error;
+pub mod generation;
 mod receiver;
 mod sink;
 
@@ -28,16 +30,17 @@ use std::sync::Arc;
 use cairn_core::{Placement, ShardCount, ShardId};
 
 use crate::membership::ShardMap;
-use crate::transport::{Transport, TransportConfig};
+use crate::transport::{Generation, Transport, TransportConfig};
 
 pub use error::DataPlaneError;
-pub use receiver::ReceiveLoop;
+pub use receiver::{deliver, Delivered, ReceiveLoop};
 pub use sink::TransportSink;
 
 /// This node's part of the data plane under one shard map: which shards
 /// run here, and where frames for the others go.
 pub struct DataPlane<T: Transport> {
     sink: Arc<TransportSink<T>>,
+    generation: Generation,
     owned: Vec<ShardId>,
 }
 
@@ -69,13 +72,20 @@ impl<T: Transport> DataPlane<T> {
         }
         let sink = TransportSink::new(
             transport,
+            map.generation,
             map.owners.clone(),
             transport_config.max_payload(),
         );
         Ok(Self {
             sink: Arc::new(sink),
+            generation: map.generation,
             owned,
         })
+    }
+
+    /// The generation of the map this data plane runs.
+    pub fn generation(&self) -> Generation {
+        self.generation
     }
 
     /// The shards that run on this node.
@@ -101,7 +111,7 @@ impl<T: Transport> std::fmt::Debug for DataPlane<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{Faults, Generation, MemoryNetwork, NodeId};
+    use crate::transport::{Faults, MemoryNetwork, NodeId};
 
     fn map(owners: &[&str]) -> ShardMap {
         ShardMap {

@@ -5,7 +5,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use crate::transport::{Events, TransportEvent};
+use super::generation::{admit, untag, Admission};
+use crate::transport::{Delivery, Events, Generation, TransportEvent};
 
 /// Delivers every frame the transport receives to the runtime's shards,
 /// and passes every other event (peers up, down, restarted) on to the
@@ -17,15 +18,17 @@ pub struct ReceiveLoop {
 }
 
 impl ReceiveLoop {
-    /// Starts the loop on the current tokio runtime. Events other than
+    /// Starts the loop on the current tokio runtime, delivering frames of
+    /// map `generation` (others are dropped). Events other than
     /// deliveries go to `others`, if given, else are logged.
     pub fn start(
         runtime: Runtime,
+        generation: Generation,
         events: Events,
         others: Option<mpsc::UnboundedSender<TransportEvent>>,
     ) -> Self {
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run(runtime, events, others, cancel.clone()));
+        let task = tokio::spawn(run(runtime, generation, events, others, cancel.clone()));
         Self {
             task,
             _stop: cancel.drop_guard(),
@@ -45,6 +48,7 @@ impl ReceiveLoop {
 
 async fn run(
     runtime: Runtime,
+    generation: Generation,
     mut events: Events,
     others: Option<mpsc::UnboundedSender<TransportEvent>>,
     cancel: CancellationToken,
@@ -59,15 +63,8 @@ async fn run(
         };
         match event {
             TransportEvent::Message(delivery) => {
-                let channel = RemoteChannel {
-                    src: delivery.channel.src,
-                    dst: delivery.channel.dst,
-                };
-                if let Err(error) = runtime.deliver_remote(channel, &delivery.payload) {
-                    if runtime.is_shutting_down() {
-                        break;
-                    }
-                    tracing::warn!(from = %delivery.from, %channel, seq = delivery.seq, %error, "frame refused");
+                if deliver(&runtime, generation, &delivery) == Delivered::ShuttingDown {
+                    break;
                 }
             }
             TransportEvent::PeerRestarted { ref peer, .. } => {
@@ -88,4 +85,40 @@ fn forward(others: &Option<mpsc::UnboundedSender<TransportEvent>>, event: Transp
         }
         None => tracing::debug!(?event, "transport event"),
     }
+}
+
+/// What became of one delivered frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// Handed to its shard (or refused by it, logged).
+    Done,
+    /// Sent under another generation than `generation`, or without a tag:
+    /// not handed over; [`admit`] tells which.
+    NotAdmitted(Option<Admission>),
+    /// The runtime is shutting down.
+    ShuttingDown,
+}
+
+/// Hands `delivery`'s frame to `runtime` if it was sent under
+/// `generation`.
+pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -> Delivered {
+    let channel = RemoteChannel {
+        src: delivery.channel.src,
+        dst: delivery.channel.dst,
+    };
+    let Some((sent_under, frame)) = untag(&delivery.payload) else {
+        tracing::warn!(from = %delivery.from, %channel, "frame without a generation tag refused");
+        return Delivered::NotAdmitted(None);
+    };
+    match admit(generation, sent_under) {
+        Admission::Deliver => {}
+        other => return Delivered::NotAdmitted(Some(other)),
+    }
+    if let Err(error) = runtime.deliver_remote(channel, frame) {
+        if runtime.is_shutting_down() {
+            return Delivered::ShuttingDown;
+        }
+        tracing::warn!(from = %delivery.from, %channel, seq = delivery.seq, %error, "frame refused");
+    }
+    Delivered::Done
 }

@@ -77,6 +77,10 @@ pub(crate) enum ApiError {
     /// The committed epoch holds no state for this actor.
     #[error("snapshot epoch {epoch} holds no state for {address}")]
     NotInSnapshot { address: String, epoch: u64 },
+    /// The ask was forwarded to the node running the actor, and failed
+    /// there or on the way.
+    #[error("{0}")]
+    Remote(String),
     /// The metrics recorder could not be installed.
     #[error("metrics are unavailable: {0}")]
     MetricsUnavailable(String),
@@ -109,6 +113,7 @@ impl ApiError {
             Self::NoSnapshots(_) => "no_snapshots",
             Self::EpochNotFound(_) => "epoch_not_found",
             Self::NotInSnapshot { .. } => "not_in_snapshot",
+            Self::Remote(_) => "remote_failed",
             Self::MetricsUnavailable(_) => "metrics_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -143,7 +148,7 @@ impl ResponseError for ApiError {
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotReady | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::AskTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Self::NoReply(_) => StatusCode::BAD_GATEWAY,
+            Self::NoReply(_) | Self::Remote(_) => StatusCode::BAD_GATEWAY,
             Self::HandlerPanicked(_) | Self::MetricsUnavailable(_) | Self::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -182,6 +187,7 @@ impl From<AskError> for ApiError {
             AskError::NoReply { .. } => Self::NoReply(error.to_string()),
             AskError::HandlerPanicked { .. } => Self::HandlerPanicked(error.to_string()),
             AskError::Send(error) => error.into(),
+            AskError::Remote { .. } => Self::Remote(error.to_string()),
             AskError::ReplyType { .. } => Self::Internal(format!(
                 "{error}; an untyped ask cannot mismatch: this is a bug"
             )),

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub enum ClusterMode {
     /// One node runs every shard; it is its own coordinator.
     SingleNode,
+    /// Members found each other through seeds and share the shards.
+    Cluster,
 }
 
 /// What a member of the cluster is known to be doing.
@@ -17,6 +19,10 @@ pub enum ClusterMode {
 pub enum MemberStatus {
     /// Running and reachable.
     Alive,
+    /// Leaving gracefully: its shards are being handed over.
+    Leaving,
+    /// Declared dead by the failure detector.
+    Dead,
 }
 
 /// `GET /v1/cluster`: the members and who coordinates them.
@@ -32,12 +38,22 @@ pub struct ClusterView {
     pub shard_count: u32,
     /// Every member, this node included.
     pub members: Vec<MemberView>,
+    /// The generation of the shard map running on the node that answered
+    /// (clusters only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    /// The node running each shard, by shard index, under that
+    /// generation (clusters only; empty for a single node, which runs
+    /// them all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shard_owners: Vec<String>,
 }
 
 /// One member of the cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
-    /// The member's id: for now the address its HTTP endpoint is bound to.
+    /// The member's id: its cluster address (`--bind`), or for a single
+    /// node the address its HTTP endpoint is bound to.
     pub id: String,
     /// The address of the member's HTTP endpoint.
     pub http: String,
@@ -45,8 +61,13 @@ pub struct MemberView {
     pub status: MemberStatus,
     /// How many shards the member owns.
     pub shards: u32,
-    /// When the member started, in seconds since the Unix epoch.
+    /// When the member started, in seconds since the Unix epoch (for a
+    /// cluster member, its incarnation's clock reading).
     pub started_at_unix_secs: u64,
+    /// The member's incarnation: larger for each restart at the same
+    /// address (cluster members only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incarnation: Option<u64>,
 }
 
 /// `GET /v1/shards`: every shard, in shard order.

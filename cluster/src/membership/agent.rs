@@ -146,14 +146,21 @@ impl Membership {
         if self.inner.server.lock().is_none() {
             return Ok(());
         }
+        self.announce_leaving().await;
+        tokio::time::sleep(self.inner.leave_linger).await;
+        self.shutdown().await
+    }
+
+    /// Publishes the leaving mark and keeps gossiping: peers stop counting
+    /// this node as live, while it goes on serving until it is told to stop
+    /// (a member hands its shards over first, then calls [`Self::leave`]).
+    pub async fn announce_leaving(&self) {
         self.inner
             .chitchat
             .lock()
             .await
             .self_node_state()
             .set(LEAVING_KEY, "1");
-        tokio::time::sleep(self.inner.leave_linger).await;
-        self.shutdown().await
     }
 
     /// Stops gossiping without a leave (peers will see this node die) and

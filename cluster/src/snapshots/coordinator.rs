@@ -3,17 +3,15 @@
 //! create-only (SNAPSHOTS §3.4). An epoch that cannot finish is aborted,
 //! and the shards capture again what it held.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cairn_core::{Epoch, Runtime, ShardSnapshot};
-use cairn_persistence::{
-    encode_object, CommitOutcome, GcPolicy, Manifest, ObjectRef, ShardEntry, ShardObjectKey,
-    ShardObjectKind, Store, TypeSchema,
-};
+use cairn_persistence::{CommitOutcome, GcPolicy, Manifest, Store, TypeSchema};
 use tokio::sync::{mpsc, Mutex};
 
+use super::history::{unix_ms_now, EpochRecord, History};
+use super::parts::{extend_chains, schemas, upload, Chains, ManifestOf};
 use crate::error::NodeError;
 
 /// The generation and incarnation of a single node that never fails over.
@@ -24,31 +22,6 @@ const INCARNATION: u64 = 1;
 /// Garbage collection runs after every this many commits: it lists the
 /// store, which is too costly to do every second on S3.
 const GC_EVERY: u64 = 10;
-
-/// How many recent epochs the history keeps.
-const HISTORY: usize = 100;
-
-/// What became of one epoch.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct EpochRecord {
-    /// The epoch.
-    pub epoch: Epoch,
-    /// Whether it committed.
-    pub committed: bool,
-    /// When it started, in milliseconds since the Unix epoch.
-    pub started_unix_ms: u64,
-    /// From start to commit or abort, in milliseconds.
-    pub duration_ms: u64,
-    /// Bytes uploaded for it.
-    pub bytes: u64,
-    /// Objects uploaded for it.
-    pub objects: usize,
-    /// Bytes of in-flight messages its channel logs recorded (message
-    /// bodies, before the object's framing).
-    pub channel_log_bytes: u64,
-    /// Why it was aborted, if it was.
-    pub error: Option<String>,
-}
 
 /// What one epoch uploaded.
 #[derive(Default)]
@@ -65,7 +38,7 @@ pub(crate) struct Coordinator {
     part_timeout: Duration,
     gc: GcPolicy,
     state: Mutex<State>,
-    history: parking_lot::Mutex<std::collections::VecDeque<EpochRecord>>,
+    history: History,
     /// The epochs running now (at most one does work at a time).
     epochs: parking_lot::Mutex<tokio::task::JoinSet<()>>,
     /// The epoch between its start and its commit or abort, if any.
@@ -75,7 +48,7 @@ pub(crate) struct Coordinator {
 struct State {
     parts: mpsc::UnboundedReceiver<ShardSnapshot>,
     last_committed: Option<Epoch>,
-    chains: BTreeMap<u32, Vec<ObjectRef>>,
+    chains: Chains,
     commits: u64,
     last_started: Option<Epoch>,
 }
@@ -95,7 +68,7 @@ impl Coordinator {
             runtime,
             part_timeout,
             gc,
-            history: parking_lot::Mutex::new(std::collections::VecDeque::new()),
+            history: History::default(),
             epochs: parking_lot::Mutex::new(tokio::task::JoinSet::new()),
             open: parking_lot::Mutex::new(None),
             state: Mutex::new(State {
@@ -146,15 +119,13 @@ impl Coordinator {
             .map_or(next_in_store, |last| next_in_store.max(last + 1));
         state.last_started = Some(epoch);
         let started = std::time::Instant::now();
-        let started_unix_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as u64);
+        let started_unix_ms = unix_ms_now();
         self.runtime.start_epoch(epoch)?;
         *self.open.lock() = Some(epoch);
         let mut uploaded = Uploaded::default();
         let outcome = self.commit(&mut state, epoch, &mut uploaded).await;
         *self.open.lock() = None;
-        self.remember(EpochRecord {
+        self.history.remember(EpochRecord {
             epoch,
             committed: outcome.is_ok(),
             started_unix_ms,
@@ -201,15 +172,7 @@ impl Coordinator {
 
     /// The most recent epochs, oldest first.
     pub(crate) fn history(&self) -> Vec<EpochRecord> {
-        self.history.lock().iter().cloned().collect()
-    }
-
-    fn remember(&self, record: EpochRecord) {
-        let mut history = self.history.lock();
-        if history.len() == HISTORY {
-            history.pop_front();
-        }
-        history.push_back(record);
+        self.history.records()
     }
 
     /// Gathers, uploads and commits, counting what it uploads.
@@ -220,11 +183,10 @@ impl Coordinator {
         uploaded: &mut Uploaded,
     ) -> Result<(), NodeError> {
         let shard_count = self.runtime.config().shard_count.get();
-        let mut chains = state.chains.clone();
         // Each part is encoded and uploaded in a task of its own as soon as
         // it arrives, so uploads overlap one another and the wait for the
         // slower shards instead of queueing behind each other.
-        let types: Arc<[TypeSchema]> = schemas(&self.runtime).into();
+        let types: Arc<[TypeSchema]> = schemas(self.runtime.registry()).into();
         let mut uploads = tokio::task::JoinSet::new();
         let mut received = 0;
         while received < shard_count {
@@ -241,7 +203,8 @@ impl Coordinator {
                 continue;
             }
             let (store, types) = (self.store.clone(), types.clone());
-            uploads.spawn(async move { upload(&store, &types, part).await });
+            uploads
+                .spawn(async move { upload(&store, &types, part, GENERATION, INCARNATION).await });
             received += 1;
         }
         let mut references = Vec::with_capacity(shard_count as usize);
@@ -256,37 +219,16 @@ impl Coordinator {
             uploaded.channel_log_bytes += upload.channel_log_bytes;
             references.push(upload);
         }
-        references.sort_unstable_by_key(|upload| upload.shard);
-        for upload in references {
-            let chain = chains.entry(upload.shard).or_default();
-            if upload.full {
-                // A new base: the parts before it are no longer needed, and
-                // garbage collection reclaims them once no kept epoch
-                // references them.
-                chain.clear();
-            }
-            chain.push(upload.reference);
-        }
-        let manifest = Manifest {
+        let chains = extend_chains(&state.chains, references);
+        let manifest = ManifestOf {
             epoch,
             generation: GENERATION,
             incarnation: INCARNATION,
             parent: state.last_committed,
             shard_count,
-            shards: chains
-                .iter()
-                .map(|(shard, chain)| {
-                    (
-                        *shard,
-                        ShardEntry {
-                            chain: chain.clone(),
-                        },
-                    )
-                })
-                .collect(),
-            aborted: false,
-            metadata: BTreeMap::new(),
-        };
+            chains: &chains,
+        }
+        .build();
         match self.store.commit_manifest(&manifest).await? {
             CommitOutcome::Committed => {
                 state.chains = chains;
@@ -307,50 +249,4 @@ impl Coordinator {
             Err(error) => tracing::warn!(%error, "snapshot garbage collection failed"),
         }
     }
-}
-
-/// One shard's part, uploaded.
-struct PartUpload {
-    shard: u32,
-    full: bool,
-    reference: ObjectRef,
-    /// Bytes of message bodies in its channel logs.
-    channel_log_bytes: u64,
-}
-
-/// Encodes `part` and stores it under a unique key.
-async fn upload(
-    store: &Store,
-    types: &[TypeSchema],
-    part: ShardSnapshot,
-) -> Result<PartUpload, NodeError> {
-    let bytes = encode_object(ShardObjectKind::State.object_kind(), types, &part)?;
-    let key = ShardObjectKey::new(
-        part.epoch,
-        part.shard.0,
-        GENERATION,
-        INCARNATION,
-        ShardObjectKind::State,
-    );
-    Ok(PartUpload {
-        shard: part.shard.0,
-        full: part.full,
-        reference: store.put_object(&key, bytes).await?,
-        channel_log_bytes: part
-            .channels
-            .iter()
-            .flat_map(|channel| &channel.log)
-            .map(|message| message.body.len() as u64)
-            .sum(),
-    })
-}
-
-/// The schema hash of every registered function type.
-fn schemas(runtime: &Runtime) -> Vec<TypeSchema> {
-    runtime
-        .registry()
-        .functions()
-        .into_iter()
-        .map(|function| TypeSchema::new(function.function_type().name(), function.schema_hash()))
-        .collect()
 }

@@ -8,7 +8,9 @@
 //! restore folds them, last write winning (SNAPSHOTS §3.10 rule 33).
 
 mod coordinator;
-mod recovery;
+mod history;
+mod parts;
+pub(crate) mod recovery;
 mod schema;
 
 use std::sync::Arc;
@@ -22,9 +24,11 @@ use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
 use coordinator::Coordinator;
-pub use coordinator::EpochRecord;
+pub use history::EpochRecord;
+pub(crate) use history::{unix_ms_now, History};
+pub(crate) use parts::{extend_chains, schemas, upload, Chains, ManifestOf, PartUpload};
 pub(crate) use schema::Migrations;
-use schema::SchemaCheck;
+pub(crate) use schema::SchemaCheck;
 
 /// How long the coordinator waits for every shard's part of an epoch.
 const PART_TIMEOUT: Duration = Duration::from_secs(30);

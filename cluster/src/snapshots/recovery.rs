@@ -66,7 +66,7 @@ pub(super) async fn recover(
                 configured: shards.get(),
             });
         }
-        match load(store, &manifest, shards, schemas).await {
+        match load(store, &manifest, shards, schemas, None).await {
             Ok(restore) => {
                 if let Some(&newest) = skipped.first() {
                     tracing::error!(
@@ -120,17 +120,54 @@ pub(super) async fn recover(
     })
 }
 
-/// Reads and folds every shard's chain of `manifest`.
+/// Reads committed epoch `epoch` for the shards `owned` marks (by index)
+/// — a cluster member's share of a generation — and folds each one's
+/// chain. A member never falls back: every member must restore the same
+/// epoch. `None` restores nothing (the cluster has no commit yet).
+pub(crate) async fn restore_owned(
+    store: &Store,
+    epoch: Option<Epoch>,
+    shards: ShardCount,
+    schemas: &Arc<SchemaCheck>,
+    owned: &[bool],
+) -> Result<Vec<Option<ShardSnapshot>>, NodeError> {
+    let Some(epoch) = epoch else {
+        return Ok(Vec::new());
+    };
+    let manifest = store
+        .read_manifest(epoch)
+        .await?
+        .filter(|manifest| !manifest.aborted)
+        .ok_or_else(|| NodeError::CorruptSnapshot {
+            epoch,
+            object: cairn_persistence::manifest_key(epoch),
+            reason: "is missing or an ABORTED tombstone, but the coordinator chose it".into(),
+        })?;
+    if manifest.shard_count != shards.get() {
+        return Err(NodeError::ShardCountMismatch {
+            stored: manifest.shard_count,
+            configured: shards.get(),
+        });
+    }
+    load(store, &manifest, shards, schemas, Some(owned)).await
+}
+
+/// Reads and folds the chain of every shard of `manifest`, or of those
+/// `owned` marks.
 async fn load(
     store: &Store,
     manifest: &Manifest,
     shards: ShardCount,
     schemas: &Arc<SchemaCheck>,
+    owned: Option<&[bool]>,
 ) -> Result<Vec<Option<ShardSnapshot>>, NodeError> {
     // Shards' chains are independent: read and decode them all at once, so
     // recovery uses every core and overlaps the store's latency.
     let mut reads = tokio::task::JoinSet::new();
     for (shard, entry) in &manifest.shards {
+        if owned.is_some_and(|owned| !owned.get(*shard as usize).copied().unwrap_or(false)) {
+            continue;
+        }
         let (store, chain, schemas) = (store.clone(), entry.chain.clone(), schemas.clone());
         let (shard, epoch) = (*shard as usize, manifest.epoch);
         reads.spawn(async move {

@@ -10,9 +10,15 @@ use crate::http::views::{
     ShardsView,
 };
 
-/// `GET /v1/cluster`: this node, the only member and its own coordinator.
+/// `GET /v1/cluster`: the members as gossip tells them, the coordinator
+/// and the shard map; a single node is the only member and its own
+/// coordinator.
 pub(crate) async fn cluster(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let shard_count = state.node()?.shard_count().get();
+    let node = state.node()?;
+    if let Some(view) = node.cluster_view() {
+        return Ok(HttpResponse::Ok().json(view));
+    }
+    let shard_count = node.shard_count().get();
     Ok(HttpResponse::Ok().json(ClusterView {
         mode: ClusterMode::SingleNode,
         node: state.node_id.clone(),
@@ -24,7 +30,10 @@ pub(crate) async fn cluster(state: web::Data<AppState>) -> Result<HttpResponse, 
             status: MemberStatus::Alive,
             shards: shard_count,
             started_at_unix_secs: state.started_at_unix_secs,
+            incarnation: None,
         }],
+        generation: None,
+        shard_owners: Vec::new(),
     }))
 }
 

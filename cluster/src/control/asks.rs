@@ -1,0 +1,153 @@
+//! Asks of actors whose shard runs on another node: the ask travels to
+//! that node on the control channel, is asked there, and the reply comes
+//! back as MessagePack.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cairn_core::{Address, AskError, Payload};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use super::messages::{AskRequest, Control};
+use super::Shared;
+use crate::transport::NodeId;
+
+/// A forwarded ask's outcome: the reply as MessagePack, or why there is none.
+type Answer = Result<Vec<u8>, String>;
+
+/// The replies this node waits for, by ask id.
+#[derive(Default)]
+pub(crate) struct PendingAsks {
+    next: AtomicU64,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
+}
+
+/// A reply that travelled between nodes: the value as JSON-like data,
+/// decoded from MessagePack without knowing its Rust type.
+pub(crate) type ForwardedReply = serde_json::Value;
+
+impl PendingAsks {
+    /// Completes ask `id` with `reply`; an unknown id (its asker gave up)
+    /// is ignored.
+    pub(crate) fn complete(&self, id: u64, reply: Answer) {
+        if let Some(waiting) = self.waiting.lock().remove(&id) {
+            let _ = waiting.send(reply);
+        }
+    }
+}
+
+/// Asks `to`, whose shard runs on `owner`, with `payload`, and returns
+/// the reply as MessagePack.
+pub(crate) async fn ask_remote(
+    shared: &Shared,
+    owner: &NodeId,
+    to: Address,
+    payload: Payload,
+    durable: bool,
+    timeout: Duration,
+) -> Result<Vec<u8>, AskError> {
+    let failed = |reason: String| AskError::Remote {
+        address: to.clone(),
+        node: owner.to_string(),
+        reason,
+    };
+    let message = shared
+        .blueprint
+        .registry
+        .get(to.function())
+        .and_then(|function| function.message_name(payload.type_id_of_value()))
+        .ok_or_else(|| {
+            AskError::Send(cairn_core::Error::Config(format!(
+                "`{}` is not a message of `{}`",
+                payload.type_name(),
+                to.function()
+            )))
+        })?;
+    let body = payload
+        .to_msgpack()
+        .map_err(|error| failed(error.to_string()))?;
+    drop(payload);
+    let asks = &shared.asks;
+    let id = asks.next.fetch_add(1, Ordering::Relaxed);
+    let (reply_tx, reply) = oneshot::channel();
+    asks.waiting.lock().insert(id, reply_tx);
+    shared.send(
+        owner,
+        Control::Ask(AskRequest {
+            id,
+            to: to.clone(),
+            message: message.to_owned(),
+            body,
+            durable,
+            timeout_ms: timeout.as_millis() as u64,
+        }),
+    );
+    // A little beyond the owner's own timeout, so its answer wins.
+    let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), reply).await;
+    asks.waiting.lock().remove(&id);
+    match outcome {
+        Ok(Ok(reply)) => reply.map_err(failed),
+        Ok(Err(_)) => Err(failed("the node stopped".into())),
+        Err(_) => Err(AskError::Timeout {
+            address: to,
+            timeout,
+        }),
+    }
+}
+
+/// Asks, on this node, the actor of a forwarded `request` from `asker`,
+/// and sends the answer back.
+pub(crate) async fn answer(shared: Arc<Shared>, asker: NodeId, request: AskRequest) {
+    let id = request.id;
+    let reply = ask_here(&shared, request).await;
+    shared.send(
+        &asker,
+        Control::Answer {
+            id,
+            reply: reply.map(serde_bytes::ByteBuf::from),
+        },
+    );
+}
+
+async fn ask_here(shared: &Shared, request: AskRequest) -> Answer {
+    let payload = shared
+        .blueprint
+        .registry
+        .get(request.to.function())
+        .and_then(|function| function.message(&request.message))
+        .ok_or_else(|| {
+            format!(
+                "`{}` has no message `{}`",
+                request.to.function(),
+                request.message
+            )
+        })?
+        .decode_msgpack(&request.body)
+        .map_err(|error| error.to_string())?;
+    let runtime = shared
+        .current_runtime()
+        .ok_or("the node is not running yet")?;
+    let timeout = Duration::from_millis(request.timeout_ms);
+    let reply = if request.durable {
+        runtime
+            .ask_durable_payload(request.to, payload, timeout)
+            .await
+    } else {
+        runtime.ask_payload(request.to, payload, timeout).await
+    };
+    reply
+        .map_err(|error| error.to_string())?
+        .to_msgpack()
+        .map_err(|error| error.to_string())
+}
+
+/// A reply in MessagePack as a payload: typed as `R` if given, else as
+/// JSON-like data (for callers that only render it, such as HTTP).
+pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Payload, String> {
+    rmp_serde::from_slice::<ForwardedReply>(bytes)
+        .map(Payload::new)
+        .map_err(|error| format!("the reply does not decode: {error}"))
+}

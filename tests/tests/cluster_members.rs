@@ -1,0 +1,135 @@
+//! Cluster members in one process: three nodes find each other through a
+//! seed, share the shards and the store, ask each other's actors, and keep
+//! every balance exact when a member leaves gracefully and another joins.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cairn::{Address, ClusterSettings, Node};
+use cairn_tests::functions::{Account, Balance, Deposit, Transfer};
+
+const ACCOUNTS: u64 = 40;
+const INITIAL: i64 = 1_000;
+
+/// A loopback address whose TCP and UDP ports are both free.
+fn free_addr() -> SocketAddr {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        if std::net::UdpSocket::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+}
+
+async fn member(bind: SocketAddr, seed: SocketAddr, store: &str) -> Node {
+    Node::builder()
+        .register::<Account>()
+        .shards(8)
+        .store(store)
+        .snapshot_interval(Some(Duration::from_millis(200)))
+        .cluster(ClusterSettings::new(bind, [seed.to_string()]).with_cluster_id("members-test"))
+        .start()
+        .await
+        .expect("the member joins")
+}
+
+/// Every balance, each asked through `via` (most live on other members).
+async fn balances(via: &Node) -> Vec<i64> {
+    let mut balances = Vec::new();
+    for account in 0..ACCOUNTS {
+        let balance: i64 = via
+            .ask(Address::of::<Account>(account), Balance)
+            .await
+            .expect("the balance");
+        balances.push(balance);
+    }
+    balances
+}
+
+async fn wait_for(via: &Node, expected: &[i64]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = balances(via).await;
+        if now == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "balances {now:?} never became {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn transfers(expected: &mut [i64], round: u64) -> Vec<(u64, Transfer)> {
+    (0..200)
+        .map(|i| {
+            let from = (i * 7 + round) % ACCOUNTS;
+            let to = (i * 13 + 5 + round) % ACCOUNTS;
+            let amount = (i % 17 + 1) as i64;
+            expected[from as usize] -= amount;
+            expected[to as usize] += amount;
+            (from, Transfer { to, amount })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_share_shards_and_keep_balances_through_leave_and_join() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = format!("fs://{}", dir.path().display());
+    let addrs = [free_addr(), free_addr(), free_addr()];
+    let (a, b, c) = tokio::join!(
+        member(addrs[0], addrs[0], &store),
+        member(addrs[1], addrs[0], &store),
+        member(addrs[2], addrs[0], &store),
+    );
+    // Wait until one generation spans all three.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while a
+        .cluster_view()
+        .expect("a member")
+        .shard_owners
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < 3
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never one generation of three: {:?}",
+            a.cluster_view()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for account in 0..ACCOUNTS {
+        b.send(Address::of::<Account>(account), Deposit(INITIAL))
+            .expect("deposit");
+    }
+    let mut expected = vec![INITIAL; ACCOUNTS as usize];
+    wait_for(&c, &expected).await;
+    for (from, transfer) in transfers(&mut expected, 1) {
+        a.send(Address::of::<Account>(from), transfer)
+            .expect("transfer");
+    }
+    wait_for(&b, &expected).await;
+    // Let an epoch commit everything, then leave gracefully.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    c.shutdown().await;
+    wait_for(&a, &expected).await;
+    for (from, transfer) in transfers(&mut expected, 2) {
+        b.send(Address::of::<Account>(from), transfer)
+            .expect("transfer");
+    }
+    wait_for(&a, &expected).await;
+    // A fourth member joins and gets shards.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let d = member(free_addr(), addrs[1], &store).await;
+    wait_for(&d, &expected).await;
+    tokio::join!(a.shutdown(), b.shutdown(), d.shutdown());
+}
