@@ -46,6 +46,8 @@
 //!
 //! # Layout
 //! - `node`: [`Node`] and [`NodeBuilder`], the handle to a running node.
+//! - `node_args`: [`NodeArgs`], the standard flags of a node's binary
+//!   (`--bind`, `--seeds`, `--store`, …), for clap (feature `cli`).
 //! - `snapshots`: the snapshot coordinator and recovery from the store.
 //! - `error`: [`NodeError`], why a node could not start, snapshot or recover.
 //! - `prelude`: the names an application imports.
@@ -73,6 +75,8 @@ pub mod error;
 pub mod http;
 pub mod membership;
 mod node;
+#[cfg(feature = "cli")]
+mod node_args;
 mod snapshots;
 pub mod transport;
 
@@ -97,6 +101,8 @@ pub use committed::CommittedSnapshot;
 pub use control::{ClusterSettings, DEFAULT_CLUSTER_ID};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder};
+#[cfg(feature = "cli")]
+pub use node_args::{FlagError, NodeArgs};
 pub use snapshots::EpochRecord;
 
 /// The names an application imports: `use cairn::prelude::*;`.
