@@ -49,6 +49,8 @@
 //! - `control`: a node as a cluster member ([`ClusterSettings`]): the
 //!   generations of the shard map, asks between nodes and the cluster-wide
 //!   snapshot coordinator.
+//! - `node_args`: [`NodeArgs`], the standard flags of a node's binary
+//!   (`--bind`, `--seeds`, `--store`, …), for clap (feature `cli`).
 //! - `snapshots`: the snapshot coordinator and recovery from the store.
 //! - `error`: [`NodeError`], why a node could not start, snapshot or recover.
 //! - `prelude`: the names an application imports.
@@ -74,6 +76,8 @@ pub mod error;
 pub mod http;
 pub mod membership;
 mod node;
+#[cfg(feature = "cli")]
+mod node_args;
 mod snapshots;
 pub mod transport;
 
@@ -98,6 +102,8 @@ pub use committed::CommittedSnapshot;
 pub use control::{ClusterSettings, DEFAULT_CLUSTER_ID, STALE_FRAMES};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder, LEAVE_PATIENCE};
+#[cfg(feature = "cli")]
+pub use node_args::{FlagError, NodeArgs};
 pub use snapshots::EpochRecord;
 
 /// The names an application imports: `use cairn::prelude::*;`.

@@ -5,15 +5,16 @@
 //! Every binary takes `--http HOST:PORT`, defaulting to [`DEFAULT_HTTP`]: a
 //! free port on loopback, so an example always has an endpoint and never
 //! exposes it beyond the machine unless told to. The bound address is
-//! logged at start as `serving HTTP addr=…`.
+//! logged at start as `serving HTTP addr=…`; a cluster member's as
+//! `serving cluster addr=…`.
 
 use std::net::SocketAddr;
 
-use cairn::{Node, NodeBuilder, NodeError};
+use cairn::{Node, NodeArgs, NodeBuilder, NodeError};
 use tracing_subscriber::EnvFilter;
 
 /// What `--http` defaults to: loopback, a free port picked by the system.
-pub const DEFAULT_HTTP: &str = "127.0.0.1:0";
+pub const DEFAULT_HTTP: &str = NodeArgs::DEFAULT_HTTP;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
@@ -25,7 +26,7 @@ pub fn init_logging() {
 }
 
 /// Starts `builder`'s node, serving HTTP on `http` if given, and logs the
-/// bound address.
+/// bound address and the epoch it resumed from, if any.
 pub async fn start(builder: NodeBuilder, http: Option<SocketAddr>) -> Result<Node, NodeError> {
     let builder = match http {
         Some(addr) => builder.http(addr),
@@ -34,6 +35,21 @@ pub async fn start(builder: NodeBuilder, http: Option<SocketAddr>) -> Result<Nod
     let node = builder.start().await?;
     if let Some(addr) = node.http_addr() {
         tracing::info!(%addr, "serving HTTP");
+    }
+    if let Some(epoch) = node.recovered_from() {
+        tracing::info!(epoch, "resumed from the last committed epoch");
+    }
+    Ok(node)
+}
+
+/// Starts `builder`'s node configured by the standard node flags (see
+/// [`NodeArgs::configure`]), logging as [`start`] does, and the cluster
+/// address when it is a member.
+pub async fn start_with_flags(args: &NodeArgs, builder: NodeBuilder) -> Result<Node, NodeError> {
+    let node = start(args.configure(builder), None).await?;
+    match args.bind {
+        Some(addr) => tracing::info!(%addr, seeds = ?args.seeds, "serving cluster"),
+        None => tracing::info!("running alone (no --bind)"),
     }
     Ok(node)
 }

@@ -2,6 +2,7 @@
 //! transfers file and `bank balances`, as real processes, including SIGKILL
 //! at seeded random moments.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -110,9 +111,15 @@ impl Bank {
     }
 
     fn balances(&self) -> Vec<i64> {
+        self.balances_from(&["--data".as_ref(), self.data().as_os_str()])
+    }
+
+    /// `balances` with `store` naming the store (`--data DIR` or
+    /// `--store URL`), its lines checked and parsed.
+    fn balances_from(&self, store: &[&OsStr]) -> Vec<i64> {
         let output = Command::new(BANK)
-            .args(["balances", "--data"])
-            .arg(self.data())
+            .arg("balances")
+            .args(store)
             .output()
             .unwrap();
         assert!(
@@ -151,6 +158,34 @@ fn a_run_ends_with_the_balances_computed_from_the_file() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(bank.balances(), expected);
     assert_eq!(bank.completed(), vec![1; 5_000], "nothing written twice");
+}
+
+/// `balances --store fs://DIR` prints what `balances --data DIR` does;
+/// giving both, or neither, is a command-line mistake (exit 2).
+#[test]
+fn balances_read_a_store_url_as_they_read_its_folder() {
+    let (bank, expected) = Bank::new(500, 10, 100);
+    let output = bank.run_to_the_end();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let url = format!("fs://{}", bank.data().display());
+    assert_eq!(
+        bank.balances_from(&["--store".as_ref(), url.as_ref()]),
+        expected
+    );
+    assert_eq!(bank.balances(), expected);
+    for store in [&["--data", "d", "--store", "fs://d"][..], &[]] {
+        let output = Command::new(BANK)
+            .arg("balances")
+            .args(store)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{store:?}: {}",
+            stderr(&output)
+        );
+    }
 }
 
 /// The parameters a folder was started with are the only ones it runs with.

@@ -15,7 +15,7 @@
 //! - `keys` — typed keys of the layout `epochs/<E>/…` and `coord/gen-<g>` ([`Key`],
 //!   [`ShardObjectKey`]).
 //! - `manifest` — [`Manifest`], [`ShardEntry`], [`ObjectRef`].
-//! - `location` — parsing of store URLs.
+//! - `location` — parsing of store URLs ([`check_url`]).
 //! - `store` — [`Store`]: opening, create-only writes, verified reads, commits, claims.
 //! - `fs_commit` — the atomic create of the fs backend (temporary, fsync, hard link).
 //! - `history` — which epochs are committed, aborted, fenced or torn ([`ManifestStatus`]).
@@ -64,6 +64,7 @@ pub use format::{
 pub use gc::{GcPolicy, GcReport};
 pub use history::ManifestStatus;
 pub use keys::{epoch_prefix, generation_key, manifest_key, Key, ShardObjectKey, ShardObjectKind};
+pub use location::check_url;
 pub use manifest::{Manifest, ObjectRef, ShardEntry};
 pub use store::{CommitOutcome, Store, StoreOptions};
 pub use verify::{Problem, ProblemKind, Uncommitted, UncommittedReason, VerifyReport};

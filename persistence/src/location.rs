@@ -56,6 +56,14 @@ impl Location {
     }
 }
 
+/// Checks that `url` is a store URL [`crate::Store::open`] understands
+/// (`fs://PATH`, `memory://`, `s3://BUCKET/PREFIX?endpoint=…&region=…`),
+/// without opening or creating anything: for refusing a bad URL early, at
+/// the command line.
+pub fn check_url(url: &str) -> Result<()> {
+    Location::parse(url).map(drop)
+}
+
 fn parse_s3(raw: &str) -> Result<Location, String> {
     let url = url::Url::parse(raw).map_err(|e| e.to_string())?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -143,6 +151,16 @@ mod tests {
             Err(Error::InvalidUrl { reason, .. }) => reason,
             other => panic!("{url} gave {other:?}"),
         }
+    }
+
+    /// `check_url` accepts what opens and refuses the rest, with the reason.
+    #[test]
+    fn urls_are_checked_without_opening() {
+        for url in ["fs://cairn-data", "memory://", "s3://bucket/prefix"] {
+            check_url(url).unwrap();
+        }
+        let error = check_url("./cairn-data").unwrap_err().to_string();
+        assert!(error.contains("expected SCHEME://"), "{error}");
     }
 
     /// fs paths are taken verbatim, absolute or relative.

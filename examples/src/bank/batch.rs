@@ -8,37 +8,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context as _;
-use cairn::persistence::{Store, StoreOptions};
-use cairn::{CommittedSnapshot, FileSink, Node, NodeError, Registry};
-use serde::{Deserialize, Serialize};
+use cairn::{FileSink, Node, NodeError};
 
-use super::{Account, TransferFile, TRANSFERS_EGRESS};
+use super::{Account, BankParameters, TRANSFERS_EGRESS};
 use crate::launch;
-
-/// How many splits the transfers file is read as. Pinned in the store:
-/// recorded offsets belong to their split.
-const TRANSFER_SPLITS: u32 = 8;
-
-/// The bank's parameters, pinned in the store on first start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BankParameters {
-    /// Accounts `0..accounts`.
-    pub accounts: u64,
-    /// Every account's opening balance.
-    pub initial_balance: i64,
-}
-
-/// How the transfers file is read, pinned beside the parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct TransfersLayout {
-    splits: u32,
-    file_len: u64,
-}
-
-/// Names of the pinned parameters.
-const PARAMETERS: &str = "bank";
-const LAYOUT: &str = "bank-transfers";
 
 /// What `bank run` was asked to do.
 #[derive(Debug, Clone)]
@@ -85,30 +58,15 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         egress_file,
         allow_fallback,
     } = options;
-    anyhow::ensure!(parameters.accounts > 0, "--accounts must be at least 1");
-    let file = TransferFile::check(&transfers, parameters.accounts)?;
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    let file = parameters.check(&transfers)?;
     let url = store_url(&data);
-    let store = Store::open(&url, StoreOptions::default())?;
-    store
-        .pin_parameters(PARAMETERS, &parameters)
-        .await
-        .context("the data folder belongs to another bank")?;
-    let layout = TransfersLayout {
-        splits: TRANSFER_SPLITS,
-        file_len: file.len(),
-    };
-    store
-        .pin_parameters(LAYOUT, &layout)
-        .await
-        .context("the transfers file is not the one this data folder was started with")?;
+    let ingress = parameters.pin(&url, &file).await?;
     let mut builder = Node::builder()
         .register::<Account>()
         .store(url)
         .snapshot_interval(Some(snapshot_interval))
         .allow_fallback(allow_fallback)
-        .ingress(file.ingress(TRANSFER_SPLITS)?);
+        .ingress(ingress);
     if let Some(path) = &egress_file {
         builder = builder.egress(TRANSFERS_EGRESS, FileSink::open(path)?);
     }
@@ -122,9 +80,6 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         }
         Err(error) => return Err(error.into()),
     };
-    if let Some(epoch) = node.recovered_from() {
-        tracing::info!(epoch, "resumed from the last committed epoch");
-    }
     let outcome = if exit_when_done {
         node.finish_ingress()
             .await
@@ -136,33 +91,4 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     };
     node.shutdown().await;
     outcome
-}
-
-/// Every account's balance, `0..N`, as of the latest committed epoch of the
-/// store in `data` (N and the opening balance read from the store).
-pub async fn balances(data: &Path) -> anyhow::Result<Vec<i64>> {
-    let url = store_url(data);
-    let store = Store::open(&url, StoreOptions::default())?;
-    let parameters: BankParameters =
-        store.read_parameters(PARAMETERS).await?.with_context(|| {
-            format!(
-                "{} holds no bank: run `bank run` on it first",
-                data.display()
-            )
-        })?;
-    let mut balances = vec![parameters.initial_balance; parameters.accounts as usize];
-    // Stored addresses decode only for registered function types.
-    Registry::default().register::<Account>()?;
-    if let Some(snapshot) = CommittedSnapshot::latest(&store).await? {
-        for (id, account) in snapshot.states::<Account>()? {
-            let index: usize = id
-                .as_str()
-                .parse()
-                .ok()
-                .filter(|&index: &usize| index < balances.len())
-                .with_context(|| format!("the store holds an account {id} outside 0..N"))?;
-            balances[index] += account.balance();
-        }
-    }
-    Ok(balances)
 }

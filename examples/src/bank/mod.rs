@@ -10,12 +10,26 @@
 //!
 //! Two ways to drive it: [`Simulation`] sends random transfers in process;
 //! [`TransferFile`] reads them from a CSV file as a durable ingress, for
-//! runs that survive crashes ([`batch`]).
+//! runs that survive crashes: one process that ends when the file is done
+//! ([`batch`]), or a node that serves, alone or in a cluster ([`node`]).
+//! Both pin their [`BankParameters`] in the store, and [`balances`] reads
+//! the result back from it.
+//!
+//! # Layout
+//! - `simulation`: random transfers sent in process, checked exactly.
+//! - `transfers`: the transfers file, checked, as a durable ingress.
+//! - `ledger`: the parameters pinned in the store, and the balances read
+//!   back from its latest committed epoch.
+//! - [`batch`]: `bank run`, a crash-safe run over the file.
+//! - [`node`]: `bank node`, a node serving the file alone or as a member.
 
 pub mod batch;
+mod ledger;
+pub mod node;
 mod simulation;
 mod transfers;
 
+pub use ledger::{balances, BankParameters};
 pub use simulation::{Outcome, Simulation, Transfer};
 pub use transfers::{TransferFile, TransferLineError, TRANSFERS_INGRESS};
 

@@ -13,7 +13,11 @@
 //!     --transfers FILE --accounts N --initial-balance B \
 //!     [--snapshot-interval-ms MS] [--exit-when-done] [--http HOST:PORT] \
 //!     [--egress-file FILE] [--allow-fallback]
-//! cargo run --release -p cairn-examples --bin bank -- balances --data DIR
+//! cargo run --release -p cairn-examples --bin bank -- node \
+//!     --transfers FILE --accounts N --initial-balance B \
+//!     [--bind HOST:PORT --seeds LIST] [--store URL] [--http HOST:PORT] \
+//!     [--shards N] [--snapshot-interval-ms MS] [--cluster-id ID] [--secret S]
+//! cargo run --release -p cairn-examples --bin bank -- balances (--data DIR | --store URL)
 //! ```
 //!
 //! `run` reads FILE (CSV lines `id,from,to,amount`, accounts `0..N`) as a
@@ -25,7 +29,15 @@
 //! exits 0 once every transfer is done and an epoch holding all of them has
 //! committed; without it, it serves until SIGINT or SIGTERM. `balances`
 //! prints `ACCOUNT BALANCE` for every account as of the latest committed
-//! epoch, and nothing else, on stdout.
+//! epoch of the store (a folder, or a URL), and nothing else, on stdout.
+//!
+//! `node` does what `run` does without `--exit-when-done`, taking the
+//! standard node flags (`cairn::NodeArgs`; the store defaults to
+//! `fs://./cairn-data`). With `--bind` it is one member of a cluster: start
+//! every member with the same FILE, N, B, `--store`, `--shards` and secret
+//! (`--secret` or `CAIRN_CLUSTER_SECRET`), each with its own `--bind` and
+//! the others as `--seeds`; the members share the file's splits. It serves
+//! until SIGINT or SIGTERM, then leaves the cluster and exits 0.
 //!
 //! `simulate` draws random transfers from the seed, sends them all, waits
 //! for them to complete, reads every balance back and prints
@@ -38,9 +50,10 @@
 //! SIGTERM, for a scrape or `cairn inspect`; the exit status is still the
 //! check's.
 //!
-//! `run` and `simulate` serve the node's HTTP endpoint (metrics, JSON views,
-//! ingress) on `--http HOST:PORT`: by default a free port on loopback,
-//! logged at start as `serving HTTP addr=…`.
+//! `run`, `node` and `simulate` serve the node's HTTP endpoint (metrics,
+//! JSON views, ingress) on `--http HOST:PORT`: by default a free port on
+//! loopback, logged at start as `serving HTTP addr=…` (a member also logs
+//! `serving cluster addr=…`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,9 +61,10 @@ use std::path::PathBuf;
 use std::io::Write as _;
 use std::time::Duration;
 
-use cairn::{FileSink, Node, StdoutSink};
-use cairn_examples::bank::batch::{self, BankParameters, RunOptions};
-use cairn_examples::bank::{Account, Simulation, TRANSFERS_EGRESS};
+use cairn::{FileSink, Node, NodeArgs, StdoutSink};
+use cairn_examples::bank::batch::{self, RunOptions};
+use cairn_examples::bank::node::NodeOptions;
+use cairn_examples::bank::{self, Account, BankParameters, Simulation, TRANSFERS_EGRESS};
 use cairn_examples::launch;
 use clap::{Args, Parser, Subcommand};
 
@@ -66,17 +80,17 @@ struct Cli {
 enum Command {
     /// Runs the transfers of a file, crash-safe, snapshotting to a store.
     Run(RunArgs),
+    /// Serves the transfers of a file as a node, alone or a cluster member.
+    Node(NodeCommandArgs),
     /// Prints every balance as of the store's latest committed epoch.
     Balances(BalancesArgs),
     /// Runs random transfers in process and checks the balances.
     Simulate(SimulateArgs),
 }
 
+/// The transfers and the parameters pinned with them.
 #[derive(Debug, Args)]
-struct RunArgs {
-    /// The store's folder, created if missing.
-    #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+struct BankArgs {
     /// The transfers: CSV lines `id,from,to,amount`.
     #[arg(long, value_name = "FILE")]
     transfers: PathBuf,
@@ -86,6 +100,24 @@ struct RunArgs {
     /// Every account's opening balance.
     #[arg(long, value_name = "B", allow_negative_numbers = true)]
     initial_balance: i64,
+}
+
+impl BankArgs {
+    fn parameters(&self) -> BankParameters {
+        BankParameters {
+            accounts: self.accounts,
+            initial_balance: self.initial_balance,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The store's folder, created if missing.
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    #[command(flatten)]
+    bank: BankArgs,
     /// How often a snapshot epoch starts, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_interval_ms: u64,
@@ -108,10 +140,39 @@ struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+struct NodeCommandArgs {
+    #[command(flatten)]
+    bank: BankArgs,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// Exactly one of `--data` and `--store`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
 struct BalancesArgs {
-    /// The store's folder.
+    /// The store's folder (`fs://DIR`).
     #[arg(long, value_name = "DIR")]
-    data: PathBuf,
+    data: Option<PathBuf>,
+    /// The store: fs://PATH or s3://BUCKET/PREFIX?endpoint=…&region=….
+    #[arg(long, value_name = "URL", value_parser = checked_store_url)]
+    store: Option<String>,
+}
+
+impl BalancesArgs {
+    /// The store's URL, from whichever of the two was given.
+    fn url(self) -> String {
+        match (self.store, self.data) {
+            (Some(url), _) => url,
+            (None, Some(data)) => batch::store_url(&data),
+            (None, None) => unreachable!("this is a bug: clap requires --data or --store"),
+        }
+    }
+}
+
+/// A store URL, checked before anything opens.
+fn checked_store_url(url: &str) -> Result<String, cairn::persistence::Error> {
+    cairn::persistence::check_url(url).map(|()| url.to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -154,11 +215,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => {
             batch::run(RunOptions {
                 data: args.data,
-                transfers: args.transfers,
-                parameters: BankParameters {
-                    accounts: args.accounts,
-                    initial_balance: args.initial_balance,
-                },
+                parameters: args.bank.parameters(),
+                transfers: args.bank.transfers,
                 snapshot_interval: Duration::from_millis(args.snapshot_interval_ms),
                 exit_when_done: args.exit_when_done,
                 http: Some(args.http),
@@ -167,7 +225,15 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
-        Command::Balances(args) => print_balances(&batch::balances(&args.data).await?),
+        Command::Node(args) => {
+            bank::node::serve(NodeOptions {
+                node: args.node,
+                parameters: args.bank.parameters(),
+                transfers: args.bank.transfers,
+            })
+            .await
+        }
+        Command::Balances(args) => print_balances(&bank::balances(&args.url()).await?),
         Command::Simulate(args) => simulate(args).await,
     }
 }
@@ -229,4 +295,59 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     launch::keep_serving(&node, args.keep_serving).await;
     node.shutdown().await;
     outcome.check()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("bank").chain(args.iter().copied()))
+            .map(|cli| cli.command)
+    }
+
+    /// The commands' flags do not clash, flattened ones included.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// `node` takes the bank's flags and the standard node flags; a bad
+    /// node flag is a command-line mistake (exit 2).
+    #[test]
+    fn node_takes_the_bank_and_node_flags() {
+        let bank = [
+            "node",
+            "--transfers",
+            "t.csv",
+            "--accounts",
+            "3",
+            "--initial-balance",
+            "-5",
+        ];
+        let cluster = [
+            "--bind",
+            "127.0.0.1:7001",
+            "--seeds",
+            "127.0.0.1:7000",
+            "--store",
+            "fs://d",
+        ];
+        let Command::Node(args) = parse(&[&bank[..], &cluster].concat()).unwrap() else {
+            panic!("a node command");
+        };
+        assert_eq!(
+            args.bank.parameters(),
+            BankParameters {
+                accounts: 3,
+                initial_balance: -5
+            }
+        );
+        assert_eq!(args.node.store, "fs://d");
+        assert_eq!(args.node.seeds, ["127.0.0.1:7000"]);
+        let error = parse(&[&bank[..], &["--shards", "0"]].concat()).unwrap_err();
+        assert_eq!(error.exit_code(), 2, "{error}");
+    }
 }
