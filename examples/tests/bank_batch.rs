@@ -2,30 +2,17 @@
 //! transfers file and `bank balances`, as real processes, including SIGKILL
 //! at seeded random moments.
 
+mod transfers;
+
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use cairn_examples::Rng;
+use transfers::{parse_balances, write_transfers};
 
 const BANK: &str = env!("CARGO_BIN_EXE_bank");
-
-/// A transfers file of `count` random transfers between `accounts`
-/// accounts, and the balances it leads to from `initial`.
-fn write_transfers(path: &Path, count: u64, accounts: u64, initial: i64, seed: u64) -> Vec<i64> {
-    let mut rng = Rng::new(seed);
-    let mut balances = vec![initial; accounts as usize];
-    let mut text = String::with_capacity(count as usize * 16);
-    for id in 0..count {
-        let (from, to, amount) = (rng.below(accounts), rng.below(accounts), rng.between(0, 99));
-        text.push_str(&format!("{id},{from},{to},{amount}\n"));
-        balances[from as usize] -= amount;
-        balances[to as usize] += amount;
-    }
-    std::fs::write(path, text).unwrap();
-    balances
-}
 
 struct Bank {
     dir: tempfile::TempDir,
@@ -127,16 +114,7 @@ impl Bank {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        stdout
-            .lines()
-            .enumerate()
-            .map(|(index, line)| {
-                let (account, balance) = line.split_once(' ').expect("ACCOUNT BALANCE");
-                assert_eq!(account, index.to_string(), "accounts ascend from 0");
-                balance.parse().expect("a balance")
-            })
-            .collect()
+        parse_balances(&String::from_utf8(output.stdout).unwrap()).unwrap()
     }
 }
 

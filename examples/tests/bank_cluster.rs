@@ -1,0 +1,124 @@
+//! The bank contract in cluster form (issue 4, item 10), end to end: three
+//! `bank node` processes, each on its own loopback address, over one
+//! shared store and one transfers file, hit by a fault while the transfers
+//! run. Each scenario ends with every balance exactly as computed from the
+//! file, read from the store with `bank balances --store URL`, and still so
+//! two commits later.
+//!
+//! The scenarios run one at a time (see `cluster_support`). Run them with
+//! `cargo test -p cairn-examples --test bank_cluster`; add
+//! `-- --nocapture` to follow each step's timing.
+
+mod cluster_support;
+mod served;
+mod transfers;
+
+use std::time::{Duration, Instant};
+
+use cluster_support::{Cluster, Flags, Host, Workload};
+
+/// How long a frozen member stays frozen at least: past failure detection
+/// (at most 5 s).
+const STALL: Duration = Duration::from_secs(8);
+
+/// Three members on `127.0.0.1`, `.2` and `.3`, formed, `node1` (the
+/// oldest) coordinating.
+fn three(flags: Flags) -> Cluster {
+    let mut cluster = Cluster::new(Workload::standard(), flags);
+    cluster.start(&[Host::loopback(1), Host::loopback(2), Host::loopback(3)]);
+    assert_eq!(
+        cluster.wait_formed(),
+        0,
+        "the first member started, the oldest incarnation, coordinates"
+    );
+    cluster
+}
+
+/// A member killed with SIGKILL mid-run: the other two roll back, take its
+/// shards and commit without it; restarted at the same address, it
+/// rejoins as a new incarnation with shards of its own.
+#[test]
+fn a_member_killed_mid_run_then_restarted() {
+    let mut cluster = three(Flags::Full);
+    let before = cluster.incarnation(0, 1);
+    cluster.wait_mid_run();
+    cluster.member(1).kill();
+    cluster.note("killed node2 (SIGKILL)");
+    cluster.wait_for_fresh_commit("node1 and node3 commit without node2");
+    cluster.member(1).start();
+    cluster.note("restarted node2 at the same address");
+    cluster.wait_rejoined(1, before);
+    cluster.finish();
+}
+
+/// The coordinator killed with SIGKILL mid-run: the next oldest member
+/// takes over, the cluster rolls back to the last committed epoch and
+/// commits again.
+#[test]
+fn the_coordinator_killed_mid_run() {
+    let mut cluster = three(Flags::Full);
+    cluster.wait_mid_run();
+    cluster.member(0).kill();
+    cluster.note("killed node1, the coordinator (SIGKILL)");
+    cluster.wait_for_fresh_commit("node2 and node3 commit without the coordinator");
+    assert_eq!(
+        cluster.wait_formed(),
+        1,
+        "node2, the next oldest, coordinates"
+    );
+    cluster.finish();
+}
+
+/// A member frozen with SIGSTOP past failure detection, until the others
+/// have committed without it, then resumed with SIGCONT: it is fenced out
+/// and rejoins as a new incarnation.
+#[test]
+fn a_member_stopped_past_the_failure_timeout_then_resumed() {
+    let mut cluster = three(Flags::Full);
+    let before = cluster.incarnation(0, 1);
+    cluster.wait_mid_run();
+    cluster.member(1).stop();
+    let stopped = Instant::now();
+    cluster.note("froze node2 (SIGSTOP)");
+    cluster.wait_for_fresh_commit("node1 and node3 commit without node2");
+    std::thread::sleep(STALL.saturating_sub(stopped.elapsed()));
+    cluster.member(1).resume();
+    cluster.note(&format!(
+        "resumed node2 (SIGCONT) after {:.1}s",
+        stopped.elapsed().as_secs_f64()
+    ));
+    cluster.wait_rejoined(1, before);
+    cluster.finish();
+}
+
+/// A fourth member joining while the transfers run, in a cluster started
+/// with only the required flags (every cluster flag at its default): it is
+/// given shards of its own.
+#[test]
+fn a_fourth_member_joins_under_load() {
+    let mut cluster = Cluster::new(Workload::standard(), Flags::Required);
+    cluster.start(&[Host::loopback(1), Host::loopback(2), Host::loopback(3)]);
+    assert_eq!(cluster.wait_formed(), 0);
+    cluster.wait_mid_run();
+    let fourth = cluster.join(Host::loopback(4));
+    assert_eq!(
+        cluster.wait_formed(),
+        0,
+        "a join does not move the coordinator"
+    );
+    cluster.note(&format!("node{} serves", fourth + 1));
+    cluster.finish();
+}
+
+/// A member sent SIGTERM while the transfers run: it hands its shards over
+/// and exits 0, and the two others own every shard.
+#[test]
+fn a_member_leaves_gracefully_under_load() {
+    let mut cluster = three(Flags::Full);
+    cluster.wait_mid_run();
+    let status = cluster.member(2).terminate();
+    cluster.note(&format!("node3 left on SIGTERM: {status}"));
+    assert!(status.success(), "a graceful leave exits 0, not {status}");
+    assert_eq!(cluster.wait_formed(), 0);
+    cluster.finish();
+}
