@@ -637,6 +637,12 @@ impl NodeBuilder {
                 "a cluster member needs the store the cluster shares: call `store`".into(),
             )
         })?;
+        if snapshots.store.starts_with("memory:") {
+            return Err(Error::Config(
+                "a cluster member needs a store every member shares (`fs://` on one machine, or `s3://`); `memory://` is private to one process".into(),
+            )
+            .into());
+        }
         if self.allow_fallback {
             return Err(Error::Config(
                 "a cluster member cannot fall back to an earlier snapshot: every member must restore the epoch the coordinator chose".into(),

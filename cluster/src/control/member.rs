@@ -56,21 +56,33 @@ pub(crate) struct MemberState {
 pub(crate) fn deliver_data(shared: &Shared, delivery: Delivery) {
     let mut state = shared.member.lock();
     let generation = state.generation;
-    match &state.running {
-        Some(local) if local.configuration.generation == generation => {
-            match deliver(&local.runtime, generation, &delivery) {
-                Delivered::NotAdmitted(Some(crate::dataplane::generation::Admission::Early)) => {
-                    state.early.push(delivery)
-                }
-                Delivered::NotAdmitted(_) => metrics::counter!(STALE_FRAMES).increment(1),
-                Delivered::Done | Delivered::ShuttingDown => {}
-            }
+    let running = state
+        .running
+        .as_ref()
+        .is_some_and(|local| local.configuration.generation == generation);
+    if running {
+        admit(&mut state, generation, delivery);
+        return;
+    }
+    // Configuring: everything but older generations waits.
+    match crate::dataplane::generation::untag(&delivery.payload) {
+        Some((sent_under, _)) if sent_under >= generation => state.early.push(delivery),
+        _ => metrics::counter!(STALE_FRAMES).increment(1),
+    }
+}
+
+/// Delivers a frame to the running `generation`, keeps it if it is of a
+/// newer one, and drops it if it is of an older one.
+fn admit(state: &mut MemberState, generation: Generation, delivery: Delivery) {
+    let Some(local) = &state.running else {
+        return;
+    };
+    match deliver(&local.runtime, generation, &delivery) {
+        Delivered::NotAdmitted(Some(crate::dataplane::generation::Admission::Early)) => {
+            state.early.push(delivery)
         }
-        // Configuring: everything but older generations waits.
-        _ => match crate::dataplane::generation::untag(&delivery.payload) {
-            Some((sent_under, _)) if sent_under >= generation => state.early.push(delivery),
-            _ => metrics::counter!(STALE_FRAMES).increment(1),
-        },
+        Delivered::NotAdmitted(_) => metrics::counter!(STALE_FRAMES).increment(1),
+        Delivered::Done | Delivered::ShuttingDown => {}
     }
 }
 
@@ -149,10 +161,11 @@ async fn configure(shared: &Arc<Shared>, configuration: Configuration) {
                     return;
                 }
                 state.running = Some(local);
+                // Under the lock, so that no frame the router delivers
+                // from now on overtakes one that came early.
                 let early = std::mem::take(&mut state.early);
-                drop(state);
                 for delivery in early {
-                    deliver_data(shared, delivery);
+                    admit(&mut state, generation, delivery);
                 }
             }
             shared.runtime.send_replace(Some(runtime));

@@ -112,14 +112,33 @@ impl Cluster {
         }
     }
 
-    /// Starts one member per host, in order, each seeded with all of them:
-    /// the first is up (serving HTTP) before the next starts, so it has the
-    /// oldest incarnation and coordinates.
+    /// Starts one member per host, each seeded with all of them, a moment
+    /// apart so that the first has the oldest incarnation and coordinates,
+    /// and close enough that the coordinator's first generation holds them
+    /// all; then waits until every one serves.
     pub fn start(&mut self, hosts: &[Host]) {
         let binds: Vec<SocketAddr> = hosts.iter().map(cluster_address).collect();
         let seeds = join_addresses(&binds);
+        let first = self.members.len();
         for (host, bind) in hosts.iter().zip(binds) {
-            self.add(host.clone(), bind, &seeds);
+            let index = self.members.len();
+            let name = format!("node{}", index + 1);
+            let args = self.node_args(host, bind, &seeds);
+            let logs = self.dir().to_path_buf();
+            let mut member = Member::new(name, host.clone(), bind, args, logs);
+            member.spawn();
+            self.members.push(member);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        for index in first..self.members.len() {
+            self.members[index].wait_serving();
+            let member = &self.members[index];
+            self.note(&format!(
+                "started {} at {} (HTTP {})",
+                member.name,
+                member.bind,
+                member.http()
+            ));
         }
     }
 

@@ -73,6 +73,13 @@ impl Member {
 
     /// Starts its next life and waits for it to serve HTTP.
     pub fn start(&mut self) {
+        self.spawn();
+        self.wait_serving();
+    }
+
+    /// Starts its next life without waiting for it to serve; call
+    /// [`Member::wait_serving`] then.
+    pub fn spawn(&mut self) {
         assert!(
             !self.is_running(),
             "{} is still running: stop it before starting it again",
@@ -94,6 +101,14 @@ impl Member {
         command.args(&self.args);
         self.meant_up = true;
         self.process = Some(Process::start(command, &log));
+    }
+
+    /// Waits until its current life serves.
+    pub fn wait_serving(&mut self) {
+        self.process
+            .as_mut()
+            .unwrap_or_else(|| panic!("{} was never started", self.name))
+            .wait_serving();
     }
 
     /// The process of its current life.

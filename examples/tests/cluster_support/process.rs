@@ -41,16 +41,20 @@ impl Process {
             .stderr(stderr)
             .spawn()
             .unwrap_or_else(|error| panic!("spawning {command:?}: {error}"));
-        let mut process = Self {
+        Self {
             child,
             log: log.to_path_buf(),
             exited: None,
             http: SocketAddr::from(([0, 0, 0, 0], 0)),
-        };
-        let line = process.wait_for_log("serving HTTP");
-        process.http =
+        }
+    }
+
+    /// Waits until the node serves (it logs its HTTP address once it runs
+    /// a generation) and learns that address.
+    pub fn wait_serving(&mut self) {
+        let line = self.wait_for_log("serving HTTP");
+        self.http =
             address_in(&line).unwrap_or_else(|| panic!("no address in the log line: {line}"));
-        process
     }
 
     /// Waits for a log line containing `needle` and returns it; fails if

@@ -1,16 +1,11 @@
 //! The store every member shares (`fs://DIR`), read as an operator would:
-//! the committed epochs by their manifests, and the balances through
+//! the committed epochs as recovery reads them, and the balances through
 //! `bank balances --store URL`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::transfers::parse_balances;
-
-/// The commit point of an epoch: `epochs/<E:020>/MANIFEST` (the layout of
-/// `cairn_persistence`'s keys). A manifest is written whole under a
-/// temporary name and then renamed, so its presence means committed.
-const MANIFEST: &str = "MANIFEST";
 
 /// A shared `fs://` store.
 #[derive(Debug, Clone)]
@@ -34,19 +29,25 @@ impl SharedStore {
         format!("fs://{}", self.dir.display())
     }
 
-    /// The newest committed epoch, if any. Garbage collection removes old
-    /// epochs while this lists them: a folder that vanishes is skipped.
+    /// The newest committed epoch, if any, as recovery would choose it:
+    /// `ABORTED` tombstones and fenced manifests do not count.
     pub fn latest_commit(&self) -> Option<u64> {
-        let entries = std::fs::read_dir(self.dir.join("epochs")).ok()?;
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| {
-                let name = entry.file_name();
-                let name = name.to_str()?;
-                let epoch = name.parse::<u64>().ok().filter(|_| name.len() == 20)?;
-                entry.path().join(MANIFEST).is_file().then_some(epoch)
-            })
-            .max()
+        let store = cairn::persistence::Store::open(
+            &self.url(),
+            cairn::persistence::StoreOptions::default(),
+        )
+        .ok()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime to read the store");
+        // Garbage collection may remove an epoch while it is listed: that
+        // read fails, and the next poll tries again.
+        runtime
+            .block_on(store.latest_committed())
+            .ok()
+            .flatten()
+            .map(|manifest| manifest.epoch)
     }
 
     /// Every balance as of the latest committed epoch, from
