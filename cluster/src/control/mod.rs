@@ -142,9 +142,6 @@ impl Cluster {
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
         let incarnation = Incarnation::from_clock();
-        if settings.secret.is_none() {
-            tracing::warn!(bind = %settings.bind, "no cluster secret: the cluster port is unauthenticated (set --secret or CAIRN_CLUSTER_SECRET)");
-        }
         let transport_config = TransportConfig::new(settings.cluster_id.clone())
             .with_secret(settings.secret.clone())
             .with_incarnation(incarnation);

@@ -34,14 +34,14 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// 200,000 transfers between 1,000 accounts: enough for a fault to land
+    /// 1,000,000 transfers between 1,000 accounts: enough for a fault to land
     /// after the first commit and long before the end on two cores (each
     /// scenario asserts it did). `CAIRN_E2E_TRANSFERS` sets another count.
     pub fn standard() -> Self {
         let transfers = std::env::var("CAIRN_E2E_TRANSFERS")
             .ok()
             .map(|count| count.parse().expect("CAIRN_E2E_TRANSFERS is a count"))
-            .unwrap_or(200_000);
+            .unwrap_or(1_000_000);
         Self {
             transfers,
             accounts: 1_000,
