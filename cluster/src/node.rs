@@ -11,7 +11,7 @@ use cairn_core::{
 
 use cairn_persistence::GcPolicy;
 
-use crate::control::{Blueprint, Cluster, ClusterSettings, MemberSetup, SharedSink};
+use crate::control::{Blueprint, ClusterNode, ClusterSettings, MemberSetup, SharedSink};
 use crate::error::NodeError;
 use crate::http::{HttpServer, HttpSettings};
 use crate::snapshots::{SnapshotSettings, Snapshots};
@@ -38,7 +38,7 @@ enum Core {
     },
     /// The shards the cluster's current generation gives this node run
     /// here; the runtime changes with each generation.
-    Member(Arc<Cluster>),
+    Member(Arc<ClusterNode>),
 }
 
 impl Node {
@@ -90,7 +90,7 @@ impl Node {
     ) -> Result<R, AskError> {
         let timeout = self.runtime().config().ask_timeout;
         match &self.core {
-            Core::Member(cluster) => cluster.ask(to, Payload::new(message), true, timeout).await,
+            Core::Member(cluster) => cluster.current().ask(to, Payload::new(message), true, timeout).await,
             Core::Single { runtime, .. } => runtime.ask_durable(to, message).await,
         }
     }
@@ -103,7 +103,7 @@ impl Node {
         timeout: Duration,
     ) -> Result<R, AskError> {
         match &self.core {
-            Core::Member(cluster) => cluster.ask(to, Payload::new(message), false, timeout).await,
+            Core::Member(cluster) => cluster.current().ask(to, Payload::new(message), false, timeout).await,
             Core::Single { runtime, .. } => runtime.ask_with_timeout(to, message, timeout).await,
         }
     }
@@ -116,7 +116,7 @@ impl Node {
         timeout: Duration,
     ) -> Result<Payload, AskError> {
         match &self.core {
-            Core::Member(cluster) => cluster.ask_payload(to, payload, false, timeout).await,
+            Core::Member(cluster) => cluster.current().ask_payload(to, payload, false, timeout).await,
             Core::Single { runtime, .. } => runtime.ask_payload(to, payload, timeout).await,
         }
     }
@@ -130,7 +130,7 @@ impl Node {
         timeout: Duration,
     ) -> Result<Payload, AskError> {
         match &self.core {
-            Core::Member(cluster) => cluster.ask_payload(to, payload, true, timeout).await,
+            Core::Member(cluster) => cluster.current().ask_payload(to, payload, true, timeout).await,
             Core::Single { runtime, .. } => runtime.ask_durable_payload(to, payload, timeout).await,
         }
     }
@@ -222,7 +222,7 @@ impl Node {
     /// members get [`NodeError::NotCoordinator`].
     pub async fn snapshot_now(&self) -> Result<cairn_core::Epoch, NodeError> {
         match &self.core {
-            Core::Member(cluster) => cluster.snapshot_now().await,
+            Core::Member(cluster) => cluster.current().snapshot_now().await,
             Core::Single {
                 snapshots: Some(snapshots),
                 ..
@@ -237,7 +237,7 @@ impl Node {
     /// In a cluster, the epochs this node coordinated.
     pub fn snapshot_history(&self) -> Vec<crate::EpochRecord> {
         match &self.core {
-            Core::Member(cluster) => cluster.history(),
+            Core::Member(cluster) => cluster.current().history(),
             Core::Single { snapshots, .. } => snapshots
                 .as_ref()
                 .map(|snapshots| snapshots.history())
@@ -271,7 +271,7 @@ impl Node {
     /// nor aborted yet — if any.
     pub fn open_epoch(&self) -> Option<cairn_core::Epoch> {
         match &self.core {
-            Core::Member(cluster) => cluster.open_epoch(),
+            Core::Member(cluster) => cluster.current().open_epoch(),
             Core::Single { snapshots, .. } => snapshots
                 .as_ref()
                 .and_then(|snapshots| snapshots.open_epoch()),
@@ -285,7 +285,7 @@ impl Node {
     /// In a cluster, the epoch the generation running here restored.
     pub fn recovered_from(&self) -> Option<cairn_core::Epoch> {
         match &self.core {
-            Core::Member(cluster) => cluster.restored_from(),
+            Core::Member(cluster) => cluster.current().restored_from(),
             Core::Single { snapshots, .. } => snapshots
                 .as_ref()
                 .and_then(|snapshots| snapshots.recovered_from()),
@@ -296,7 +296,7 @@ impl Node {
     /// ([`NodeBuilder::cluster`]).
     pub fn cluster_view(&self) -> Option<crate::http::views::ClusterView> {
         match &self.core {
-            Core::Member(cluster) => Some(cluster.view()),
+            Core::Member(cluster) => Some(cluster.current().view()),
             Core::Single { .. } => None,
         }
     }
@@ -304,7 +304,7 @@ impl Node {
     /// The runtime running this node's shards now.
     fn runtime(&self) -> Runtime {
         match &self.core {
-            Core::Member(cluster) => cluster.runtime(),
+            Core::Member(cluster) => cluster.current().runtime(),
             Core::Single { runtime, .. } => runtime.clone(),
         }
     }
@@ -668,7 +668,7 @@ impl NodeBuilder {
             ingress: self.ingress,
             schemas,
         };
-        let cluster = Cluster::join(
+        let cluster = ClusterNode::join(
             settings,
             MemberSetup {
                 blueprint,
@@ -676,6 +676,7 @@ impl NodeBuilder {
                 http,
                 interval: snapshots.interval,
                 retention: snapshots.retention,
+                last_members: Arc::default(),
             },
         )
         .await?;

@@ -21,17 +21,15 @@ use cluster_support::{Cluster, Flags, Host, Workload};
 /// (at most 5 s).
 const STALL: Duration = Duration::from_secs(8);
 
-/// Three members on `127.0.0.1`, `.2` and `.3`, formed, `node1` (the
-/// oldest) coordinating.
-fn three(flags: Flags) -> Cluster {
+/// Three members on `127.0.0.1`, `.2` and `.3`, formed: the cluster, the
+/// index of the coordinator (the oldest incarnation: the first to join,
+/// which need not be the first started, since each member checks the
+/// transfers file before it joins) and of another member.
+fn three(flags: Flags) -> (Cluster, usize, usize) {
     let mut cluster = Cluster::new(Workload::standard(), flags);
     cluster.start(&[Host::loopback(1), Host::loopback(2), Host::loopback(3)]);
-    assert_eq!(
-        cluster.wait_formed(),
-        0,
-        "the first member started, the oldest incarnation, coordinates"
-    );
-    cluster
+    let coordinator = cluster.wait_formed();
+    (cluster, coordinator, (coordinator + 1) % 3)
 }
 
 /// A member killed with SIGKILL mid-run: the other two roll back, take its
@@ -39,15 +37,15 @@ fn three(flags: Flags) -> Cluster {
 /// rejoins as a new incarnation with shards of its own.
 #[test]
 fn a_member_killed_mid_run_then_restarted() {
-    let mut cluster = three(Flags::Full);
-    let before = cluster.incarnation(0, 1);
+    let (mut cluster, coordinator, member) = three(Flags::Full);
+    let before = cluster.incarnation(coordinator, member);
     cluster.wait_mid_run();
-    cluster.member(1).kill();
-    cluster.note("killed node2 (SIGKILL)");
-    cluster.wait_for_fresh_commit("node1 and node3 commit without node2");
-    cluster.member(1).start();
-    cluster.note("restarted node2 at the same address");
-    cluster.wait_rejoined(1, before);
+    cluster.member(member).kill();
+    cluster.note(&format!("killed node{} (SIGKILL)", member + 1));
+    cluster.wait_for_fresh_commit("the other two commit without it");
+    cluster.member(member).start();
+    cluster.note("restarted it at the same address");
+    cluster.wait_rejoined(member, before);
     cluster.finish();
 }
 
@@ -56,15 +54,18 @@ fn a_member_killed_mid_run_then_restarted() {
 /// commits again.
 #[test]
 fn the_coordinator_killed_mid_run() {
-    let mut cluster = three(Flags::Full);
+    let (mut cluster, coordinator, _) = three(Flags::Full);
     cluster.wait_mid_run();
-    cluster.member(0).kill();
-    cluster.note("killed node1, the coordinator (SIGKILL)");
-    cluster.wait_for_fresh_commit("node2 and node3 commit without the coordinator");
-    assert_eq!(
+    cluster.member(coordinator).kill();
+    cluster.note(&format!(
+        "killed node{}, the coordinator (SIGKILL)",
+        coordinator + 1
+    ));
+    cluster.wait_for_fresh_commit("the other two commit without the coordinator");
+    assert_ne!(
         cluster.wait_formed(),
-        1,
-        "node2, the next oldest, coordinates"
+        coordinator,
+        "another member coordinates"
     );
     cluster.finish();
 }
@@ -74,20 +75,20 @@ fn the_coordinator_killed_mid_run() {
 /// and rejoins as a new incarnation.
 #[test]
 fn a_member_stopped_past_the_failure_timeout_then_resumed() {
-    let mut cluster = three(Flags::Full);
-    let before = cluster.incarnation(0, 1);
+    let (mut cluster, coordinator, member) = three(Flags::Full);
+    let before = cluster.incarnation(coordinator, member);
     cluster.wait_mid_run();
-    cluster.member(1).stop();
+    cluster.member(member).stop();
     let stopped = Instant::now();
-    cluster.note("froze node2 (SIGSTOP)");
-    cluster.wait_for_fresh_commit("node1 and node3 commit without node2");
+    cluster.note(&format!("froze node{} (SIGSTOP)", member + 1));
+    cluster.wait_for_fresh_commit("the other two commit without it");
     std::thread::sleep(STALL.saturating_sub(stopped.elapsed()));
-    cluster.member(1).resume();
+    cluster.member(member).resume();
     cluster.note(&format!(
-        "resumed node2 (SIGCONT) after {:.1}s",
+        "resumed it (SIGCONT) after {:.1}s",
         stopped.elapsed().as_secs_f64()
     ));
-    cluster.wait_rejoined(1, before);
+    cluster.wait_rejoined(member, before);
     cluster.finish();
 }
 
@@ -98,12 +99,12 @@ fn a_member_stopped_past_the_failure_timeout_then_resumed() {
 fn a_fourth_member_joins_under_load() {
     let mut cluster = Cluster::new(Workload::standard(), Flags::Required);
     cluster.start(&[Host::loopback(1), Host::loopback(2), Host::loopback(3)]);
-    assert_eq!(cluster.wait_formed(), 0);
+    let coordinator = cluster.wait_formed();
     cluster.wait_mid_run();
     let fourth = cluster.join(Host::loopback(4));
     assert_eq!(
         cluster.wait_formed(),
-        0,
+        coordinator,
         "a join does not move the coordinator"
     );
     cluster.note(&format!("node{} serves", fourth + 1));
@@ -114,11 +115,11 @@ fn a_fourth_member_joins_under_load() {
 /// and exits 0, and the two others own every shard.
 #[test]
 fn a_member_leaves_gracefully_under_load() {
-    let mut cluster = three(Flags::Full);
+    let (mut cluster, coordinator, member) = three(Flags::Full);
     cluster.wait_mid_run();
-    let status = cluster.member(2).terminate();
-    cluster.note(&format!("node3 left on SIGTERM: {status}"));
+    let status = cluster.member(member).terminate();
+    cluster.note(&format!("node{} left on SIGTERM: {status}", member + 1));
     assert!(status.success(), "a graceful leave exits 0, not {status}");
-    assert_eq!(cluster.wait_formed(), 0);
+    assert_eq!(cluster.wait_formed(), coordinator);
     cluster.finish();
 }

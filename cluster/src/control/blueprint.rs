@@ -34,6 +34,7 @@ impl EgressSink for SharedSink {
 
 /// Everything [`Runtime::start_with`] takes but the placement and the
 /// restored state.
+#[derive(Clone)]
 pub(crate) struct Blueprint {
     pub(crate) config: RuntimeConfig,
     pub(crate) registry: Registry,

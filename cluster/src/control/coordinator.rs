@@ -115,6 +115,18 @@ pub(crate) async fn run(
         }
         let live = eligible(&shared, &view);
         if active.as_ref().is_none_or(|active| active.members != live) {
+            if !super::quorum::has_quorum(&shared, &view) {
+                tracing::warn!(
+                    live = ?live,
+                    "no majority of the last generation's members is reachable: waiting, not reconfiguring"
+                );
+                active = None;
+                tokio::select! {
+                    changed = views.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep(SETTLE) => {}
+                }
+                continue;
+            }
             if let Some(current) = active.as_mut() {
                 if nobody_died(current, &view) {
                     // A join or a graceful leave: commit first, so the new
@@ -332,10 +344,13 @@ async fn run_epoch(
             }
             .build();
             match store.commit_manifest(&manifest).await {
-                Ok(CommitOutcome::Committed) => {
-                    active.chains = chains;
-                    Ok((bytes, objects, channel_log_bytes))
-                }
+                Ok(CommitOutcome::Committed) => match confirm(store, epoch).await {
+                    Ok(()) => {
+                        active.chains = chains;
+                        Ok((bytes, objects, channel_log_bytes))
+                    }
+                    Err(error) => Err(error),
+                },
                 Ok(CommitOutcome::LostRace) => Err(NodeError::LostCommitRace { epoch }),
                 Err(error) => Err(error.into()),
             }
@@ -390,6 +405,17 @@ async fn run_epoch(
             tracing::warn!(epoch, %error, "epoch aborted");
             Err(error)
         }
+    }
+}
+
+/// Confirms that committed `epoch` is the one recovery would take: a
+/// newer coordinator's fence (a higher generation's tombstone below it)
+/// makes it void, and then it must not be announced, or egress it holds
+/// would be released for state that will never be restored (§3.9).
+async fn confirm(store: &cairn_persistence::Store, epoch: Epoch) -> Result<(), NodeError> {
+    match store.latest_committed().await? {
+        Some(latest) if latest.epoch == epoch => Ok(()),
+        _ => Err(NodeError::LostCommitRace { epoch }),
     }
 }
 

@@ -169,6 +169,10 @@ async fn configure(shared: &Arc<Shared>, configuration: Configuration) {
                 }
             }
             shared.runtime.send_replace(Some(runtime));
+            shared.last_members.store(
+                configuration.members().len(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             tracing::info!(
                 %generation,
                 shards = owned,

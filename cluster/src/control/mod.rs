@@ -9,6 +9,8 @@
 //! - `member`: running the configured generation and uploading its parts.
 //! - `coordinator`: generations, fencing and epochs across the cluster.
 //! - `asks`: asks of actors on other nodes.
+//! - `quorum`: majorities, and a member finding it was cut off.
+//! - `supervisor`: [`ClusterNode`], a member that rejoins when cut off.
 //! - `status`: the coordinator's role and history, for the views.
 //! - `view`: `/v1/cluster` as this node sees the cluster.
 
@@ -17,11 +19,14 @@ mod blueprint;
 mod coordinator;
 mod member;
 mod messages;
+mod quorum;
 mod settings;
 mod status;
+mod supervisor;
 mod view;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -41,6 +46,7 @@ use member::MemberState;
 pub use member::STALE_FRAMES;
 use messages::{Control, CONTROL_CHANNEL};
 pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
+pub(crate) use supervisor::ClusterNode;
 
 /// What every task of a member shares.
 pub(crate) struct Shared {
@@ -58,6 +64,12 @@ pub(crate) struct Shared {
     coordinator_inbox: mpsc::UnboundedSender<coordinator::Input>,
     pub(crate) asks: asks::PendingAsks,
     pub(crate) status: status::Status,
+    /// How many members the last generation this process ran had.
+    pub(crate) last_members: Arc<AtomicUsize>,
+    /// Set when this node finds it was cut off from the cluster (paused or
+    /// partitioned past the failure timeout): it must rejoin as a new
+    /// incarnation.
+    cut_off: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -116,6 +128,17 @@ impl Shared {
     pub(crate) fn current_runtime(&self) -> Option<Runtime> {
         self.runtime.borrow().clone()
     }
+
+    /// The members of the last generation this process ran, if it knows
+    /// them, else how many there were (0: none yet).
+    pub(crate) fn previous_members(&self) -> (Option<Vec<NodeId>>, usize) {
+        let state = self.member.lock();
+        let members = state
+            .running
+            .as_ref()
+            .map(|local| local.configuration.members());
+        (members, self.last_members.load(Ordering::Relaxed))
+    }
 }
 
 /// This node as a member of a cluster. Stopped by [`Cluster::leave`].
@@ -124,7 +147,9 @@ pub(crate) struct Cluster {
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// What a member starts with, beside its [`ClusterSettings`].
+/// What a member starts with, beside its [`ClusterSettings`]; kept to
+/// join again as a new incarnation.
+#[derive(Clone)]
 pub(crate) struct MemberSetup {
     pub(crate) blueprint: Blueprint,
     pub(crate) store: Store,
@@ -132,6 +157,9 @@ pub(crate) struct MemberSetup {
     pub(crate) http: Option<SocketAddr>,
     pub(crate) interval: Option<Duration>,
     pub(crate) retention: GcPolicy,
+    /// How many members the last generation this process ran had (0 for
+    /// none yet): the quorum a new generation needs survives a rejoin.
+    pub(crate) last_members: Arc<AtomicUsize>,
 }
 
 impl Cluster {
@@ -162,7 +190,7 @@ impl Cluster {
             setup.http.map(|addr| addr.to_string()).unwrap_or_default(),
             shards,
         );
-        let membership = Membership::start(
+        let membership = Membership::start_on_own_thread(
             MembershipConfig::new(settings.cluster_id.clone(), bound, metadata)
                 .with_seeds(settings.seeds.clone())
                 .with_incarnation(incarnation),
@@ -185,10 +213,13 @@ impl Cluster {
             coordinator_inbox,
             asks: asks::PendingAsks::default(),
             status: status::Status::default(),
+            last_members: setup.last_members,
+            cut_off: watch::channel(false).0,
         });
         let tasks = vec![
             tokio::spawn(route(shared.clone(), events)),
             tokio::spawn(track_peers(shared.clone())),
+            tokio::spawn(quorum::watch_contact(shared.clone())),
             tokio::spawn(member::run(shared.clone(), member_rx)),
             tokio::spawn(coordinator::run(
                 shared.clone(),
@@ -214,7 +245,7 @@ impl Cluster {
                 .map(|member| format!("{} ({} shards)", member.node, member.metadata.shards.get()))
                 .collect();
             if !mismatched.is_empty() {
-                cluster.stop().await;
+                cluster.stop(false).await;
                 return Err(NodeError::Cluster(format!(
                     "this node has {} shards but members {mismatched:?} have another count; the shard count is fixed for the whole cluster",
                     shards.get()
@@ -334,11 +365,6 @@ impl Cluster {
         outcome.await.map_err(|_| NodeError::ShuttingDown)?
     }
 
-    /// The registered functions.
-    pub(crate) fn registry(&self) -> &cairn_core::Registry {
-        &self.shared.blueprint.registry
-    }
-
     /// The committed epoch the generation running here restored.
     pub(crate) fn restored_from(&self) -> Option<cairn_core::Epoch> {
         let state = self.shared.member.lock();
@@ -353,11 +379,6 @@ impl Cluster {
     /// The epoch being taken, if this node coordinates one.
     pub(crate) fn open_epoch(&self) -> Option<cairn_core::Epoch> {
         self.shared.status.open_epoch()
-    }
-
-    /// The store the cluster snapshots to.
-    pub(crate) fn store(&self) -> &Store {
-        &self.shared.store
     }
 
     /// The cluster as this node sees it.
@@ -410,11 +431,18 @@ impl Cluster {
                 );
             }
         }
-        self.stop().await;
+        self.stop(true).await;
     }
 
-    /// Stops every task, the runtime, gossip and the transport.
-    pub(crate) async fn stop(&self) {
+    /// Resolves once this node finds it was cut off from the cluster.
+    pub(crate) async fn cut_off(&self) {
+        let mut cut_off = self.shared.cut_off.subscribe();
+        let _ = cut_off.wait_for(|cut| *cut).await;
+    }
+
+    /// Stops every task, the runtime, gossip (with a leave if `graceful`)
+    /// and the transport.
+    pub(crate) async fn stop(&self, graceful: bool) {
         let tasks = std::mem::take(&mut *self.tasks.lock());
         for task in &tasks {
             task.abort();
@@ -423,7 +451,12 @@ impl Cluster {
         if let Some(local) = running {
             local.stop().await;
         }
-        if let Err(error) = self.shared.membership.leave().await {
+        let stopped = if graceful {
+            self.shared.membership.leave().await
+        } else {
+            self.shared.membership.shutdown().await
+        };
+        if let Err(error) = stopped {
             tracing::warn!(%error, "gossip did not stop cleanly");
         }
         self.shared.transport.shutdown().await;

@@ -30,6 +30,9 @@ pub struct Membership {
 }
 
 struct Inner {
+    /// The thread gossip runs on, if it has one of its own: kept until the
+    /// last clone is dropped.
+    thread: Option<GossipThread>,
     node: NodeId,
     incarnation: Incarnation,
     leave_linger: Duration,
@@ -39,6 +42,23 @@ struct Inner {
     server: parking_lot::Mutex<Option<ChitchatHandle>>,
     view_task: JoinHandle<()>,
     views: watch::Receiver<MembershipView>,
+}
+
+/// Gossip's own thread, stopped and joined when dropped.
+struct GossipThread {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for GossipThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -51,9 +71,58 @@ impl Drop for Inner {
 }
 
 impl Membership {
-    /// Starts gossiping over UDP on `config.listen`.
+    /// Starts gossiping over UDP on `config.listen`, on the current tokio
+    /// runtime.
     pub async fn start(config: MembershipConfig) -> Result<Self, MembershipError> {
         Self::start_on(config, &UdpTransport).await
+    }
+
+    /// Starts gossiping over UDP on `config.listen` on a thread and a
+    /// single-threaded tokio runtime of its own, so that heartbeats keep
+    /// their rhythm however busy the node's own runtime is: a member whose
+    /// shards keep every worker busy must not be declared dead for it.
+    pub async fn start_on_own_thread(config: MembershipConfig) -> Result<Self, MembershipError> {
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let listen = config.listen;
+        let handle = std::thread::Builder::new()
+            .name("cairn-gossip".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = started_tx.send(Err(MembershipError::Start {
+                            listen,
+                            source: Box::new(error),
+                        }));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let _ = started_tx.send(Self::start(config).await);
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(|error| MembershipError::Start {
+                listen,
+                source: Box::new(error),
+            })?;
+        let membership = started
+            .await
+            .map_err(|_| MembershipError::Stopped("the gossip thread ended at start".into()))??;
+        let Ok(mut inner) = Arc::try_unwrap(membership.inner) else {
+            unreachable!("a membership just started has one handle");
+        };
+        inner.thread = Some(GossipThread {
+            stop: Some(stop),
+            handle: Some(handle),
+        });
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Starts gossiping on an in-memory `network` (tests, simulation);
@@ -93,6 +162,7 @@ impl Membership {
         ));
         Ok(Self {
             inner: Arc::new(Inner {
+                thread: None,
                 node: config.node.clone(),
                 incarnation: config.incarnation,
                 leave_linger: config.leave_linger,
