@@ -23,6 +23,9 @@ pub struct Context<'a> {
     caller: Option<&'a Address>,
     reply: Option<ReplyTo>,
     effects: &'a mut Effects,
+    /// Messages this handler sent to actors: sends, timers set and replies
+    /// that went to a calling actor as messages.
+    sent: u64,
 }
 
 impl<'a> Context<'a> {
@@ -37,6 +40,7 @@ impl<'a> Context<'a> {
             caller,
             reply,
             effects,
+            sent: 0,
         }
     }
 
@@ -60,6 +64,7 @@ impl<'a> Context<'a> {
     /// one actor to another arrive in the order they were sent.
     pub fn send<M: Message>(&mut self, to: Address, message: M) {
         let envelope = Envelope::new(to, Some(self.me.clone()), Payload::new(message));
+        self.sent += 1;
         self.effects.route(envelope);
     }
 
@@ -69,6 +74,7 @@ impl<'a> Context<'a> {
     /// Timers with the same deadline fire in the order they were set.
     pub fn send_after<M: Message>(&mut self, delay: Duration, to: Address, message: M) -> TimerId {
         let envelope = Envelope::new(to, Some(self.me.clone()), Payload::new(message));
+        self.sent += 1;
         self.effects.schedule(delay, envelope)
     }
 
@@ -95,6 +101,7 @@ impl<'a> Context<'a> {
             None => match self.caller {
                 Some(caller) => {
                     let envelope = Envelope::new(caller.clone(), Some(self.me.clone()), payload);
+                    self.sent += 1;
                     self.effects.route(envelope);
                 }
                 None => tracing::debug!(actor = %self.me, "reply with no caller dropped"),
@@ -108,9 +115,10 @@ impl<'a> Context<'a> {
         self.effects.emit(egress, record)
     }
 
-    /// Takes the pending ask reply, if the handler did not use it.
-    pub(crate) fn into_unanswered(self) -> Option<ReplyTo> {
-        self.reply
+    /// Ends the handler's turn: the pending ask reply, if the handler did
+    /// not use it, and how many messages the handler sent to actors.
+    pub(crate) fn finish(self) -> (Option<ReplyTo>, u64) {
+        (self.reply, self.sent)
     }
 }
 

@@ -54,7 +54,8 @@ pub use registry::Registry;
 pub use remote::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
 pub use shard::{
-    ActorStatus, ActorSummary, ActorView, FunctionCount, ShardStats, HANDLER_DURATION,
+    ActorStatus, ActorSummary, ActorView, FunctionCount, FunctionTraffic, ShardStats,
+    HANDLER_DURATION,
 };
 pub use snapshot::{
     is_full_epoch, Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage,

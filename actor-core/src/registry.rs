@@ -32,9 +32,23 @@ fn intern(function: FunctionType) {
 }
 
 /// The function types of one node, by type.
+///
+/// Each function type also has an index, its position in registration
+/// order, so a shard can keep per-type counters in a plain array and never
+/// look a name up on the hot path.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
-    functions: FxHashMap<FunctionType, Arc<FunctionDescriptor>>,
+    functions: FxHashMap<FunctionType, Registered>,
+    /// Every function type, in registration order: a type's index is its
+    /// position here.
+    order: Vec<FunctionType>,
+}
+
+/// One registered function type and its index.
+#[derive(Clone, Debug)]
+struct Registered {
+    index: usize,
+    descriptor: Arc<FunctionDescriptor>,
 }
 
 impl Registry {
@@ -62,23 +76,50 @@ impl Registry {
             )));
         }
         intern(function);
-        self.functions.insert(function, Arc::new(descriptor));
+        let registered = Registered {
+            index: self.order.len(),
+            descriptor: Arc::new(descriptor),
+        };
+        self.functions.insert(function, registered);
+        self.order.push(function);
         Ok(())
     }
 
     /// The descriptor of a function type.
     pub fn get(&self, function: FunctionType) -> Option<&Arc<FunctionDescriptor>> {
-        self.functions.get(&function)
+        self.functions
+            .get(&function)
+            .map(|registered| &registered.descriptor)
+    }
+
+    /// The index of a function type (see [`Registry::function_types`]) and
+    /// its descriptor.
+    pub(crate) fn indexed(
+        &self,
+        function: FunctionType,
+    ) -> Option<(usize, &Arc<FunctionDescriptor>)> {
+        self.functions
+            .get(&function)
+            .map(|registered| (registered.index, &registered.descriptor))
+    }
+
+    /// Every registered function type, in index (registration) order.
+    pub(crate) fn function_types(&self) -> &[FunctionType] {
+        &self.order
     }
 
     /// The descriptor of a function type by name.
     pub fn by_name(&self, name: &str) -> Option<&Arc<FunctionDescriptor>> {
-        FunctionType::lookup(name).and_then(|function| self.functions.get(&function))
+        FunctionType::lookup(name).and_then(|function| self.get(function))
     }
 
     /// Every registered function, sorted by name.
     pub fn functions(&self) -> Vec<&Arc<FunctionDescriptor>> {
-        let mut functions: Vec<_> = self.functions.values().collect();
+        let mut functions: Vec<_> = self
+            .functions
+            .values()
+            .map(|registered| &registered.descriptor)
+            .collect();
         functions.sort_by_key(|descriptor| descriptor.function_type().name());
         functions
     }

@@ -33,8 +33,11 @@ fn counter_serves_http_until_terminated() {
     assert_eq!(served.get_json("/healthz")["status"], "ok");
     assert_eq!(served.get_json("/readyz")["status"], "ready");
     let all = served.scrape();
-    // 12 additions and 3 reads.
-    assert_eq!(sum(&all, "cairn_messages_handled_total", &[]), 15.0);
+    // 12 additions and 3 reads, the reads' replies going to the asker
+    // outside, not as messages.
+    let counter = [("function", "example/counter")];
+    assert_eq!(sum(&all, "cairn_messages_delivered_total", &counter), 15.0);
+    assert_eq!(sum(&all, "cairn_messages_sent_total", &counter), 0.0);
     assert_eq!(sum(&all, "cairn_activations_total", &[]), 3.0);
     assert_eq!(
         sum(
@@ -84,7 +87,7 @@ fn ridesharing_serves_http_until_terminated() {
     served.wait_for_log("run finished");
     assert_eq!(served.get_json("/readyz")["status"], "ready");
     let all = served.scrape();
-    assert!(sum(&all, "cairn_messages_handled_total", &[]) > 10.0);
+    assert!(sum(&all, "cairn_messages_delivered_total", &[]) > 10.0);
     for (function, actors) in [("ridesharing/driver", 3.0), ("ridesharing/passenger", 5.0)] {
         assert_eq!(
             sum(
@@ -121,8 +124,11 @@ fn bank_simulate_serves_http_until_terminated() {
     served.wait_for_log("run finished");
     assert_eq!(served.get_json("/healthz")["status"], "ok");
     let all = served.scrape();
-    // A debit and a credit per transfer at least.
-    assert!(sum(&all, "cairn_messages_handled_total", &[]) >= 80.0);
+    // A debit and a credit per transfer at least, and each debit sends its
+    // credit.
+    let account = [("function", "bank/account")];
+    assert!(sum(&all, "cairn_messages_delivered_total", &account) >= 80.0);
+    assert_eq!(sum(&all, "cairn_messages_sent_total", &account), 40.0);
     assert_eq!(
         sum(
             &all,

@@ -20,6 +20,9 @@ use crate::snapshot::{Epoch, StoredActor};
 pub(crate) struct ActorSlot {
     pub(crate) address: Address,
     pub(crate) state: Box<dyn ErasedActor>,
+    /// Its function type's index in the registry, where the shard counts
+    /// the type's messages.
+    pub(crate) function: u32,
     /// The sweep tick of the last message handled.
     pub(crate) last_active: u32,
     /// Bumped by every handler that may have changed the state
@@ -107,11 +110,12 @@ impl ActorTable {
         {
             Ok(found) => found.into_mut(),
             Err(absent) => {
-                let descriptor = self.registry.get(address.function()).ok_or_else(|| {
-                    ActivationError::UnknownFunctionType(Error::UnknownFunctionType(
-                        address.function().name().to_owned(),
-                    ))
-                })?;
+                let (function, descriptor) =
+                    self.registry.indexed(address.function()).ok_or_else(|| {
+                        ActivationError::UnknownFunctionType(Error::UnknownFunctionType(
+                            address.function().name().to_owned(),
+                        ))
+                    })?;
                 let state = match self.passivated.get(address) {
                     Some(bytes) => descriptor
                         .restore(bytes)
@@ -123,6 +127,7 @@ impl ActorTable {
                 let slot = ActorSlot {
                     address: address.clone(),
                     state,
+                    function: function as u32,
                     last_active: tick,
                     version: 0,
                     captured: 0,

@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 use crate::address::ShardId;
 use crate::envelope::Envelope;
 use crate::shard::inspect::Inspection;
+use crate::shard::traffic::FunctionTraffic;
 use crate::snapshot::Epoch;
 
 /// The sending half of a shard's inbox.
@@ -79,8 +80,13 @@ pub struct ShardStats {
     pub queued_messages: usize,
     /// Timers set and not yet fired or cancelled.
     pub pending_timers: usize,
-    /// Messages handled since the shard started.
+    /// Messages taken from the shard's queue since it started: every
+    /// function type's `delivered` (see [`ShardStats::functions`]) plus the
+    /// dead letters.
     pub messages_handled: u64,
+    /// Messages delivered and sent per registered function type, in the
+    /// registry's order of registration.
+    pub functions: Vec<FunctionTraffic>,
     /// Messages sent to other shards since the shard started.
     pub messages_sent_to_shards: u64,
     /// Messages received from other shards since the shard started.

@@ -12,6 +12,7 @@ mod actors;
 mod effects;
 mod inbox;
 mod inspect;
+mod traffic;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -41,6 +42,8 @@ pub use inbox::ShardStats;
 pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
 pub(crate) use inspect::{order as listing_order, Inspection};
 pub use inspect::{ActorStatus, ActorSummary, ActorView, FunctionCount};
+pub use traffic::FunctionTraffic;
+use traffic::Traffic;
 
 /// Passivation sweeps per idle timeout, at the least: an idle actor is
 /// passivated between one and `1 + 1/SWEEPS_PER_IDLE_TIMEOUT` idle timeouts
@@ -147,6 +150,8 @@ pub(crate) struct Shard {
     egress_released: u64,
     received_from_shards: u64,
     messages_handled: u64,
+    /// Messages delivered and sent, per function type.
+    traffic: Traffic,
     dead_letters: u64,
     next_sweep: Instant,
     /// Wakes the idle shard for its next timer or sweep.
@@ -184,6 +189,7 @@ impl Shard {
             settings,
             inbox,
             actors: ActorTable::new(registry.clone(), snapshots_out.is_some()),
+            traffic: Traffic::new(registry.function_types().len()),
             effects: Effects::new(id, shard_count, egress.names()),
             egress,
             registry,
@@ -722,6 +728,7 @@ impl Shard {
                 return;
             }
         };
+        let function = slot.function;
         let mut ctx = Context::new(&to, from.as_ref(), reply, &mut self.effects);
         // Timing every handler would cost two clock reads per message: time
         // one in LATENCY_SAMPLE_EVERY.
@@ -732,7 +739,11 @@ impl Shard {
             metrics::histogram!(HANDLER_DURATION, "function" => to.function().name())
                 .record(started.elapsed().as_secs_f64());
         }
-        let unanswered = ctx.into_unanswered();
+        let (unanswered, sent) = ctx.finish();
+        // A message the actor does not take is a dead letter, not a delivery.
+        if !matches!(outcome, Ok(Err(_))) {
+            self.traffic.handled(function, sent);
+        }
         // A `&mut self` handler, or one that panicked midway, may have
         // changed the state.
         let wrote = !matches!(outcome, Ok(Ok(Access::Read)) | Ok(Err(_)));
@@ -803,6 +814,7 @@ impl Shard {
             queued_messages: self.effects.local.len() + self.admitted.len(),
             pending_timers: self.effects.timers.len(),
             messages_handled: self.messages_handled,
+            functions: self.traffic.report(self.registry.function_types()),
             messages_sent_to_shards: self.effects.sent_to_shards(),
             messages_received_from_shards: self.received_from_shards,
             dead_letters: self.dead_letters,

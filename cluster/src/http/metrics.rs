@@ -8,8 +8,12 @@
 //!
 //! The shard series are not updated on the shards' hot path: each scrape
 //! reads the shards' counters (`Node::shard_stats`) and copies them into the
-//! registry before rendering. The snapshot series are filled the same way,
-//! from `Node::snapshot_history`, each finished epoch counted once.
+//! registry before rendering. That includes the per function type message
+//! counters ([`MESSAGES_DELIVERED`], [`MESSAGES_SENT`]), labelled by
+//! `function` and `shard`: a shard counts them in a plain array indexed by
+//! the registry's function index, and only the scrape formats labels. The
+//! snapshot series are filled the same way, from `Node::snapshot_history`,
+//! each finished epoch counted once.
 //!
 //! The per-function actor gauges are read the same way on each scrape
 //! (`Node::function_counts`), every registered function type included, so
@@ -38,8 +42,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 use cairn_core::{
-    FunctionCount, Registry, ShardCount, ShardStats, HANDLER_DURATION, INGRESS_IN_FLIGHT,
-    INGRESS_RECORDS, INGRESS_REJECTED,
+    FunctionCount, FunctionTraffic, Registry, ShardCount, ShardStats, HANDLER_DURATION,
+    INGRESS_IN_FLIGHT, INGRESS_RECORDS, INGRESS_REJECTED,
 };
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Label, Unit};
@@ -49,8 +53,11 @@ use parking_lot::Mutex;
 use super::routes::ROUTES;
 use super::state::AppState;
 
-/// Messages handled, per shard.
-pub(crate) const MESSAGES_HANDLED: &str = "cairn_messages_handled_total";
+/// Messages handled by actors, per function type and shard.
+pub(crate) const MESSAGES_DELIVERED: &str = "cairn_messages_delivered_total";
+/// Messages handlers sent to actors, per function type (of the sender) and
+/// shard.
+pub(crate) const MESSAGES_SENT: &str = "cairn_messages_sent_total";
 /// Messages a shard sent to other shards.
 pub(crate) const SENT_BETWEEN_SHARDS: &str = "cairn_messages_sent_between_shards_total";
 /// Messages a shard received from other shards.
@@ -155,7 +162,14 @@ pub(crate) fn recorder() -> Result<PrometheusHandle, String> {
 }
 
 fn describe() {
-    describe_counter!(MESSAGES_HANDLED, "Messages handled by a shard.");
+    describe_counter!(
+        MESSAGES_DELIVERED,
+        "Messages handled by actors of a function type on a shard (not dead letters)."
+    );
+    describe_counter!(
+        MESSAGES_SENT,
+        "Messages the handlers of a function type on a shard sent to actors."
+    );
     describe_counter!(
         SENT_BETWEEN_SHARDS,
         "Messages a shard sent to other shards."
@@ -251,6 +265,14 @@ fn shard_labels(node: &str, shard: u32) -> Vec<Label> {
     ]
 }
 
+fn function_shard_labels(node: &str, function: &str, shard: u32) -> Vec<Label> {
+    vec![
+        Label::new("node", node.to_owned()),
+        Label::new("function", function.to_owned()),
+        Label::new("shard", shard.to_string()),
+    ]
+}
+
 fn invocation_labels(node: &str, function: &str, message: &str) -> Vec<Label> {
     vec![
         Label::new("node", node.to_owned()),
@@ -262,11 +284,21 @@ fn invocation_labels(node: &str, function: &str, message: &str) -> Vec<Label> {
 /// Registers every series this node will have, at zero, so that the first
 /// scrape lists them all.
 pub(crate) fn register_at_zero(node: &str, shards: ShardCount, registry: &Registry) {
+    let functions: Vec<FunctionTraffic> = registry
+        .functions()
+        .into_iter()
+        .map(|function| FunctionTraffic {
+            function: function.function_type(),
+            delivered: 0,
+            sent: 0,
+        })
+        .collect();
     for shard in shards.ids() {
         record_shard(
             node,
             &ShardStats {
                 shard: shard.0,
+                functions: functions.clone(),
                 ..ShardStats::default()
             },
         );
@@ -313,8 +345,12 @@ pub(crate) fn record_recovery(node: &str, recovered: bool) {
 
 /// Copies one shard's counters into the registry.
 fn record_shard(node: &str, stats: &ShardStats) {
+    for traffic in &stats.functions {
+        let labels = function_shard_labels(node, traffic.function.name(), stats.shard);
+        counter!(MESSAGES_DELIVERED, labels.clone()).absolute(traffic.delivered);
+        counter!(MESSAGES_SENT, labels).absolute(traffic.sent);
+    }
     let labels = shard_labels(node, stats.shard);
-    counter!(MESSAGES_HANDLED, labels.clone()).absolute(stats.messages_handled);
     counter!(SENT_BETWEEN_SHARDS, labels.clone()).absolute(stats.messages_sent_to_shards);
     counter!(RECEIVED_BETWEEN_SHARDS, labels.clone()).absolute(stats.messages_received_from_shards);
     counter!(DEAD_LETTERS, labels.clone()).absolute(stats.dead_letters);
