@@ -376,6 +376,17 @@ fn record_function(node: &str, function: &str, active: usize, passivated: usize)
     gauge!(FUNCTION_PASSIVATED_ACTORS, labels()).set(passivated as f64);
 }
 
+/// Sets `cairn_members_alive` from a cluster member's view (a single node
+/// keeps the 1 it registered at start).
+pub(crate) fn record_members(node: &str, cluster: &crate::http::views::ClusterView) {
+    let alive = cluster
+        .members
+        .iter()
+        .filter(|member| member.status == crate::http::views::MemberStatus::Alive)
+        .count();
+    gauge!(MEMBERS_ALIVE, "node" => node.to_owned()).set(alive as f64);
+}
+
 /// Copies the actor counts of every registered function type into the
 /// registry, before a scrape; a type absent from `counts` has no actors.
 pub(crate) fn record_functions(node: &str, registry: &Registry, counts: &[FunctionCount]) {

@@ -3,7 +3,9 @@
 use actix_web::{web, HttpResponse};
 
 use crate::http::error::ApiError;
-use crate::http::metrics::{record_functions, record_shards, record_snapshots, SnapshotReading};
+use crate::http::metrics::{
+    record_functions, record_members, record_shards, record_snapshots, SnapshotReading,
+};
 use crate::http::state::AppState;
 
 /// The content type of the Prometheus text format.
@@ -31,6 +33,9 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, 
             started_at_unix_secs: state.started_at_unix_secs,
         };
         record_snapshots(&state.node_id, &reading, &stats, &state.epochs);
+        if let Some(cluster) = node.cluster_view() {
+            record_members(&state.node_id, &cluster);
+        }
     }
     let text = handle.render();
     Ok(HttpResponse::Ok().content_type(PROMETHEUS_TEXT).body(text))
