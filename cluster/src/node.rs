@@ -90,7 +90,12 @@ impl Node {
     ) -> Result<R, AskError> {
         let timeout = self.runtime().config().ask_timeout;
         match &self.core {
-            Core::Member(cluster) => cluster.current().ask(to, Payload::new(message), true, timeout).await,
+            Core::Member(cluster) => {
+                cluster
+                    .current()
+                    .ask(to, Payload::new(message), true, timeout)
+                    .await
+            }
             Core::Single { runtime, .. } => runtime.ask_durable(to, message).await,
         }
     }
@@ -103,7 +108,12 @@ impl Node {
         timeout: Duration,
     ) -> Result<R, AskError> {
         match &self.core {
-            Core::Member(cluster) => cluster.current().ask(to, Payload::new(message), false, timeout).await,
+            Core::Member(cluster) => {
+                cluster
+                    .current()
+                    .ask(to, Payload::new(message), false, timeout)
+                    .await
+            }
             Core::Single { runtime, .. } => runtime.ask_with_timeout(to, message, timeout).await,
         }
     }
@@ -116,7 +126,12 @@ impl Node {
         timeout: Duration,
     ) -> Result<Payload, AskError> {
         match &self.core {
-            Core::Member(cluster) => cluster.current().ask_payload(to, payload, false, timeout).await,
+            Core::Member(cluster) => {
+                cluster
+                    .current()
+                    .ask_payload(to, payload, false, timeout)
+                    .await
+            }
             Core::Single { runtime, .. } => runtime.ask_payload(to, payload, timeout).await,
         }
     }
@@ -130,7 +145,12 @@ impl Node {
         timeout: Duration,
     ) -> Result<Payload, AskError> {
         match &self.core {
-            Core::Member(cluster) => cluster.current().ask_payload(to, payload, true, timeout).await,
+            Core::Member(cluster) => {
+                cluster
+                    .current()
+                    .ask_payload(to, payload, true, timeout)
+                    .await
+            }
             Core::Single { runtime, .. } => runtime.ask_durable_payload(to, payload, timeout).await,
         }
     }

@@ -93,9 +93,6 @@ mod tests {
 
     #[test]
     fn a_majority_is_more_than_half() {
-        assert_eq!(
-            [1, 2, 3, 4, 5].map(majority),
-            [1, 2, 2, 3, 3]
-        );
+        assert_eq!([1, 2, 3, 4, 5].map(majority), [1, 2, 2, 3, 3]);
     }
 }
