@@ -236,6 +236,7 @@ impl Runtime {
             &registry,
             config.shard_count,
             recorded_offsets,
+            placement.remote().cloned(),
         );
         let tasks = ready
             .into_iter()
@@ -689,12 +690,13 @@ fn start_ingress(
     registry: &Arc<Registry>,
     shard_count: ShardCount,
     mut recorded: std::collections::HashMap<(String, u32), Option<u64>>,
+    remote: Option<Arc<dyn crate::remote::RemoteShards>>,
 ) -> (Vec<ReaderHandle>, Vec<NamedFlow>) {
     let mut flows = Vec::with_capacity(ingress.len());
     let mut hosted: Vec<Vec<SplitCursor>> = outlets.iter().map(|_| Vec::new()).collect();
     let mut readers = Vec::new();
     for source in ingress {
-        let flow = FlowControl::new(source.name(), source.max_in_flight);
+        let flow = FlowControl::new(source.name(), source.max_in_flight, remote.clone());
         flows.push((source.name.clone(), flow.clone()));
         for split in 0..source.source.split_count() {
             let host = hosting_shard(source.name(), split, shard_count);

@@ -49,6 +49,12 @@ pub trait RemoteShards: Send + Sync + 'static {
     /// The largest frame `send` takes, in bytes. Batches are split into
     /// frames below it.
     fn max_frame(&self) -> usize;
+
+    /// Whether frames pile up faster than the other nodes take them: while
+    /// it holds, ingress readers admit no new record (the default: never).
+    fn congested(&self) -> bool {
+        false
+    }
 }
 
 /// Which shards a runtime runs: all of them (a single node, the default),

@@ -42,7 +42,7 @@ impl Local {
 /// What the member knows: the highest generation it was told of, the
 /// runtime of the one it runs, and frames that came early.
 #[derive(Default)]
-pub(crate) struct MemberState {
+pub(crate) struct LocalState {
     /// The highest generation configured here; lower ones are refused.
     pub(crate) generation: Generation,
     /// The generation running, once its runtime has started.
@@ -73,7 +73,7 @@ pub(crate) fn deliver_data(shared: &Shared, delivery: Delivery) {
 
 /// Delivers a frame to the running `generation`, keeps it if it is of a
 /// newer one, and drops it if it is of an older one.
-fn admit(state: &mut MemberState, generation: Generation, delivery: Delivery) {
+fn admit(state: &mut LocalState, generation: Generation, delivery: Delivery) {
     let Some(local) = &state.running else {
         return;
     };
@@ -148,6 +148,9 @@ async fn configure(shared: &Arc<Shared>, configuration: Configuration) {
     if let Some(previous) = previous {
         previous.stop().await;
     }
+    // Frames the previous generation's runtime sent to dead members since
+    // gossip reported them are dropped with it.
+    super::forget_dead(shared, &shared.membership.view());
     match start_generation(shared, &configuration).await {
         Ok(local) => {
             let owned = local.runtime.owned_shards().len();

@@ -37,12 +37,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
-use crate::membership::{Membership, MembershipConfig, NodeMetadata};
+use crate::membership::{MemberState, Membership, MembershipConfig, MembershipView, NodeMetadata};
 use crate::transport::{
     Events, Incarnation, NodeId, TcpTransport, Transport, TransportConfig, TransportEvent,
 };
 pub(crate) use blueprint::{Blueprint, SharedSink};
-use member::MemberState;
+use member::LocalState;
 pub use member::STALE_FRAMES;
 use messages::{Control, CONTROL_CHANNEL};
 pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
@@ -57,7 +57,7 @@ pub(crate) struct Shared {
     pub(crate) blueprint: Blueprint,
     /// The largest payload the transport sends.
     pub(crate) max_payload: usize,
-    pub(crate) member: Mutex<MemberState>,
+    pub(crate) member: Mutex<LocalState>,
     /// The runtime of the generation running here, once there is one.
     pub(crate) runtime: watch::Sender<Option<Runtime>>,
     member_inbox: mpsc::UnboundedSender<Control>,
@@ -207,7 +207,7 @@ impl Cluster {
             store: setup.store,
             blueprint: setup.blueprint,
             max_payload,
-            member: Mutex::new(MemberState::default()),
+            member: Mutex::new(LocalState::default()),
             runtime,
             member_inbox,
             coordinator_inbox,
@@ -493,25 +493,32 @@ async fn route(shared: Arc<Shared>, mut events: Events) {
     }
 }
 
-/// Makes every member gossip reports known to the transport, so that the
-/// side that dials (the lower node id) connects before anything is sent.
+/// Keeps the transport's peers in step with gossip: every member not dead
+/// is a peer (so that the side that dials, the lower node id, connects
+/// before anything is sent), and a dead one is forgotten, with what was
+/// unacknowledged to it (it belongs to a generation that is rolled back,
+/// and it must not hold ingress back as a backlog that never drains).
 async fn track_peers(shared: Arc<Shared>) {
     let mut views = shared.membership.watch();
-    let mut known = std::collections::BTreeSet::new();
     loop {
-        let members: Vec<NodeId> = views
-            .borrow_and_update()
-            .members
-            .iter()
-            .map(|member| member.node.clone())
-            .collect();
-        for member in members {
-            if &member != shared.me() && known.insert(member.clone()) {
-                shared.transport.add_peer(member);
+        let view = views.borrow_and_update().clone();
+        forget_dead(&shared, &view);
+        for member in &view.members {
+            if &member.node != shared.me() && member.state != MemberState::Dead {
+                shared.transport.add_peer(member.node.clone());
             }
         }
         if views.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Forgets the members `view` shows dead.
+pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
+    for member in &view.members {
+        if &member.node != shared.me() && member.state == MemberState::Dead {
+            shared.transport.remove_peer(&member.node);
         }
     }
 }

@@ -34,7 +34,7 @@ use crate::transport::{Generation, Transport, TransportConfig};
 
 pub use error::DataPlaneError;
 pub use receiver::{deliver, Delivered, ReceiveLoop};
-pub use sink::TransportSink;
+pub use sink::{TransportSink, CONGESTION_FRAMES};
 
 /// This node's part of the data plane under one shard map: which shards
 /// run here, and where frames for the others go.

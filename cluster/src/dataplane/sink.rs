@@ -12,6 +12,7 @@ use crate::transport::{ChannelId, Generation, NodeId, Transport};
 pub struct TransportSink<T: Transport> {
     transport: T,
     generation: Generation,
+    congestion: Congestion,
     /// The owner of each shard, by index.
     owners: Vec<NodeId>,
     max_payload: usize,
@@ -30,6 +31,7 @@ impl<T: Transport> TransportSink<T> {
         Self {
             transport,
             generation,
+            congestion: Congestion::default(),
             owners,
             max_payload,
         }
@@ -55,5 +57,38 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
 
     fn max_frame(&self) -> usize {
         self.max_payload - TAG_LEN
+    }
+
+    fn congested(&self) -> bool {
+        self.congestion.congested(|| self.transport.backlog())
+    }
+}
+
+/// Frames unacknowledged over every peer above which the link counts as
+/// congested: at the largest batches of a turn, a few megabytes.
+pub const CONGESTION_FRAMES: usize = 256;
+
+/// How long a reading of the backlog stays good: counting it walks every
+/// channel, and readers ask for every record.
+const CONGESTION_READING: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The last reading of the transport's backlog.
+#[derive(Default)]
+struct Congestion(parking_lot::Mutex<Option<(std::time::Instant, bool)>>);
+
+impl Congestion {
+    /// Whether the backlog `read` gives is above [`CONGESTION_FRAMES`],
+    /// reading it again once the last reading is stale.
+    fn congested(&self, read: impl FnOnce() -> usize) -> bool {
+        let mut last = self.0.lock();
+        let now = std::time::Instant::now();
+        match *last {
+            Some((at, congested)) if now - at < CONGESTION_READING => congested,
+            _ => {
+                let congested = read() > CONGESTION_FRAMES;
+                *last = Some((now, congested));
+                congested
+            }
+        }
     }
 }

@@ -216,7 +216,6 @@ impl Link {
     }
 
     /// How many frames wait for an acknowledgement.
-    #[cfg(test)]
     pub(crate) fn unacked_len(&self) -> usize {
         self.outgoing.values().map(|out| out.unacked.len()).sum()
     }

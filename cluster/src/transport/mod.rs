@@ -75,6 +75,10 @@ pub trait Transport: Clone + Send + Sync + 'static {
     fn send(&self, peer: &NodeId, channel: ChannelId, payload: Bytes)
         -> Result<(), TransportError>;
 
+    /// Frames sent and not yet acknowledged, over every peer: what the
+    /// peers have yet to take.
+    fn backlog(&self) -> usize;
+
     /// Raises the generation this node presents and requires of peers: a
     /// peer below it is refused at its next handshake (TCP) or its next
     /// frame (in-memory). It never goes down.

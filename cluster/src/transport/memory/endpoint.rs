@@ -151,6 +151,12 @@ impl Transport for MemoryTransport {
         self.command(Command::Send(peer.clone(), channel, payload))
     }
 
+    /// The simulated network resends on a timer and holds no queue the
+    /// application could overrun: it reports no backlog.
+    fn backlog(&self) -> usize {
+        0
+    }
+
     fn set_generation(&self, generation: Generation) {
         let _ = self.command(Command::SetGeneration(generation));
     }

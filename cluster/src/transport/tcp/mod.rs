@@ -148,6 +148,10 @@ impl Transport for TcpTransport {
         self.shared.send(peer, channel, payload)
     }
 
+    fn backlog(&self) -> usize {
+        self.shared.backlog()
+    }
+
     fn set_generation(&self, generation: Generation) {
         self.shared.raise_generation(generation);
     }

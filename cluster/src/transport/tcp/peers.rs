@@ -166,6 +166,15 @@ impl Shared {
         }
     }
 
+    /// Frames sent and not yet acknowledged, over every peer.
+    pub(crate) fn backlog(&self) -> usize {
+        self.peers
+            .lock()
+            .values()
+            .map(|peer| peer.link.unacked_len())
+            .sum()
+    }
+
     /// Queues a payload for a known peer.
     pub(crate) fn send(
         &self,
