@@ -44,11 +44,12 @@ fn spread(n: usize, shards: u32) -> (f64, f64) {
 /// | members | 64 shards   | 256 shards  |
 /// |---------|-------------|-------------|
 /// | 3       | 1.17 / 0.84 | 1.22 / 0.80 |
-/// | 4       | 1.25 / 0.75 | 1.27 / 0.73 |
-/// | 10      | 1.41 / 0.47 | 1.41 / 0.66 |
+/// | 4       | 1.25 / 0.75 | 1.25 / 0.73 |
+/// | 10      | 1.25 / 0.47 | 1.25 / 0.66 |
 ///
-/// 64 shards over 10 members is 6.4 each, so one shard is 0.16 of a
-/// share: the spread there is as much rounding as hashing.
+/// The maximum is the load bound (1.25 × the fair share); 64 shards over
+/// 10 members is 6.4 each, so one shard is 0.16 of a share: the minimum
+/// there is as much rounding as hashing.
 #[test]
 fn shards_spread_within_the_measured_bound() {
     assert_eq!(DEFAULT_VIRTUAL_NODES, 64);
@@ -71,10 +72,12 @@ fn shards_spread_within_the_measured_bound() {
 const MAX_OVER: f64 = 1.5;
 const MIN_UNDER: f64 = 0.4;
 
-/// A fourth, fifth … eleventh member joining moves only the shards it
-/// takes: every moved shard goes to the newcomer, and the moved fraction
-/// stays under 1.4 × 1/(n+1) over 256 shards. Measured: 0.84 to 1.27 ×
-/// 1/(n+1) for n = 3..10 (81 of 256 shards for 3 → 4, 22 for 10 → 11).
+/// A fourth, fifth … eleventh member joining moves little more than the
+/// shards it takes: every shard it gets moved to it, at most
+/// [`MAX_SIDE_MOVES`] move between old members (the load bound cascading),
+/// and the moved fraction stays under 1.4 × 1/(n+1) over 256 shards.
+/// Measured: 0.95 to 1.29 × 1/(n+1) for n = 3..10 (80 of 256 shards for
+/// 3 → 4, 30 for 10 → 11), at most 3 of them between old members.
 #[test]
 fn a_join_moves_only_about_one_in_n_plus_one_shards() {
     let shards = count(256);
@@ -89,16 +92,21 @@ fn a_join_moves_only_about_one_in_n_plus_one_shards() {
             .unwrap();
         let moves = before.moves_to(&after);
         let newcomer = &members(n + 1)[n];
-        assert!(
-            moves.iter().all(|m| &m.to == newcomer),
-            "only the newcomer gains shards"
-        );
+        let to_newcomer = moves.iter().filter(|m| &m.to == newcomer).count();
         let moved: BTreeSet<_> = moves.iter().map(|m| m.shard).collect();
-        assert_eq!(moved, after.shards_of(newcomer).into_iter().collect());
+        let gained: BTreeSet<_> = after.shards_of(newcomer).into_iter().collect();
+        assert!(
+            gained.is_subset(&moved),
+            "the newcomer's shards all moved to it"
+        );
+        assert!(
+            moves.len() - to_newcomer <= MAX_SIDE_MOVES,
+            "the load bound moves few shards between old members: {moves:?}"
+        );
         let fraction = moves.len() as f64 / f64::from(shards.get());
         let ratio = fraction * (n + 1) as f64;
         table += &format!(
-            "{n} -> {}: moved {} ({ratio:.2} × 1/(n+1))\n",
+            "{n} -> {}: moved {} ({ratio:.2} × 1/(n+1)), {to_newcomer} to the newcomer\n",
             n + 1,
             moves.len()
         );
@@ -110,3 +118,27 @@ fn a_join_moves_only_about_one_in_n_plus_one_shards() {
 }
 
 const MOVE_FACTOR: f64 = 1.4;
+
+/// Shards a join may move between old members (the load bound cascading).
+const MAX_SIDE_MOVES: usize = 4;
+
+/// With few shards per member the plain ring can leave a member with none
+/// (16 shards over three members did, in an end-to-end test): the load
+/// bound keeps every member within 1.25 × its fair share, so with three
+/// or four members over 16 shards each owns some.
+#[test]
+fn few_shards_still_reach_every_member() {
+    for n in [3, 4] {
+        let map = ShardRing::new(members(n))
+            .shard_map(Generation(1), count(16))
+            .unwrap();
+        let load = map.load();
+        assert_eq!(load.len(), n, "{load:?}");
+        let fair = 16.0 / n as f64;
+        assert!(
+            load.values()
+                .all(|&shards| shards as f64 <= (fair * 1.25).ceil()),
+            "{load:?}"
+        );
+    }
+}

@@ -133,3 +133,68 @@ async fn members_share_shards_and_keep_balances_through_leave_and_join() {
     wait_for(&d, &expected).await;
     tokio::join!(a.shutdown(), b.shutdown(), d.shutdown());
 }
+
+/// Bad input reaching a member — garbage and an oversized length prefix on
+/// its cluster port, then, from an authenticated peer, a control message
+/// that does not decode and a data frame without its generation tag — is
+/// refused or dropped, and the member keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_refuses_bad_input_and_keeps_serving() {
+    use cairn::transport::{ChannelId, Secret, TcpTransport, Transport, TransportConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bind = free_addr();
+    let cluster = "bad-input-test";
+    let node = Node::builder()
+        .register::<Account>()
+        .shards(4)
+        .store(format!("fs://{}", dir.path().display()))
+        .cluster(
+            ClusterSettings::new(bind, [bind.to_string()])
+                .with_cluster_id(cluster)
+                .with_secret(Some(Secret::new("right"))),
+        )
+        .start()
+        .await
+        .expect("the member starts");
+    let account = Address::of::<Account>(1u64);
+    node.send(account.clone(), Deposit(5)).expect("deposit");
+
+    for bytes in [b"\x00\x00\x00\x10garbage-garbage!".to_vec(), vec![0xff; 4]] {
+        let mut stream = tokio::net::TcpStream::connect(bind).await.expect("connect");
+        stream.write_all(&bytes).await.expect("write");
+        let mut seen = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut seen)).await;
+        assert!(read.is_ok(), "the member kept a bad connection open");
+    }
+
+    let config = TransportConfig::new(cluster).with_secret(Some(Secret::new("right")));
+    let (peer, _events) = TcpTransport::bind("127.0.0.1:0", config)
+        .await
+        .expect("a peer");
+    let member = cairn::transport::NodeId::new(bind.to_string());
+    // The control channel's number (`u32::MAX - 1` both ways).
+    let control = ChannelId::new(u32::MAX - 1, u32::MAX - 1);
+    peer.send(
+        &member,
+        control,
+        bytes::Bytes::from_static(b"\xc1 not a control message"),
+    )
+    .expect("queued");
+    peer.send(
+        &member,
+        ChannelId::new(0, 1),
+        bytes::Bytes::from_static(b"short"),
+    )
+    .expect("queued");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let balance: i64 = node.ask(account, Balance).await.expect("still serving");
+    assert_eq!(balance, 5);
+    let view = node.cluster_view().expect("a member");
+    assert_eq!(view.members.len(), 1, "{view:?}");
+    peer.shutdown().await;
+    node.shutdown().await;
+}

@@ -39,5 +39,5 @@ pub use coordinator::choose_coordinator;
 pub use error::MembershipError;
 pub use metadata::NodeMetadata;
 pub use network::GossipNetwork;
-pub use ring::{ShardMap, ShardMove, ShardRing, DEFAULT_VIRTUAL_NODES};
+pub use ring::{ShardMap, ShardMove, ShardRing, DEFAULT_VIRTUAL_NODES, LOAD_BOUND};
 pub use view::{Member, MemberState, MembershipView};
