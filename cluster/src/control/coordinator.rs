@@ -358,24 +358,24 @@ async fn run_epoch(
         Err(error) => Err(error),
     };
     shared.status.set_open_epoch(None);
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let (bytes, objects, channel_log_bytes) = outcome.as_ref().map_or((0, 0, 0), |sizes| *sizes);
+    shared.status.remember(EpochRecord {
+        epoch,
+        committed: outcome.is_ok(),
+        started_unix_ms,
+        duration_ms: started.elapsed().as_millis() as u64,
+        bytes,
+        objects,
+        channel_log_bytes,
+        error: outcome.as_ref().err().map(ToString::to_string),
+    });
     match outcome {
-        Ok((bytes, objects, channel_log_bytes)) => {
+        Ok(_) => {
             active.last_committed = Some(epoch);
             active.commits += 1;
             for member in &active.members {
                 shared.send(member, Control::Committed { generation, epoch });
             }
-            shared.status.remember(EpochRecord {
-                epoch,
-                committed: true,
-                started_unix_ms,
-                duration_ms,
-                bytes,
-                objects,
-                channel_log_bytes,
-                error: None,
-            });
             if active.commits.is_multiple_of(GC_EVERY) {
                 if let Err(error) = store.gc(settings.retention).await {
                     tracing::warn!(%error, "snapshot garbage collection failed");
@@ -392,16 +392,6 @@ async fn run_epoch(
             for member in &active.members {
                 shared.send(member, Control::Aborted { generation, epoch });
             }
-            shared.status.remember(EpochRecord {
-                epoch,
-                committed: false,
-                started_unix_ms,
-                duration_ms,
-                bytes: 0,
-                objects: 0,
-                channel_log_bytes: 0,
-                error: Some(error.to_string()),
-            });
             tracing::warn!(epoch, %error, "epoch aborted");
             Err(error)
         }

@@ -296,22 +296,8 @@ impl Cluster {
         durable: bool,
         timeout: Duration,
     ) -> Result<Payload, AskError> {
-        let runtime = self.runtime();
-        let shards = runtime.config().shard_count;
-        match self.owner_of(&to, shards) {
-            Some(owner) if &owner != self.shared.me() => {
-                let bytes =
-                    asks::ask_remote(&self.shared, &owner, to.clone(), payload, durable, timeout)
-                        .await?;
-                asks::decode_reply(&bytes).map_err(|reason| AskError::Remote {
-                    address: to,
-                    node: owner.to_string(),
-                    reason,
-                })
-            }
-            _ if durable => runtime.ask_durable_payload(to, payload, timeout).await,
-            _ => runtime.ask_payload(to, payload, timeout).await,
-        }
+        self.ask_with(to, payload, durable, timeout, asks::decode_reply, Ok)
+            .await
     }
 
     /// Asks `to` and decodes the reply as `R`, wherever its shard runs.
@@ -322,6 +308,37 @@ impl Cluster {
         durable: bool,
         timeout: Duration,
     ) -> Result<R, AskError> {
+        let address = to.clone();
+        let remote = |bytes: &[u8]| {
+            rmp_serde::from_slice(bytes).map_err(|error| {
+                format!(
+                    "the reply does not decode as `{}`: {error}",
+                    std::any::type_name::<R>()
+                )
+            })
+        };
+        let local = |reply: Payload| {
+            reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
+                address,
+                expected: std::any::type_name::<R>(),
+                actual: reply.type_name(),
+            })
+        };
+        self.ask_with(to, payload, durable, timeout, remote, local)
+            .await
+    }
+
+    /// Asks `to` where its shard runs: a reply from another node is read
+    /// from MessagePack by `remote`, one from this node by `local`.
+    async fn ask_with<T>(
+        &self,
+        to: Address,
+        payload: Payload,
+        durable: bool,
+        timeout: Duration,
+        remote: impl FnOnce(&[u8]) -> Result<T, String>,
+        local: impl FnOnce(Payload) -> Result<T, AskError>,
+    ) -> Result<T, AskError> {
         let runtime = self.runtime();
         let shards = runtime.config().shard_count;
         match self.owner_of(&to, shards) {
@@ -329,29 +346,14 @@ impl Cluster {
                 let bytes =
                     asks::ask_remote(&self.shared, &owner, to.clone(), payload, durable, timeout)
                         .await?;
-                rmp_serde::from_slice(&bytes).map_err(|error| AskError::Remote {
+                remote(&bytes).map_err(|reason| AskError::Remote {
                     address: to,
                     node: owner.to_string(),
-                    reason: format!(
-                        "the reply does not decode as `{}`: {error}",
-                        std::any::type_name::<R>()
-                    ),
+                    reason,
                 })
             }
-            _ => {
-                let reply = if durable {
-                    runtime
-                        .ask_durable_payload(to.clone(), payload, timeout)
-                        .await?
-                } else {
-                    runtime.ask_payload(to.clone(), payload, timeout).await?
-                };
-                reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
-                    address: to,
-                    expected: std::any::type_name::<R>(),
-                    actual: reply.type_name(),
-                })
-            }
+            _ if durable => local(runtime.ask_durable_payload(to, payload, timeout).await?),
+            _ => local(runtime.ask_payload(to, payload, timeout).await?),
         }
     }
 
