@@ -39,8 +39,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the coordinator waits for every shard's part of an epoch.
 const PART_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a new coordinator lets gossip settle before its first
-/// configuration, so members starting together land in one generation.
+/// How long a coordinator that runs no generation yet lets gossip settle
+/// before its first configuration, so members starting together land in
+/// one generation.
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// Garbage collection runs after every this many commits.
@@ -109,9 +110,13 @@ pub(crate) async fn run(
             continue;
         }
         if !settled {
-            tokio::time::sleep(SETTLE).await;
             settled = true;
-            continue;
+            // A member taking over from a dead coordinator runs a
+            // generation already: it moves on at once.
+            if shared.previous_members().0.is_none() {
+                tokio::time::sleep(SETTLE).await;
+                continue;
+            }
         }
         let live = eligible(&shared, &view);
         if active.as_ref().is_none_or(|active| active.members != live) {

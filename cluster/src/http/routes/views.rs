@@ -37,12 +37,18 @@ pub(crate) async fn cluster(state: web::Data<AppState>) -> Result<HttpResponse, 
     }))
 }
 
-/// `GET /v1/shards`: every shard's owner and counters.
+/// `GET /v1/shards`: the owner and counters of every shard this node runs
+/// (all of them on a single node; a cluster member names itself by its
+/// cluster address, and `/v1/cluster` lists every shard's owner).
 pub(crate) async fn shards(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let stats = state.node()?.shard_stats().await?;
+    let node = state.node()?;
+    let owner = node
+        .cluster_view()
+        .map_or_else(|| state.node_id.clone(), |cluster| cluster.node);
+    let stats = node.shard_stats().await?;
     let shards = stats
         .iter()
-        .map(|stats| shard_view(&state.node_id, stats))
+        .map(|stats| shard_view(&owner, stats))
         .collect();
     Ok(HttpResponse::Ok().json(ShardsView { shards }))
 }
