@@ -30,6 +30,15 @@ pub(crate) struct PendingAsks {
 pub(crate) type ForwardedReply = serde_json::Value;
 
 impl PendingAsks {
+    /// Fails every ask waiting for an answer from another node: the
+    /// cluster moved to a new generation, so an owner may be dead and
+    /// would never answer, and one alive answers from rolled-back state.
+    pub(crate) fn fail_all(&self, reason: &str) {
+        for (_, waiting) in self.waiting.lock().drain() {
+            let _ = waiting.send(Err(reason.to_owned()));
+        }
+    }
+
     /// Completes ask `id` with `reply`; an unknown id (its asker gave up)
     /// is ignored.
     pub(crate) fn complete(&self, id: u64, reply: Answer) {

@@ -148,6 +148,9 @@ async fn configure(shared: &Arc<Shared>, configuration: Configuration) {
     if let Some(previous) = previous {
         previous.stop().await;
     }
+    shared
+        .asks
+        .fail_all("the cluster moved to a new generation while the ask was on its way; ask again");
     // Frames the previous generation's runtime sent to dead members since
     // gossip reported them are dropped with it.
     super::forget_dead(shared, &shared.membership.view());
