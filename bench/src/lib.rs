@@ -1,10 +1,22 @@
 //! What the benchmark binaries share: the stateful functions of the fanout
 //! workload, which both the comparison (`cairn-bench`) and the snapshot
-//! costs (`snapshots`) run.
+//! costs (`snapshots`) run, and the percentile of latency samples that
+//! `transport` and `cluster` report.
+
+use std::time::Duration;
 
 /// How many messages a sender sends per handler call (or between yields, for
 /// the systems without handlers).
 pub const TURN: u64 = 1_000;
+
+/// The `q`-quantile (`0.0..=1.0`) of `sorted` samples, the nearest rank.
+///
+/// # Panics
+/// If `sorted` is empty.
+pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[index]
+}
 
 /// The fanout workload's functions: one driver sends values round-robin to
 /// many sinks.

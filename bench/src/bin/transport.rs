@@ -17,6 +17,7 @@ use bytes::Bytes;
 use cairn::transport::{
     ChannelId, Events, Secret, TcpTransport, Transport, TransportConfig, TransportEvent,
 };
+use cairn_bench::percentile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -245,9 +246,6 @@ async fn raw_round_trips(count: usize) -> Result<(f64, f64)> {
 /// p50 and p99 in microseconds.
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort_unstable();
-    let at = |q: f64| {
-        let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
-        samples[index].as_secs_f64() * 1e6
-    };
+    let at = |q: f64| percentile(&samples, q).as_secs_f64() * 1e6;
     (at(0.50), at(0.99))
 }
