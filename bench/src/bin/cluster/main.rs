@@ -119,7 +119,7 @@ async fn measure(options: Options) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = format!("fs://{}", dir.path().join("store").display());
     let a_bind = free_addr(loopback(1))?;
-    let b_bind = placement::addr_with_shards(loopback(2), &[a_bind])?;
+    let b_bind = member::free_addr(loopback(2))?;
     let (a_id, b_id) = (a_bind.to_string(), b_bind.to_string());
 
     eprintln!("starting member A (this process) at {a_bind} and B at {b_bind}");
@@ -159,7 +159,7 @@ async fn measure(options: Options) -> Result<()> {
 
     let mut recoveries = Vec::new();
     for run in 0..options.recoveries {
-        let c_bind = placement::addr_with_shards(loopback(3), &[a_bind, b_bind])?;
+        let c_bind = member::free_addr(loopback(3))?;
         let mut c = spawn_member(c_bind, a_bind, &store, dir.path()).await?;
         placement::wait_formed(&node, &[a_id.clone(), b_id.clone(), c_bind.to_string()]).await?;
         // Let the generation of three commit an epoch or two first.

@@ -1,48 +1,15 @@
-//! Where things run: an address for a new member at which every member
-//! owns shards, waiting until a generation spans the expected members,
-//! and picking actor ids whose shards a given member runs.
+//! Where things run: waiting until a generation spans the expected
+//! members, and picking actor ids whose shards a given member runs. (The
+//! ring's load bound gives every member of these small clusters shards.)
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use cairn::membership::ShardRing;
-use cairn::transport::{Generation, NodeId};
 use cairn::{Address, Node, ShardCount, StatefulFunction};
-
-use crate::member::{free_addr, SHARDS};
 
 /// How long a cluster may take to form: a deadline against hangs.
 const FORMING: Duration = Duration::from_secs(60);
-
-/// A free address on `ip` such that, with `others`, every member owns at
-/// least one shard. With 8 shards the hash ring leaves one of three
-/// members without a shard for about one port choice in six, and the
-/// measurements need shards on every member.
-pub(crate) fn addr_with_shards(ip: IpAddr, others: &[SocketAddr]) -> Result<SocketAddr> {
-    let shards = ShardCount::new(SHARDS).expect("a cluster has shards");
-    for _ in 0..1_000 {
-        let candidate = free_addr(ip)?;
-        let members: Vec<NodeId> = others
-            .iter()
-            .chain([&candidate])
-            .map(|addr| NodeId::new(addr.to_string()))
-            .collect();
-        let ring = ShardRing::new(members.iter().cloned());
-        let load = ring
-            .shard_map(Generation(1), shards)
-            .context("a ring of members")?
-            .load();
-        if members
-            .iter()
-            .all(|member| load.get(member).is_some_and(|n| *n > 0))
-        {
-            return Ok(candidate);
-        }
-    }
-    bail!("no port on {ip} gives every member a shard")
-}
 
 /// The shard owners (by shard index) of the generation running on `node`,
 /// and that generation.
