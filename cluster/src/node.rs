@@ -582,6 +582,10 @@ impl NodeBuilder {
             return Err(error.into());
         }
         self.http.validate().map_err(Error::Config)?;
+        self.http.node_id = self
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.bind.to_string());
         // The endpoint comes up first, so probes see the node recover and
         // start (`/readyz` 503 until it is attached); the Prometheus
         // recorder is installed before the shards take their metric handles.

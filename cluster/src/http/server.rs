@@ -38,6 +38,10 @@ pub(crate) struct HttpSettings {
     pub(crate) protect_reads: bool,
     /// The largest invoke body, in bytes.
     pub(crate) body_limit: usize,
+    /// The node's name in the `node` label of every series: a cluster
+    /// member's cluster address, as its transport series carry it; by
+    /// default the HTTP address.
+    pub(crate) node_id: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -47,6 +51,7 @@ impl Default for HttpSettings {
             token: None,
             protect_reads: false,
             body_limit: DEFAULT_BODY_LIMIT,
+            node_id: None,
         }
     }
 }
@@ -113,7 +118,10 @@ impl HttpServer {
         if let Err(reason) = &metrics {
             tracing::warn!(%reason, "no Prometheus recorder: /metrics will answer 500");
         }
-        let node_id = addr.to_string();
+        let node_id = settings
+            .node_id
+            .clone()
+            .unwrap_or_else(|| addr.to_string());
         register_at_zero(&node_id, shard_count, registry);
         let phase = PhaseCell::default();
         let node = Arc::new(OnceLock::new());
