@@ -45,8 +45,6 @@ const SHARD_COUNTERS: &[&str] = &[
     "cairn_messages_sent_between_shards_total",
     "cairn_messages_received_between_shards_total",
     "cairn_dead_letters_total",
-    "cairn_activations_total",
-    "cairn_passivations_total",
     "cairn_egress_records_released_total",
 ];
 const SHARD_GAUGES: &[&str] = &[
@@ -77,6 +75,8 @@ const TRANSPORT_COUNTERS: &[&str] = &[
 const FUNCTION_SHARD_COUNTERS: &[&str] = &[
     "cairn_messages_delivered_total",
     "cairn_messages_sent_total",
+    "cairn_activations_total",
+    "cairn_passivations_total",
 ];
 const FUNCTION_GAUGES: &[&str] = &[
     "cairn_function_active_actors",
@@ -433,6 +433,11 @@ fn activations_and_epochs_move_with_traffic_and_snapshots() {
         node.flush();
         let all = node.scrape();
         assert_eq!(sum(&all, "cairn_activations_total", &[]), 5.0);
+        assert_eq!(
+            sum(&all, "cairn_activations_total", &[("function", "http/counter")]),
+            5.0,
+            "activations carry their function type"
+        );
         assert_eq!(sum(&all, "cairn_passivations_total", &[]), 0.0);
         let process = node.scrape_all();
         let handler = samples(

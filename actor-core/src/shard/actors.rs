@@ -78,11 +78,23 @@ pub(crate) struct ActorTable {
     pub(crate) activations: u64,
     /// Actors passivated since the shard started.
     pub(crate) passivations: u64,
+    /// Activations and passivations per function type, by the registry's
+    /// function index.
+    lifecycle: Box<[Lifecycle]>,
+}
+
+/// One function type's activations and passivations on a shard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Lifecycle {
+    pub(crate) activations: u64,
+    pub(crate) passivations: u64,
 }
 
 impl ActorTable {
     pub(crate) fn new(registry: Arc<Registry>, snapshots: bool) -> Self {
+        let lifecycle = vec![Lifecycle::default(); registry.function_types().len()];
         Self {
+            lifecycle: lifecycle.into_boxed_slice(),
             registry,
             snapshots,
             dirty: Vec::new(),
@@ -124,6 +136,9 @@ impl ActorTable {
                 };
                 self.passivated.remove(address);
                 self.activations += 1;
+                if let Some(lifecycle) = self.lifecycle.get_mut(function) {
+                    lifecycle.activations += 1;
+                }
                 let slot = ActorSlot {
                     address: address.clone(),
                     state,
@@ -279,6 +294,7 @@ impl ActorTable {
         let tick = self.tick;
         let snapshots = self.snapshots;
         let passivated = &mut self.passivated;
+        let lifecycle = &mut self.lifecycle;
         let before = self.active.len();
         let mut left = limit;
         self.active.retain(|slot| {
@@ -291,6 +307,9 @@ impl ActorTable {
             match slot.state.to_msgpack() {
                 Ok(bytes) => {
                     passivated.insert(slot.address.clone(), bytes);
+                    if let Some(lifecycle) = lifecycle.get_mut(slot.function as usize) {
+                        lifecycle.passivations += 1;
+                    }
                     left -= 1;
                     false
                 }
@@ -303,6 +322,12 @@ impl ActorTable {
         let passivated = before - self.active.len();
         self.passivations += passivated as u64;
         passivated
+    }
+
+    /// Activations and passivations of function `index` since the shard
+    /// started.
+    pub(crate) fn lifecycle(&self, index: usize) -> Lifecycle {
+        self.lifecycle.get(index).copied().unwrap_or_default()
     }
 
     /// The activated actors, in no order.

@@ -814,7 +814,11 @@ impl Shard {
             queued_messages: self.effects.local.len() + self.admitted.len(),
             pending_timers: self.effects.timers.len(),
             messages_handled: self.messages_handled,
-            functions: self.traffic.report(self.registry.function_types()),
+            functions: self
+                .traffic
+                .report(self.registry.function_types(), |index| {
+                    self.actors.lifecycle(index)
+                }),
             messages_sent_to_shards: self.effects.sent_to_shards(),
             messages_received_from_shards: self.received_from_shards,
             dead_letters: self.dead_letters,

@@ -1,5 +1,6 @@
 //! What a shard counts per function type: the messages its actors handled
-//! and the messages their handlers sent.
+//! and the messages their handlers sent (and, from the actor table, the
+//! activations and passivations).
 //!
 //! The counters are plain integers in an array indexed by the registry's
 //! function index, which each active actor carries in its slot: counting a
@@ -29,6 +30,10 @@ pub struct FunctionTraffic {
     /// went to a calling actor as a message. Replies that complete an ask
     /// from outside are not messages and are not counted.
     pub sent: u64,
+    /// Actors of this type activated on the shard.
+    pub activations: u64,
+    /// Actors of this type passivated on the shard.
+    pub passivations: u64,
 }
 
 /// One shard's per-function counters.
@@ -64,15 +69,26 @@ impl Traffic {
     }
 
     /// The counters, one per function type; `types` is the registry's
-    /// function types in index order.
-    pub(crate) fn report(&self, types: &[FunctionType]) -> Vec<FunctionTraffic> {
+    /// function types in index order, and `lifecycle` gives the
+    /// activations and passivations of the type at an index.
+    pub(crate) fn report(
+        &self,
+        types: &[FunctionType],
+        lifecycle: impl Fn(usize) -> super::actors::Lifecycle,
+    ) -> Vec<FunctionTraffic> {
         types
             .iter()
             .zip(self.counts.iter())
-            .map(|(function, counts)| FunctionTraffic {
-                function: *function,
-                delivered: counts.delivered,
-                sent: counts.sent,
+            .enumerate()
+            .map(|(index, (function, counts))| {
+                let lifecycle = lifecycle(index);
+                FunctionTraffic {
+                    function: *function,
+                    delivered: counts.delivered,
+                    sent: counts.sent,
+                    activations: lifecycle.activations,
+                    passivations: lifecycle.passivations,
+                }
             })
             .collect()
     }
@@ -94,19 +110,27 @@ mod tests {
         // An index the registry never gave is ignored rather than a panic
         // on the shard's thread.
         traffic.handled(7, 5);
-        let report = traffic.report(&[A, B]);
+        let lifecycle = |index: usize| super::super::actors::Lifecycle {
+            activations: index as u64 + 1,
+            passivations: index as u64,
+        };
+        let report = traffic.report(&[A, B], lifecycle);
         assert_eq!(
             report,
             [
                 FunctionTraffic {
                     function: A,
                     delivered: 1,
-                    sent: 1
+                    sent: 1,
+                    activations: 1,
+                    passivations: 0,
                 },
                 FunctionTraffic {
                     function: B,
                     delivered: 2,
-                    sent: 3
+                    sent: 3,
+                    activations: 2,
+                    passivations: 1,
                 },
             ]
         );

@@ -204,8 +204,14 @@ fn describe() {
     describe_counter!(HTTP_REQUESTS, "HTTP requests answered.");
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency.");
     describe_counter!(INVOCATIONS, "Messages sent to actors through HTTP ingress.");
-    describe_counter!(ACTIVATIONS, "Actors activated by a shard.");
-    describe_counter!(PASSIVATIONS, "Actors passivated by a shard.");
+    describe_counter!(
+        ACTIVATIONS,
+        "Actors of a function type activated by a shard."
+    );
+    describe_counter!(
+        PASSIVATIONS,
+        "Actors of a function type passivated by a shard."
+    );
     describe_gauge!(
         EGRESS_PENDING,
         "Egress records waiting for their snapshot epoch to commit."
@@ -291,6 +297,8 @@ pub(crate) fn register_at_zero(node: &str, shards: ShardCount, registry: &Regist
             function: function.function_type(),
             delivered: 0,
             sent: 0,
+            activations: 0,
+            passivations: 0,
         })
         .collect();
     for shard in shards.ids() {
@@ -348,7 +356,9 @@ fn record_shard(node: &str, stats: &ShardStats) {
     for traffic in &stats.functions {
         let labels = function_shard_labels(node, traffic.function.name(), stats.shard);
         counter!(MESSAGES_DELIVERED, labels.clone()).absolute(traffic.delivered);
-        counter!(MESSAGES_SENT, labels).absolute(traffic.sent);
+        counter!(MESSAGES_SENT, labels.clone()).absolute(traffic.sent);
+        counter!(ACTIVATIONS, labels.clone()).absolute(traffic.activations);
+        counter!(PASSIVATIONS, labels).absolute(traffic.passivations);
     }
     let labels = shard_labels(node, stats.shard);
     counter!(SENT_BETWEEN_SHARDS, labels.clone()).absolute(stats.messages_sent_to_shards);
@@ -358,8 +368,6 @@ fn record_shard(node: &str, stats: &ShardStats) {
     gauge!(PASSIVATED_ACTORS, labels.clone()).set(stats.passivated_actors as f64);
     gauge!(QUEUED_MESSAGES, labels.clone()).set(stats.queued_messages as f64);
     gauge!(TIMERS_PENDING, labels.clone()).set(stats.pending_timers as f64);
-    counter!(ACTIVATIONS, labels.clone()).absolute(stats.activations);
-    counter!(PASSIVATIONS, labels.clone()).absolute(stats.passivations);
     gauge!(EGRESS_PENDING, labels.clone()).set(stats.egress_pending as f64);
     counter!(EGRESS_RELEASED, labels).absolute(stats.egress_released);
 }

@@ -118,10 +118,7 @@ impl HttpServer {
         if let Err(reason) = &metrics {
             tracing::warn!(%reason, "no Prometheus recorder: /metrics will answer 500");
         }
-        let node_id = settings
-            .node_id
-            .clone()
-            .unwrap_or_else(|| addr.to_string());
+        let node_id = settings.node_id.clone().unwrap_or_else(|| addr.to_string());
         register_at_zero(&node_id, shard_count, registry);
         let phase = PhaseCell::default();
         let node = Arc::new(OnceLock::new());
