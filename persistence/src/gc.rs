@@ -1,12 +1,13 @@
 //! Garbage collection of old epochs and crash debris (SNAPSHOTS rule 12).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
-use opendal::Metadata;
-
 use crate::error::{Error, Result};
+use crate::fs_read::ListedFile;
+use crate::history::ManifestStatus;
 use crate::keys::{epoch_prefix, Key, COORD_DIR, EPOCHS_DIR};
+use crate::manifest::Manifest;
 use crate::store::Store;
 
 /// What GC keeps.
@@ -50,26 +51,33 @@ impl Store {
                 "GcPolicy::keep must be at least 1: GC never deletes the latest commit".into(),
             ));
         }
-        let history = self.manifests().await?;
-        let committed: Vec<_> = history
-            .iter()
-            .filter_map(|(epoch, status)| status.committed().map(|m| (*epoch, m)))
-            .collect();
-        let kept = &committed[committed.len().saturating_sub(policy.keep)..];
-        let oldest_kept = kept.first().map(|(epoch, _)| *epoch);
+        // Only the newest `keep` committed manifests are held, not the whole history: a store
+        // with a minute of 100 ms epochs holds hundreds of manifests of a few hundred KB each.
+        let mut kept: VecDeque<Manifest> = VecDeque::with_capacity(policy.keep + 1);
+        // Folders above the newest MANIFEST belong to the open epoch.
+        let mut frontier = None;
+        self.scan_manifests(|epoch, status| {
+            frontier = Some(epoch);
+            if let ManifestStatus::Committed(manifest) = status {
+                if kept.len() == policy.keep {
+                    kept.pop_front();
+                }
+                kept.push_back(manifest);
+            }
+        })
+        .await?;
+        let oldest_kept = kept.front().map(|manifest| manifest.epoch);
         let referenced: HashSet<String> = kept
             .iter()
-            .flat_map(|(_, manifest)| manifest.objects().map(|object| object.key.to_string()))
+            .flat_map(|manifest| manifest.objects().map(|object| object.key.to_string()))
             .collect();
-        // Folders above the newest MANIFEST belong to the open epoch.
-        let frontier = history.last().map(|(epoch, _)| *epoch);
 
         let now = self.inner.clock.now();
         let mut listed = self.list_entries(EPOCHS_DIR).await?;
         listed.extend(self.list_entries(COORD_DIR).await?);
         let mut manifests = Vec::new();
         let mut others = Vec::new();
-        for (path, meta) in &listed {
+        for (path, modified) in &listed {
             let (deletable, bucket) = match Key::parse(path) {
                 // Deleting only below the oldest kept commit keeps rule 29's fence stable: the
                 // oldest kept manifest carries a generation at least as high as any below it.
@@ -86,14 +94,14 @@ impl Store {
                     (false, &mut others)
                 }
             };
-            if deletable && self.age(path, meta, now).await? >= policy.min_age {
+            if deletable && self.age(path, *modified, now).await? >= policy.min_age {
                 bucket.push(path.clone());
             }
         }
         // Manifests go first, so an interrupted GC never leaves a commit without its objects.
         manifests.sort_unstable();
         let mut report = GcReport {
-            kept_epochs: kept.iter().map(|(epoch, _)| *epoch).collect(),
+            kept_epochs: kept.iter().map(|manifest| manifest.epoch).collect(),
             deleted: Vec::new(),
         };
         for path in manifests.into_iter().chain(others) {
@@ -116,8 +124,13 @@ impl Store {
 
     /// How long ago the object was written: from the backend's modification time, or, where the
     /// backend keeps none (memory), from when this process first saw it — a lower bound.
-    async fn age(&self, path: &str, listed: &Metadata, now: SystemTime) -> Result<Duration> {
-        let modified = match listed.last_modified() {
+    async fn age(
+        &self,
+        path: &str,
+        listed: Option<SystemTime>,
+        now: SystemTime,
+    ) -> Result<Duration> {
+        let modified = match listed {
             Some(t) => Some(t),
             None => self
                 .inner
@@ -125,10 +138,11 @@ impl Store {
                 .stat(path)
                 .await
                 .map_err(|e| Error::storage("stat", path, e))?
-                .last_modified(),
+                .last_modified()
+                .map(SystemTime::from),
         };
         let since = match modified {
-            Some(t) => SystemTime::from(t),
+            Some(t) => t,
             None => *self
                 .inner
                 .first_seen
@@ -140,7 +154,7 @@ impl Store {
     }
 
     /// On fs, folders do not vanish with their last file: remove epoch folders GC emptied.
-    async fn remove_emptied_folders(&self, listed: &[(String, Metadata)], deleted: &[String]) {
+    async fn remove_emptied_folders(&self, listed: &[ListedFile], deleted: &[String]) {
         if self.inner.fs_root.is_none() {
             return;
         }

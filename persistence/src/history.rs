@@ -1,6 +1,7 @@
 //! Which epochs are committed (SNAPSHOTS rules 10 and 29).
 
 use crate::error::{Error, Result};
+use crate::keys::manifest_key;
 use crate::manifest::Manifest;
 use crate::store::Store;
 
@@ -40,6 +41,18 @@ impl Store {
     /// Every epoch that has a MANIFEST, ascending, with what that MANIFEST amounts to.
     pub async fn manifests(&self) -> Result<Vec<(u64, ManifestStatus)>> {
         let mut history = Vec::new();
+        self.scan_manifests(|epoch, status| history.push((epoch, status)))
+            .await?;
+        Ok(history)
+    }
+
+    /// Reads every MANIFEST in ascending epoch order and hands each to `visit` with what it
+    /// amounts to, one at a time, so a caller keeps only what it needs (GC: the newest committed
+    /// ones).
+    pub(crate) async fn scan_manifests(
+        &self,
+        mut visit: impl FnMut(u64, ManifestStatus),
+    ) -> Result<()> {
         // The highest generation of a valid manifest or tombstone so far (rule 29).
         let mut fence = 0;
         for epoch in self.epoch_folders().await? {
@@ -63,9 +76,9 @@ impl Store {
                 // A newer format might be a real commit: refuse to guess.
                 Err(e) => return Err(e),
             };
-            history.push((epoch, status));
+            visit(epoch, status);
         }
-        Ok(history)
+        Ok(())
     }
 
     /// The committed epochs, ascending.
@@ -93,13 +106,30 @@ impl Store {
             }))
     }
 
-    /// The first epoch number above every MANIFEST of any kind (SNAPSHOTS rule 23: tombstones and
-    /// torn manifests use up numbers).
+    /// The first epoch number above every MANIFEST of any kind (SNAPSHOTS rule 23: tombstones,
+    /// torn and fenced manifests use up numbers, and so does one of a format this build cannot
+    /// read).
+    ///
+    /// Cheap whatever the store's history: one listing of the epoch folders and an existence
+    /// check per folder from the top down, stopping at the first with a MANIFEST (usually the
+    /// first or second: only the open epoch, and epochs whose tombstone could not be written,
+    /// lie above the newest MANIFEST). No manifest is read.
     pub async fn next_epoch(&self) -> Result<u64> {
-        Ok(self
-            .manifests()
-            .await?
-            .last()
-            .map_or(1, |(epoch, _)| epoch + 1))
+        for epoch in self.epoch_folders().await?.into_iter().rev() {
+            if self.has_manifest(epoch).await? {
+                return Ok(epoch + 1);
+            }
+        }
+        Ok(1)
+    }
+
+    /// Whether `epoch` has a MANIFEST, whatever it holds.
+    async fn has_manifest(&self, epoch: u64) -> Result<bool> {
+        let key = manifest_key(epoch);
+        self.inner
+            .op
+            .exists(&key)
+            .await
+            .map_err(|e| Error::storage("stat", key, e))
     }
 }

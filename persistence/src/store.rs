@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use opendal::services::{Fs, Memory, S3};
-use opendal::{Capability, ErrorKind, Metadata, Operator};
+use opendal::{Capability, ErrorKind, Operator};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{CorruptReason, Error, Result};
 use crate::format::{decode_kind, encode_object, parse_envelope, Envelope, ObjectKind};
 use crate::fs_commit::{create_atomic, Created};
+use crate::fs_read::{list_files, list_folders, read_file, ListedFile};
 use crate::keys::{
     generation_key, manifest_key, parse_epoch_folder, Key, ShardObjectKey, COORD_DIR, EPOCHS_DIR,
 };
@@ -263,46 +264,62 @@ impl Store {
 
     /// The epochs that have a folder, ascending (committed or not).
     pub(crate) async fn epoch_folders(&self) -> Result<Vec<u64>> {
-        let entries = self
-            .inner
-            .op
-            .list(EPOCHS_DIR)
-            .await
-            .map_err(|e| Error::storage("list", EPOCHS_DIR, e))?;
-        let mut epochs: Vec<u64> = entries
-            .iter()
-            .filter_map(|entry| {
-                entry
-                    .path()
-                    .strip_prefix(EPOCHS_DIR)
-                    .and_then(parse_epoch_folder)
-            })
-            .collect();
+        let mut epochs: Vec<u64> = if let Some(root) = &self.inner.fs_root {
+            list_folders(root, EPOCHS_DIR)
+                .await?
+                .iter()
+                .filter_map(|name| parse_epoch_folder(name))
+                .collect()
+        } else {
+            self.inner
+                .op
+                .list(EPOCHS_DIR)
+                .await
+                .map_err(|e| Error::storage("list", EPOCHS_DIR, e))?
+                .iter()
+                .filter_map(|entry| {
+                    entry
+                        .path()
+                        .strip_prefix(EPOCHS_DIR)
+                        .and_then(parse_epoch_folder)
+                })
+                .collect()
+        };
         epochs.sort_unstable();
         epochs.dedup();
         Ok(epochs)
     }
 
-    /// Every file below `prefix`, recursively, with its listing metadata.
-    pub(crate) async fn list_entries(&self, prefix: &str) -> Result<Vec<(String, Metadata)>> {
-        let entries = self
-            .inner
-            .op
-            .list_with(prefix)
-            .recursive(true)
-            .await
-            .map_err(|e| Error::storage("list", prefix, e))?;
-        let mut files: Vec<_> = entries
-            .into_iter()
-            .filter(|entry| entry.metadata().is_file())
-            .map(|entry| entry.into_parts())
-            .collect();
+    /// Every file below `prefix`, recursively, sorted, with its modification time where the
+    /// listing gives one.
+    pub(crate) async fn list_entries(&self, prefix: &str) -> Result<Vec<ListedFile>> {
+        let mut files = if let Some(root) = &self.inner.fs_root {
+            list_files(root, prefix).await?
+        } else {
+            self.inner
+                .op
+                .list_with(prefix)
+                .recursive(true)
+                .await
+                .map_err(|e| Error::storage("list", prefix, e))?
+                .into_iter()
+                .filter(|entry| entry.metadata().is_file())
+                .map(|entry| {
+                    let (path, metadata) = entry.into_parts();
+                    (path, metadata.last_modified().map(SystemTime::from))
+                })
+                .collect()
+        };
         files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(files)
     }
 
-    /// Reads bytes as stored, bypassing the cache.
+    /// Reads bytes as stored, bypassing the cache. On fs, in a buffer of exactly their size (see
+    /// `fs_read`).
     pub(crate) async fn read_raw(&self, key: &str) -> Result<Bytes> {
+        if let Some(root) = &self.inner.fs_root {
+            return read_file(root, key).await;
+        }
         let buffer = self
             .inner
             .op

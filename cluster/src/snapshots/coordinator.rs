@@ -23,6 +23,14 @@ const INCARNATION: u64 = 1;
 /// store, which is too costly to do every second on S3.
 const GC_EVERY: u64 = 10;
 
+/// The fraction of [`GcPolicy::min_age`] that must also have passed since
+/// the previous pass. A pass lists the store and reads every manifest in
+/// it, yet can delete nothing younger than `min_age`: at 100 ms epochs and
+/// the default minute, passing every ten commits read ~600 manifests a
+/// second for nothing. Now the store holds at most about
+/// `min_age × (1 + 1/GC_PERIOD_DIVISOR)` of epochs beyond the kept ones.
+const GC_PERIOD_DIVISOR: u32 = 2;
+
 /// What one epoch uploaded.
 #[derive(Default)]
 struct Uploaded {
@@ -50,7 +58,14 @@ struct State {
     last_committed: Option<Epoch>,
     chains: Chains,
     commits: u64,
+    /// The last epoch number this coordinator started (or, before the
+    /// first, the highest the store had used at recovery).
     last_started: Option<Epoch>,
+    /// Whether the store must be asked for the next number (after an
+    /// abort).
+    resync: bool,
+    /// When the last GC pass started.
+    last_gc: Option<tokio::time::Instant>,
 }
 
 impl Coordinator {
@@ -80,6 +95,8 @@ impl Coordinator {
                 // damaged commit that recovery fell back past: its number
                 // is never taken again.
                 last_started: highest_used.max(recovered.map(|manifest| manifest.epoch)),
+                resync: false,
+                last_gc: None,
             }),
         })
     }
@@ -111,12 +128,7 @@ impl Coordinator {
 
     async fn run_epoch(&self) -> Result<Epoch, NodeError> {
         let mut state = self.state.lock().await;
-        // Never reuse a number in memory, even if its tombstone could not
-        // be written.
-        let next_in_store = self.store.next_epoch().await?;
-        let epoch = state
-            .last_started
-            .map_or(next_in_store, |last| next_in_store.max(last + 1));
+        let epoch = self.next_number(&mut state).await?;
         state.last_started = Some(epoch);
         let started = std::time::Instant::now();
         let started_unix_ms = unix_ms_now();
@@ -141,12 +153,16 @@ impl Coordinator {
                 state.commits += 1;
                 self.runtime.epoch_committed(epoch)?;
                 tracing::debug!(epoch, "epoch committed");
-                if state.commits.is_multiple_of(GC_EVERY) {
+                if state.commits.is_multiple_of(GC_EVERY) && self.gc_due(&state) {
+                    state.last_gc = Some(tokio::time::Instant::now());
                     self.collect_garbage().await;
                 }
                 Ok(epoch)
             }
             Err(error) => {
+                // Another writer may have taken numbers: the next epoch
+                // looks at the store again.
+                state.resync = true;
                 // Rule 29: a number once started is used up, by a manifest
                 // or a tombstone; the shards capture again what it held.
                 let tombstone = Manifest::tombstone(epoch, GENERATION, INCARNATION);
@@ -158,6 +174,27 @@ impl Coordinator {
                 Err(error)
             }
         }
+    }
+
+    /// The number of the next epoch (SNAPSHOTS rule 23): one above the
+    /// last this coordinator started, which recovery set above every
+    /// MANIFEST in the store. The store is asked again only when it may be
+    /// ahead — before the first epoch of an empty store and after an abort
+    /// (a lost commit race means another writer took numbers) — never on
+    /// every epoch: listing it costs a request per epoch on S3.
+    async fn next_number(&self, state: &mut State) -> Result<Epoch, NodeError> {
+        let in_memory = state.last_started.map(|last| last + 1);
+        let epoch = match in_memory {
+            Some(epoch) if !state.resync => epoch,
+            // Never reuse a number in memory, even if its tombstone could
+            // not be written.
+            _ => {
+                let in_store = self.store.next_epoch().await?;
+                in_memory.map_or(in_store, |epoch| epoch.max(in_store))
+            }
+        };
+        state.resync = false;
+        Ok(epoch)
     }
 
     /// The epoch between its start and its commit or abort, if any.
@@ -236,6 +273,14 @@ impl Coordinator {
             }
             CommitOutcome::LostRace => Err(NodeError::LostCommitRace { epoch }),
         }
+    }
+
+    /// Whether a GC pass is due: none ran yet, or `min_age /
+    /// GC_PERIOD_DIVISOR` has passed since the last (every time with a
+    /// zero `min_age`).
+    fn gc_due(&self, state: &State) -> bool {
+        let period = self.gc.min_age / GC_PERIOD_DIVISOR;
+        state.last_gc.is_none_or(|last| last.elapsed() >= period)
     }
 
     /// Deletes what the kept epochs no longer reference (SNAPSHOTS §3.4
