@@ -434,7 +434,11 @@ fn activations_and_epochs_move_with_traffic_and_snapshots() {
         let all = node.scrape();
         assert_eq!(sum(&all, "cairn_activations_total", &[]), 5.0);
         assert_eq!(
-            sum(&all, "cairn_activations_total", &[("function", "http/counter")]),
+            sum(
+                &all,
+                "cairn_activations_total",
+                &[("function", "http/counter")]
+            ),
             5.0,
             "activations carry their function type"
         );

@@ -124,11 +124,23 @@ const MAX_SIDE_MOVES: usize = 4;
 
 /// With few shards per member the plain ring can leave a member with none
 /// (16 shards over three members did, in an end-to-end test): the load
-/// bound keeps every member within 1.25 × its fair share, so with three
-/// or four members over 16 shards each owns some.
+/// bound keeps every member within 1.25 × its fair share, and a member
+/// still left empty takes a shard of the busiest: with three, four or
+/// eight members over 8 shards (200 port choices each) and 16 shards,
+/// every member owns some.
 #[test]
 fn few_shards_still_reach_every_member() {
-    for n in [3, 4] {
+    for n in [3, 4, 8] {
+        for ports in 0..200u16 {
+            let members: Vec<NodeId> = (0..n)
+                .map(|i| NodeId::new(format!("127.0.0.{}:{}", i + 1, 7000 + ports)))
+                .collect();
+            let load = ShardRing::new(members)
+                .shard_map(Generation(1), count(8))
+                .unwrap()
+                .load();
+            assert_eq!(load.len(), n, "8 shards over {n} members: {load:?}");
+        }
         let map = ShardRing::new(members(n))
             .shard_map(Generation(1), count(16))
             .unwrap();

@@ -29,7 +29,8 @@ use super::Shared;
 use crate::error::NodeError;
 use crate::membership::{MemberState, MembershipView, ShardRing};
 use crate::snapshots::{
-    extend_chains, recovery::chains_of, unix_ms_now, Chains, EpochRecord, ManifestOf, PartUpload,
+    extend_chains, recovery::chains_of, unix_ms_now, Chains, EpochRecord, GcCadence, ManifestOf,
+    PartUpload,
 };
 use crate::transport::{Generation, NodeId, Transport};
 
@@ -43,9 +44,6 @@ const PART_TIMEOUT: Duration = Duration::from_secs(10);
 /// before its first configuration, so members starting together land in
 /// one generation.
 const SETTLE: Duration = Duration::from_secs(2);
-
-/// Garbage collection runs after every this many commits.
-const GC_EVERY: u64 = 10;
 
 /// What reaches the coordinator loop.
 pub(crate) enum Input {
@@ -68,7 +66,10 @@ struct Active {
     chains: Chains,
     last_committed: Option<Epoch>,
     last_started: Option<Epoch>,
-    commits: u64,
+    /// Whether the store must be asked for the next number (after an
+    /// abort: another writer may have taken numbers).
+    resync: bool,
+    gc: GcCadence,
     /// Callers of `snapshot_now` who asked while an epoch was being taken:
     /// the next epoch is theirs.
     queued: Vec<oneshot::Sender<Result<Epoch, NodeError>>>,
@@ -306,7 +307,8 @@ async fn reconfigure(
         chains: chains_of(latest.as_ref()),
         last_committed: latest.as_ref().map(|manifest| manifest.epoch),
         last_started: Some(fenced),
-        commits: 0,
+        resync: false,
+        gc: GcCadence::default(),
         queued: Vec::new(),
         configuration,
     })
@@ -323,8 +325,15 @@ async fn run_epoch(
     let store = &shared.store;
     let generation = active.configuration.generation;
     let incarnation = shared.transport.incarnation().0;
-    let next = store.next_epoch().await?;
-    let epoch = active.last_started.map_or(next, |last| next.max(last + 1));
+    // Counted here; the store is listed only after an abort.
+    let epoch = match active.last_started {
+        Some(last) if !active.resync => last + 1,
+        last => {
+            let next = store.next_epoch().await?;
+            active.resync = false;
+            last.map_or(next, |last| next.max(last + 1))
+        }
+    };
     active.last_started = Some(epoch);
     let started = Instant::now();
     let started_unix_ms = unix_ms_now();
@@ -349,7 +358,7 @@ async fn run_epoch(
             }
             .build();
             match store.commit_manifest(&manifest).await {
-                Ok(CommitOutcome::Committed) => match confirm(store, epoch).await {
+                Ok(CommitOutcome::Committed) => match confirm(store, epoch, generation).await {
                     Ok(()) => {
                         active.chains = chains;
                         Ok((bytes, objects, channel_log_bytes))
@@ -377,19 +386,15 @@ async fn run_epoch(
     match outcome {
         Ok(_) => {
             active.last_committed = Some(epoch);
-            active.commits += 1;
             for member in &active.members {
                 shared.send(member, Control::Committed { generation, epoch });
             }
-            if active.commits.is_multiple_of(GC_EVERY) {
-                if let Err(error) = store.gc(settings.retention).await {
-                    tracing::warn!(%error, "snapshot garbage collection failed");
-                }
-            }
+            active.gc.committed(store, settings.retention).await;
             tracing::debug!(epoch, %generation, "epoch committed");
             Ok(epoch)
         }
         Err(error) => {
+            active.resync = true;
             let tombstone = Manifest::tombstone(epoch, generation.0, incarnation);
             if let Err(tombstone_error) = store.commit_manifest(&tombstone).await {
                 tracing::error!(epoch, %tombstone_error, "cannot write the ABORTED tombstone");
@@ -403,14 +408,22 @@ async fn run_epoch(
     }
 }
 
-/// Confirms that committed `epoch` is the one recovery would take: a
-/// newer coordinator's fence (a higher generation's tombstone below it)
-/// makes it void, and then it must not be announced, or egress it holds
-/// would be released for state that will never be restored (§3.9).
-async fn confirm(store: &cairn_persistence::Store, epoch: Epoch) -> Result<(), NodeError> {
-    match store.latest_committed().await? {
-        Some(latest) if latest.epoch == epoch => Ok(()),
-        _ => Err(NodeError::LostCommitRace { epoch }),
+/// Confirms that committed `epoch` stands: no newer generation has been
+/// claimed. A newer coordinator fences below its claim-time `next_epoch`,
+/// so if its claim came after this manifest its tombstone lies above
+/// `epoch`; if it came before, its tombstone may lie below and void
+/// `epoch` at recovery (§3.9), and then the epoch must not be announced,
+/// or egress it holds would be released for state that will never be
+/// restored. A claim found is taken as a fence either way (cheap, safe:
+/// the epoch counts as aborted).
+async fn confirm(
+    store: &cairn_persistence::Store,
+    epoch: Epoch,
+    generation: Generation,
+) -> Result<(), NodeError> {
+    match store.highest_generation().await? {
+        Some(highest) if highest > generation.0 => Err(NodeError::LostCommitRace { epoch }),
+        _ => Ok(()),
     }
 }
 

@@ -106,7 +106,8 @@ impl ShardRing {
     /// `ceil(LOAD_BOUND × shards / members)` shards. With few shards per
     /// member the plain ring can leave a member with none (16 shards over
     /// three members did); the bound keeps every load within 25 % of the
-    /// fair share while moving little more than the plain ring on a join.
+    /// fair share while moving little more than the plain ring on a join,
+    /// and a member still left empty takes one shard of the busiest.
     pub fn shard_map(&self, generation: Generation, shards: ShardCount) -> Option<ShardMap> {
         if self.members.is_empty() {
             return None;
@@ -126,6 +127,22 @@ impl ShardRing {
                 .and_then(|node| self.members.iter().find(|member| *member == node))?;
             *load.entry(owner).or_insert(0) += 1;
             owners.push(owner.clone());
+        }
+        // With few shards the bound can still leave a member empty: each
+        // one takes a shard of the most loaded member (the lowest such
+        // shard), while there are enough shards to go round.
+        for member in &self.members {
+            if load.contains_key(member) || owners.len() < self.members.len() {
+                continue;
+            }
+            let busiest = load
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(node, _)| (*node).clone())?;
+            let shard = owners.iter().position(|owner| *owner == busiest)?;
+            owners[shard] = member.clone();
+            *load.get_mut(&busiest)? -= 1;
+            load.insert(member, 1);
         }
         Some(ShardMap { generation, owners })
     }

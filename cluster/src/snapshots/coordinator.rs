@@ -10,6 +10,7 @@ use cairn_core::{Epoch, Runtime, ShardSnapshot};
 use cairn_persistence::{CommitOutcome, GcPolicy, Manifest, Store, TypeSchema};
 use tokio::sync::{mpsc, Mutex};
 
+use super::gc_cadence::GcCadence;
 use super::history::{unix_ms_now, EpochRecord, History};
 use super::parts::{extend_chains, schemas, upload, Chains, ManifestOf};
 use crate::error::NodeError;
@@ -18,18 +19,6 @@ use crate::error::NodeError;
 /// Fencing numbers grow with the cluster (SNAPSHOTS §3.9).
 const GENERATION: u64 = 1;
 const INCARNATION: u64 = 1;
-
-/// Garbage collection runs after every this many commits: it lists the
-/// store, which is too costly to do every second on S3.
-const GC_EVERY: u64 = 10;
-
-/// The fraction of [`GcPolicy::min_age`] that must also have passed since
-/// the previous pass. A pass lists the store and reads every manifest in
-/// it, yet can delete nothing younger than `min_age`: at 100 ms epochs and
-/// the default minute, passing every ten commits read ~600 manifests a
-/// second for nothing. Now the store holds at most about
-/// `min_age × (1 + 1/GC_PERIOD_DIVISOR)` of epochs beyond the kept ones.
-const GC_PERIOD_DIVISOR: u32 = 2;
 
 /// What one epoch uploaded.
 #[derive(Default)]
@@ -57,15 +46,13 @@ struct State {
     parts: mpsc::UnboundedReceiver<ShardSnapshot>,
     last_committed: Option<Epoch>,
     chains: Chains,
-    commits: u64,
     /// The last epoch number this coordinator started (or, before the
     /// first, the highest the store had used at recovery).
     last_started: Option<Epoch>,
     /// Whether the store must be asked for the next number (after an
     /// abort).
     resync: bool,
-    /// When the last GC pass started.
-    last_gc: Option<tokio::time::Instant>,
+    gc: GcCadence,
 }
 
 impl Coordinator {
@@ -90,13 +77,12 @@ impl Coordinator {
                 parts,
                 last_committed: recovered.map(|manifest| manifest.epoch),
                 chains: super::recovery::chains_of(recovered),
-                commits: 0,
                 // Above every number the store has used, including a
                 // damaged commit that recovery fell back past: its number
                 // is never taken again.
                 last_started: highest_used.max(recovered.map(|manifest| manifest.epoch)),
                 resync: false,
-                last_gc: None,
+                gc: GcCadence::default(),
             }),
         })
     }
@@ -150,13 +136,9 @@ impl Coordinator {
         match outcome {
             Ok(()) => {
                 state.last_committed = Some(epoch);
-                state.commits += 1;
                 self.runtime.epoch_committed(epoch)?;
                 tracing::debug!(epoch, "epoch committed");
-                if state.commits.is_multiple_of(GC_EVERY) && self.gc_due(&state) {
-                    state.last_gc = Some(tokio::time::Instant::now());
-                    self.collect_garbage().await;
-                }
+                state.gc.committed(&self.store, self.gc).await;
                 Ok(epoch)
             }
             Err(error) => {
@@ -272,26 +254,6 @@ impl Coordinator {
                 Ok(())
             }
             CommitOutcome::LostRace => Err(NodeError::LostCommitRace { epoch }),
-        }
-    }
-
-    /// Whether a GC pass is due: none ran yet, or `min_age /
-    /// GC_PERIOD_DIVISOR` has passed since the last (every time with a
-    /// zero `min_age`).
-    fn gc_due(&self, state: &State) -> bool {
-        let period = self.gc.min_age / GC_PERIOD_DIVISOR;
-        state.last_gc.is_none_or(|last| last.elapsed() >= period)
-    }
-
-    /// Deletes what the kept epochs no longer reference (SNAPSHOTS §3.4
-    /// rule 12). A failure is logged: the next run tries again.
-    async fn collect_garbage(&self) {
-        match self.store.gc(self.gc).await {
-            Ok(report) if !report.deleted.is_empty() => {
-                tracing::debug!(deleted = report.deleted.len(), "snapshot garbage collected")
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "snapshot garbage collection failed"),
         }
     }
 }

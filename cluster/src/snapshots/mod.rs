@@ -8,6 +8,7 @@
 //! restore folds them, last write winning (SNAPSHOTS §3.10 rule 33).
 
 mod coordinator;
+mod gc_cadence;
 mod history;
 mod parts;
 pub(crate) mod recovery;
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::NodeError;
 use coordinator::Coordinator;
+pub(crate) use gc_cadence::GcCadence;
 pub use history::EpochRecord;
 pub(crate) use history::{unix_ms_now, History};
 pub(crate) use parts::{extend_chains, schemas, upload, Chains, ManifestOf, PartUpload};
