@@ -1,0 +1,74 @@
+//! The endpoint of a cluster member: `/v1/cluster` shows the gossip view,
+//! the coordinator, the generation and every shard's owner; `/v1/shards`
+//! and every series name the member by its cluster address; members alive
+//! and the transport series are there.
+
+mod common;
+
+use cairn::http::views::{ClusterMode, ClusterView, MemberStatus, ShardsView};
+use cairn::ClusterSettings;
+use common::{samples, scalar, store_url, TestNode};
+
+/// A loopback address whose TCP and UDP ports are both free.
+fn free_addr() -> std::net::SocketAddr {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        if std::net::UdpSocket::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+}
+
+#[test]
+fn a_member_shows_the_real_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let bind = free_addr();
+    let id = bind.to_string();
+    let builder = common::builder(8)
+        .store(store_url(dir.path()))
+        .cluster(ClusterSettings::new(bind, [id.clone()]).with_cluster_id("http-cluster"));
+    let node = TestNode::start(builder);
+
+    let answer = node.get("/v1/cluster");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let view: ClusterView = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(view.mode, ClusterMode::Cluster);
+    assert_eq!(
+        (view.node.as_str(), view.coordinator.as_str()),
+        (id.as_str(), id.as_str())
+    );
+    assert!(
+        view.generation.is_some_and(|generation| generation >= 1),
+        "{view:?}"
+    );
+    assert_eq!(view.shard_owners, vec![id.clone(); 8]);
+    assert_eq!(view.members.len(), 1, "{view:?}");
+    let member = &view.members[0];
+    assert_eq!(member.id, id);
+    assert_eq!(member.http, node.addr.to_string());
+    assert_eq!(member.status, MemberStatus::Alive);
+    assert_eq!(member.shards, 8);
+    assert!(member
+        .incarnation
+        .is_some_and(|incarnation| incarnation > 0));
+
+    let shards: ShardsView = serde_json::from_str(&node.get("/v1/shards").body).unwrap();
+    assert_eq!(shards.shards.len(), 8);
+    assert!(shards.shards.iter().all(|shard| shard.owner == id));
+
+    let all = node.scrape_all();
+    let alive = samples(&all, "cairn_members_alive", &[("node", id.as_str())]);
+    assert_eq!(alive.len(), 1, "{alive:?}");
+    assert_eq!(scalar(alive[0]), 1.0);
+    for metric in [
+        "cairn_transport_frames_sent_total",
+        "cairn_messages_delivered_total",
+        "cairn_epochs_started_total",
+    ] {
+        assert!(
+            !samples(&all, metric, &[("node", id.as_str())]).is_empty(),
+            "{metric} is not labelled with the cluster address"
+        );
+    }
+}
