@@ -52,7 +52,7 @@ pub use ingress::{
 pub use message::{Message, Payload};
 pub use registry::Registry;
 pub use remote::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
-pub use runtime::{Runtime, RuntimeConfig, SnapshotLink};
+pub use runtime::{HandoffPlan, Runtime, RuntimeConfig, SnapshotLink};
 pub use shard::{
     ActorStatus, ActorSummary, ActorView, FunctionCount, FunctionTraffic, ShardStats,
     HANDLER_DURATION,

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -24,6 +24,9 @@ use crate::shard::{
     ShardSettings, ShardStats,
 };
 use crate::snapshot::{Epoch, ShardSnapshot};
+
+mod handoff;
+pub use handoff::HandoffPlan;
 
 /// How a node's shards run.
 #[derive(Clone, Debug)]
@@ -100,9 +103,17 @@ pub struct Runtime {
 struct Inner {
     config: RuntimeConfig,
     registry: Arc<Registry>,
-    /// Where messages for each shard go: its inbox if it runs here, else
-    /// the remote sink.
-    outlets: Arc<[Outlet]>,
+    /// Where messages sent from outside go, for each shard: its inbox if it
+    /// runs here, else the remote sink. Replaced when a handoff is
+    /// prepared.
+    routes: RwLock<Arc<[Outlet]>>,
+    /// The inbox of every shard hosted here, by shard: running, handing
+    /// off, or arriving.
+    hosted: RwLock<Vec<Option<Hosted>>>,
+    /// The handoff prepared and not yet finished (SNAPSHOTS §3.8).
+    handoff: Mutex<Option<handoff::Pending>>,
+    /// What starting a shard takes, for shards that arrive later.
+    launch: Launch,
     /// Whether some shards run on other nodes.
     partial: bool,
     egress: EgressHub,
@@ -112,6 +123,22 @@ struct Inner {
     snapshots: bool,
     /// Each ingress's name and flow control.
     ingress: Vec<NamedFlow>,
+}
+
+/// A shard whose inbox is on this node.
+#[derive(Clone)]
+struct Hosted {
+    inbox: InboxSender,
+    /// Arriving in a handoff: its inbox takes messages, and the shard
+    /// starts once the handoff's epoch commits.
+    arriving: bool,
+}
+
+/// What a shard needs to start, kept for the shards a handoff brings.
+struct Launch {
+    settings: ShardSettings,
+    parts: Option<crate::shard::SnapshotSender>,
+    sources: Vec<Ingress>,
 }
 
 /// What shutdown waits for.
@@ -229,24 +256,50 @@ impl Runtime {
             }
             ready.push(shard);
         }
-        let (readers, flows) = start_ingress(
+        let flows: Vec<NamedFlow> = ingress
+            .iter()
+            .map(|source| {
+                let flow = FlowControl::new(
+                    source.name(),
+                    source.max_in_flight,
+                    placement.remote().cloned(),
+                );
+                (source.name.clone(), flow)
+            })
+            .collect();
+        let readers = host_ingress(
             &ingress,
+            &flows,
             &mut ready,
-            &shards,
             &registry,
             config.shard_count,
             recorded_offsets,
-            placement.remote().cloned(),
         );
         let tasks = ready
             .into_iter()
             .map(|shard| tokio::spawn(shard.run()))
             .collect();
+        let hosted = shards
+            .iter()
+            .map(|outlet| {
+                outlet.local().map(|inbox| Hosted {
+                    inbox: inbox.clone(),
+                    arriving: false,
+                })
+            })
+            .collect();
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 registry,
-                outlets: shards,
+                routes: RwLock::new(shards),
+                hosted: RwLock::new(hosted),
+                handoff: Mutex::new(None),
+                launch: Launch {
+                    settings,
+                    parts,
+                    sources: ingress,
+                },
                 partial,
                 egress: hub,
                 running: Mutex::new(Some(Running {
@@ -381,7 +434,7 @@ impl Runtime {
             return Err(Error::ShuttingDown);
         }
         let shard = envelope.to.shard(self.inner.config.shard_count);
-        match &self.inner.outlets[shard.index()] {
+        match &self.inner.routes.read()[shard.index()] {
             Outlet::Local(inbox) => inbox
                 .send(Inbound::External(envelope))
                 .map_err(|_| Error::ShuttingDown),
@@ -406,19 +459,21 @@ impl Runtime {
             channel,
             frame,
         )?;
-        let inbox = self.local_inbox(shard)?;
+        let inbox = self.hosted_inbox(shard)?;
         for item in items {
             inbox.send(item).map_err(|_| Error::ShuttingDown)?;
         }
         Ok(())
     }
 
-    /// Whether `shard` runs on this node.
+    /// Whether `shard` runs on this node (a shard arriving in a handoff
+    /// runs here once its epoch commits; one leaving runs here until then).
     pub fn owns(&self, shard: ShardId) -> bool {
         self.inner
-            .outlets
+            .hosted
+            .read()
             .get(shard.index())
-            .is_some_and(|outlet| outlet.local().is_some())
+            .is_some_and(|hosted| hosted.as_ref().is_some_and(|hosted| !hosted.arriving))
     }
 
     /// The shards that run on this node, in order.
@@ -432,22 +487,49 @@ impl Runtime {
     }
 
     /// The inboxes of the shards that run here, in shard order.
-    fn local_inboxes(&self) -> impl Iterator<Item = &InboxSender> {
-        self.inner.outlets.iter().filter_map(Outlet::local)
+    fn local_inboxes(&self) -> Vec<InboxSender> {
+        self.inner
+            .hosted
+            .read()
+            .iter()
+            .flatten()
+            .filter(|hosted| !hosted.arriving)
+            .map(|hosted| hosted.inbox.clone())
+            .collect()
+    }
+
+    /// The inboxes of every shard hosted here, arriving ones included.
+    fn hosted_inboxes(&self) -> Vec<InboxSender> {
+        self.inner
+            .hosted
+            .read()
+            .iter()
+            .flatten()
+            .map(|hosted| hosted.inbox.clone())
+            .collect()
     }
 
     /// The inbox of `shard`, which must run here.
-    fn local_inbox(&self, shard: ShardId) -> Result<&InboxSender> {
-        match self.inner.outlets.get(shard.index()) {
-            Some(Outlet::Local(inbox)) => Ok(inbox),
-            Some(Outlet::Remote(_)) => Err(Error::RemoteShard { shard: shard.0 }),
+    fn local_inbox(&self, shard: ShardId) -> Result<InboxSender> {
+        match self.inner.hosted.read().get(shard.index()) {
+            Some(Some(hosted)) if !hosted.arriving => Ok(hosted.inbox.clone()),
+            Some(_) => Err(Error::RemoteShard { shard: shard.0 }),
+            None => Err(Error::Config(format!("no shard {shard}"))),
+        }
+    }
+
+    /// The inbox of `shard`, which must be hosted here, arriving or not.
+    fn hosted_inbox(&self, shard: ShardId) -> Result<InboxSender> {
+        match self.inner.hosted.read().get(shard.index()) {
+            Some(Some(hosted)) => Ok(hosted.inbox.clone()),
+            Some(None) => Err(Error::RemoteShard { shard: shard.0 }),
             None => Err(Error::Config(format!("no shard {shard}"))),
         }
     }
 
     /// The counters of every shard that runs here, in shard order.
     pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
-        let mut answers = Vec::with_capacity(self.inner.outlets.len());
+        let mut answers = Vec::new();
         for shard in self.local_inboxes() {
             let (reply, answer) = oneshot::channel();
             shard
@@ -481,7 +563,7 @@ impl Runtime {
         after: Option<Address>,
         limit: usize,
     ) -> Result<Vec<ActorSummary>> {
-        let mut answers = Vec::with_capacity(self.inner.outlets.len());
+        let mut answers = Vec::new();
         for shard in self.local_inboxes() {
             let (reply, answer) = oneshot::channel();
             let inspection = Inspection::ListActors {
@@ -517,7 +599,7 @@ impl Runtime {
 
     /// Active and passivated actors per function type, over every shard.
     pub async fn function_counts(&self) -> Result<Vec<FunctionCount>> {
-        let mut answers = Vec::with_capacity(self.inner.outlets.len());
+        let mut answers = Vec::new();
         for shard in self.local_inboxes() {
             let (reply, answer) = oneshot::channel();
             shard
@@ -601,7 +683,7 @@ impl Runtime {
     }
 
     fn broadcast(&self, item: impl Fn() -> Inbound) -> Result<()> {
-        for shard in self.local_inboxes() {
+        for shard in self.hosted_inboxes() {
             shard.send(item()).map_err(|_| Error::ShuttingDown)?;
         }
         Ok(())
@@ -645,7 +727,7 @@ impl Runtime {
         for reader in &running.readers {
             reader.flow.close();
         }
-        for shard in self.local_inboxes() {
+        for shard in self.hosted_inboxes() {
             let _ = shard.send(Inbound::Shutdown);
         }
         for task in running.tasks {
@@ -680,53 +762,49 @@ fn refuse_duplicates<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Re
     }
 }
 
-/// Gives each ingress split to its hosting shard, at the offset recorded
-/// for it (an offset for a source the node no longer has is dropped with a
-/// warning), and starts its reader.
-fn start_ingress(
+/// Gives each ingress split hosted by one of `shards` to its shard, at the
+/// offset recorded for it (an offset for a source the node no longer has
+/// is dropped with a warning), and starts its reader.
+fn host_ingress(
     ingress: &[Ingress],
+    flows: &[NamedFlow],
     shards: &mut [Shard],
-    outlets: &Arc<[Outlet]>,
     registry: &Arc<Registry>,
     shard_count: ShardCount,
     mut recorded: std::collections::HashMap<(String, u32), Option<u64>>,
-    remote: Option<Arc<dyn crate::remote::RemoteShards>>,
-) -> (Vec<ReaderHandle>, Vec<NamedFlow>) {
-    let mut flows = Vec::with_capacity(ingress.len());
-    let mut hosted: Vec<Vec<SplitCursor>> = outlets.iter().map(|_| Vec::new()).collect();
+) -> Vec<ReaderHandle> {
     let mut readers = Vec::new();
-    for source in ingress {
-        let flow = FlowControl::new(source.name(), source.max_in_flight, remote.clone());
-        flows.push((source.name.clone(), flow.clone()));
-        for split in 0..source.source.split_count() {
-            let host = hosting_shard(source.name(), split, shard_count);
-            // A split hosted by a shard on another node is read there.
-            let Some(inbox) = outlets[host.index()].local() else {
-                continue;
-            };
-            let offset = recorded
-                .remove(&(source.name().to_owned(), split))
-                .flatten();
-            let cursors = &mut hosted[host.index()];
-            let target = ReaderTarget {
-                shard: inbox.clone(),
-                cursor: cursors.len(),
-            };
-            cursors.push(SplitCursor {
-                source: source.name.clone(),
-                split,
-                offset,
-                finished: false,
-            });
-            readers.push(spawn_reader(
-                source,
-                flow.clone(),
-                registry.clone(),
-                split,
-                offset,
-                target,
-            ));
+    for shard in shards.iter_mut() {
+        let mut cursors = Vec::new();
+        for (source, (_, flow)) in ingress.iter().zip(flows) {
+            for split in 0..source.source.split_count() {
+                if hosting_shard(source.name(), split, shard_count) != shard.id() {
+                    continue;
+                }
+                let offset = recorded
+                    .remove(&(source.name().to_owned(), split))
+                    .flatten();
+                let target = ReaderTarget {
+                    shard: shard.inbox(),
+                    cursor: cursors.len(),
+                };
+                cursors.push(SplitCursor {
+                    source: source.name.clone(),
+                    split,
+                    offset,
+                    finished: false,
+                });
+                readers.push(spawn_reader(
+                    source,
+                    flow.clone(),
+                    registry.clone(),
+                    split,
+                    offset,
+                    target,
+                ));
+            }
         }
+        shard.host_splits(cursors);
     }
     for (source, split) in recorded.keys() {
         tracing::warn!(
@@ -735,11 +813,7 @@ fn start_ingress(
             "recorded offset of an ingress this node lacks; dropped"
         );
     }
-    for shard in shards.iter_mut() {
-        let cursors = std::mem::take(&mut hosted[shard.id().index()]);
-        shard.host_splits(cursors);
-    }
-    (readers, flows)
+    readers
 }
 
 /// The reply as the type the caller asked for.

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use cairn::dataplane::{DataPlane, ReceiveLoop};
 use cairn::membership::ShardMap;
-use cairn::transport::{Events, Generation, Secret, TcpTransport, Transport, TransportConfig};
+use cairn::transport::{
+    Events, Generation, NodeId, Secret, TcpTransport, Transport, TransportConfig,
+};
 use cairn::{
-    Address, Registry, Runtime, RuntimeConfig, ShardCount, ShardId, ShardSnapshot, SnapshotLink,
+    Address, HandoffPlan, Placement, Registry, Runtime, RuntimeConfig, ShardCount, ShardId,
+    ShardSnapshot, SnapshotLink,
 };
 use tokio::sync::mpsc;
 
@@ -29,7 +32,13 @@ pub struct TwoNodes {
     /// Each node's snapshot parts, when started with snapshots.
     pub parts: Vec<mpsc::UnboundedReceiver<ShardSnapshot>>,
     loops: Vec<ReceiveLoop>,
+    /// Each node's placement under another shard map, over its transport.
+    placements: Vec<PlacementOf>,
+    nodes: Vec<NodeId>,
 }
+
+/// A node's placement under a shard map.
+type PlacementOf = Box<dyn Fn(&ShardMap) -> Placement + Send + Sync>;
 
 /// Two TCP transports of cluster `cluster_id` on 127.0.0.1, sharing a
 /// secret, and their configuration.
@@ -77,7 +86,19 @@ impl TwoNodes {
         let mut runtimes = Vec::new();
         let mut parts = Vec::new();
         let mut loops = Vec::new();
+        let mut placements: Vec<PlacementOf> = Vec::new();
+        let mut nodes = Vec::new();
         for (transport, events) in [first, second] {
+            nodes.push(transport.local_node().clone());
+            let replan = {
+                let (transport, config) = (transport.clone(), config.clone());
+                move |map: &ShardMap| {
+                    DataPlane::new(transport.clone(), map, count, &config)
+                        .expect("the map fits")
+                        .placement()
+                }
+            };
+            placements.push(Box::new(replan));
             let plane = DataPlane::new(transport, &map, count, config).expect("the map fits");
             let mut registry = Registry::new();
             registry.register::<Account>().expect("register");
@@ -116,7 +137,73 @@ impl TwoNodes {
             runtimes,
             parts,
             loops,
+            placements,
+            nodes,
         }
+    }
+
+    /// [`TwoNodes::start`] over an in-memory network with `faults`, seeded
+    /// with `seed`, the nodes named `node-a` and `node-b`.
+    pub fn over_memory(
+        seed: u64,
+        faults: cairn::transport::Faults,
+        config: &TransportConfig,
+        snapshots: bool,
+    ) -> Self {
+        let network = cairn::transport::MemoryNetwork::new(seed, faults);
+        let first = network.endpoint(NodeId::new("node-a"), config.clone());
+        let second = network.endpoint(NodeId::new("node-b"), config.clone());
+        Self::start(first, second, config, snapshots)
+    }
+
+    /// Prepares both runtimes to move shards at the cut of `epoch` so that
+    /// shard `s` runs on node `owner(s)` (0 or 1) afterwards.
+    pub fn prepare_handoff(&self, epoch: u64, owner: impl Fn(u32) -> usize) -> Vec<HandoffPlan> {
+        let map = ShardMap {
+            generation: Generation(1),
+            owners: (0..SHARDS)
+                .map(|shard| self.nodes[owner(shard)].clone())
+                .collect(),
+        };
+        self.runtimes
+            .iter()
+            .zip(&self.placements)
+            .map(|(runtime, placement)| {
+                runtime
+                    .prepare_handoff(epoch, placement(&map))
+                    .expect("the handoff is prepared")
+            })
+            .collect()
+    }
+
+    /// Waits for every shard's part of `epoch`, whichever node sends it,
+    /// and returns each with the index of the node that sent it, in shard
+    /// order.
+    pub async fn collect_parts_anywhere(&mut self, epoch: u64) -> Vec<(usize, ShardSnapshot)> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut collected = Vec::new();
+        while collected.len() < SHARDS as usize {
+            let mut idle = true;
+            for (node, parts) in self.parts.iter_mut().enumerate() {
+                if let Ok(part) = parts.try_recv() {
+                    assert_eq!(part.epoch, epoch, "one epoch at a time");
+                    collected.push((node, part));
+                    idle = false;
+                }
+            }
+            if idle {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "epoch {epoch} did not finish: {} parts",
+                    collected.len()
+                );
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        collected.sort_by_key(|(_, part)| part.shard);
+        let shards: Vec<ShardId> = collected.iter().map(|(_, part)| part.shard).collect();
+        assert_eq!(shards, (0..SHARDS).map(ShardId).collect::<Vec<_>>());
+        collected
     }
 
     /// The runtime that runs `address`'s shard.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cairn::transport::{Faults, MemoryNetwork, NodeId, TransportConfig, DEFAULT_MAX_FRAME};
+use cairn::transport::{Faults, TransportConfig, DEFAULT_MAX_FRAME};
 use cairn_tests::cluster::{Bank, TwoNodes};
 
 fn config() -> TransportConfig {
@@ -18,18 +18,17 @@ fn config() -> TransportConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_across_an_unreliable_network_end_exact() {
     for (seed, max_frame) in [(7, DEFAULT_MAX_FRAME), (1234, 2048)] {
-        let network = MemoryNetwork::new(
+        let config = config().with_max_frame(max_frame);
+        let nodes = TwoNodes::over_memory(
             seed,
             Faults {
                 drop: 0.1,
                 duplicate: 0.1,
                 max_delay: Duration::from_millis(3),
             },
+            &config,
+            false,
         );
-        let config = config().with_max_frame(max_frame);
-        let first = network.endpoint(NodeId::new("node-a"), config.clone());
-        let second = network.endpoint(NodeId::new("node-b"), config.clone());
-        let nodes = TwoNodes::start(first, second, &config, false);
         let bank = Bank::new(40, 1_000, 3_000, seed);
         bank.deposit(&nodes);
         bank.transfer(&nodes, 0..bank.transfers.len());
@@ -46,11 +45,7 @@ async fn transfers_across_an_unreliable_network_end_exact() {
 /// refused rather than waiting forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asks_do_not_cross_nodes() {
-    let network = MemoryNetwork::new(1, Faults::none());
-    let config = config();
-    let first = network.endpoint(NodeId::new("node-a"), config.clone());
-    let second = network.endpoint(NodeId::new("node-b"), config.clone());
-    let nodes = TwoNodes::start(first, second, &config, false);
+    let nodes = TwoNodes::over_memory(1, Faults::none(), &config(), false);
     let remote = (0..)
         .map(cairn::Address::of::<cairn_tests::functions::Account>)
         .find(|address| !nodes.runtimes[0].owns(address.shard(cairn::ShardCount::new(8).unwrap())))

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cairn::transport::{Faults, MemoryNetwork, NodeId, Transport, TransportConfig};
+use cairn::transport::{Faults, Transport, TransportConfig};
 use cairn::ShardSnapshot;
 use cairn_tests::checker::{audit_parts, EpochAudit};
 use cairn_tests::cluster::{tcp_pair, Bank, TwoNodes, SHARDS};
@@ -20,18 +20,17 @@ use cairn_tests::cluster::{tcp_pair, Bank, TwoNodes, SHARDS};
 /// exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_across_nodes_are_consistent_cuts() {
-    let network = MemoryNetwork::new(
+    let config = TransportConfig::new("dataplane-snapshot").with_secret(None);
+    let nodes = TwoNodes::over_memory(
         42,
         Faults {
             drop: 0.05,
             duplicate: 0.05,
             max_delay: Duration::from_millis(2),
         },
+        &config,
+        true,
     );
-    let config = TransportConfig::new("dataplane-snapshot").with_secret(None);
-    let first = network.endpoint(NodeId::new("node-a"), config.clone());
-    let second = network.endpoint(NodeId::new("node-b"), config.clone());
-    let nodes = TwoNodes::start(first, second, &config, true);
     take_epochs_during_transfers(nodes, || {}).await;
 }
 

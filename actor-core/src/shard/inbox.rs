@@ -51,6 +51,9 @@ pub(crate) enum Inbound {
     Probe(oneshot::Sender<ShardStats>),
     /// A read-only question from an operator, answered between turns.
     Inspect(Inspection),
+    /// The routes of the next shard map, taken at this shard's snapshot
+    /// of their epoch (SNAPSHOTS §3.8).
+    Reroute(super::Reroute),
     /// Stop after this turn.
     Shutdown,
 }

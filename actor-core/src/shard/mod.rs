@@ -10,6 +10,7 @@
 
 mod actors;
 mod effects;
+mod handoff;
 mod inbox;
 mod inspect;
 mod traffic;
@@ -38,6 +39,8 @@ use crate::snapshot::{
 
 use actors::{ActivationError, ActorTable};
 pub(crate) use effects::Effects;
+use handoff::Handoff;
+pub(crate) use handoff::Reroute;
 pub use inbox::ShardStats;
 pub(crate) use inbox::{Batch, Inbound, InboxReceiver, InboxSender};
 pub(crate) use inspect::{order as listing_order, Inspection};
@@ -161,6 +164,8 @@ pub(crate) struct Shard {
     /// Whether the shard asked for an epoch to get under its bound and
     /// waits for a commit before it tries again.
     awaiting_commit_for_bound: bool,
+    /// Where the shard stands in a move to another node.
+    handoff: Handoff,
 }
 
 impl Shard {
@@ -186,6 +191,7 @@ impl Shard {
             alarm: Box::pin(sleep_until(now + sweep_interval(settings.idle_timeout))),
             busy_since: None,
             awaiting_commit_for_bound: false,
+            handoff: Handoff::Steady,
             settings,
             inbox,
             actors: ActorTable::new(registry.clone(), snapshots_out.is_some()),
@@ -287,6 +293,11 @@ impl Shard {
         self.id
     }
 
+    /// This shard's inbox, where readers of the splits it hosts send.
+    pub(crate) fn inbox(&self) -> InboxSender {
+        self.own_inbox.clone()
+    }
+
     /// Makes this shard the host of `cursors`' splits; their readers send
     /// records here by their index in `cursors`.
     pub(crate) fn host_splits(&mut self, cursors: Vec<SplitCursor>) {
@@ -302,9 +313,15 @@ impl Shard {
             let mut stop = false;
             for _ in 0..INBOX_BUDGET {
                 match self.inbox.try_recv() {
-                    Ok(item) => stop |= !self.accept(item),
+                    Ok(item) => stop |= !self.receive(item),
                     Err(_) => break,
                 }
+            }
+            if self.is_frozen() {
+                if stop {
+                    break;
+                }
+                continue;
             }
             self.admit_ingress();
             self.effects.now = Instant::now();
@@ -323,7 +340,11 @@ impl Shard {
                 self.yield_if_busy_too_long().await;
             }
         }
-        self.shutdown();
+        if self.is_frozen() {
+            self.depart();
+        } else {
+            self.shutdown();
+        }
     }
 
     /// Lets the other shards of this worker run once this one has had work
@@ -345,6 +366,13 @@ impl Shard {
     /// Sleeps until an inbox item, a timer or a sweep is due. Returns `false`
     /// when the shard must stop.
     async fn wait_for_work(&mut self) -> bool {
+        if self.is_frozen() {
+            // Its timers fire on the new owner.
+            return match self.inbox.recv().await {
+                Some(item) => self.receive(item),
+                None => false,
+            };
+        }
         let wake_at = match self.effects.timers.next_deadline() {
             Some(deadline) => deadline.min(self.next_sweep),
             None => self.next_sweep,
@@ -358,7 +386,7 @@ impl Shard {
         tokio::select! {
             biased;
             item = self.inbox.recv() => match item {
-                Some(item) => self.accept(item),
+                Some(item) => self.receive(item),
                 None => false,
             },
             () = self.alarm.as_mut() => true,
@@ -425,6 +453,7 @@ impl Shard {
                 let _ = reply.send(self.stats());
             }
             Inbound::Inspect(inspection) => self.inspect(inspection),
+            Inbound::Reroute(reroute) => self.prepare_reroute(reroute),
             Inbound::Shutdown => return false,
         }
         true
@@ -537,6 +566,7 @@ impl Shard {
                 peer.send_marker(self.id, epoch, sent[destination]);
             }
         }
+        self.reroute_at_cut(epoch);
         self.finish_snapshot_if_complete();
     }
 
@@ -855,6 +885,7 @@ impl Shard {
                 | Inbound::StartEpoch(_)
                 | Inbound::Aborted(_)
                 | Inbound::EgressWritten { .. }
+                | Inbound::Reroute(_)
                 | Inbound::Shutdown => {}
             }
         }

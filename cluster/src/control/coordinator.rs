@@ -35,10 +35,10 @@ use crate::snapshots::{
 use crate::transport::{Generation, NodeId, Transport};
 
 /// How long the coordinator waits for every member to run a new generation.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long the coordinator waits for every shard's part of an epoch.
-const PART_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const PART_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a coordinator that runs no generation yet lets gossip settle
 /// before its first configuration, so members starting together land in
@@ -60,9 +60,12 @@ pub(crate) struct Settings {
 }
 
 /// The generation this node coordinates.
-struct Active {
-    configuration: Configuration,
-    members: BTreeSet<NodeId>,
+pub(super) struct Active {
+    /// The generation and its current shard map.
+    pub(super) configuration: Configuration,
+    /// The members epochs go to: the map's, and during a handoff also
+    /// those joining or leaving.
+    pub(super) members: BTreeSet<NodeId>,
     chains: Chains,
     last_committed: Option<Epoch>,
     last_started: Option<Epoch>,
@@ -72,7 +75,7 @@ struct Active {
     gc: GcCadence,
     /// Callers of `snapshot_now` who asked while an epoch was being taken:
     /// the next epoch is theirs.
-    queued: Vec<oneshot::Sender<Result<Epoch, NodeError>>>,
+    pub(super) queued: Vec<oneshot::Sender<Result<Epoch, NodeError>>>,
 }
 
 /// Runs the coordinator loop until the inbox closes.
@@ -135,9 +138,19 @@ pub(crate) async fn run(
             }
             if let Some(current) = active.as_mut() {
                 if nobody_died(current, &view) {
-                    // A join or a graceful leave: commit first, so the new
-                    // generation resumes from (almost) now.
-                    let _ = run_epoch(&shared, current, &mut inbox, &mut views, &settings).await;
+                    // A join or a graceful leave: move the shards at an
+                    // epoch's cut, pausing only those that move (§3.8).
+                    let handed_off = super::rebalance::hand_off(
+                        &shared, current, &live, &mut inbox, &mut views, &settings,
+                    )
+                    .await;
+                    match handed_off {
+                        Ok(()) => continue,
+                        Err(error) => tracing::warn!(
+                            %error,
+                            "handoff failed; configuring a new generation from the last commit"
+                        ),
+                    }
                 }
             }
             match reconfigure(&shared, &live, active.as_ref(), &mut inbox).await {
@@ -223,7 +236,7 @@ fn eligible(shared: &Shared, view: &MembershipView) -> BTreeSet<NodeId> {
 
 /// Whether every member of the running generation is still reachable:
 /// alive, or leaving but still serving.
-fn nobody_died(active: &Active, view: &MembershipView) -> bool {
+pub(super) fn nobody_died(active: &Active, view: &MembershipView) -> bool {
     active.members.iter().all(|node| {
         view.member(node)
             .is_some_and(|member| member.state != MemberState::Dead)
@@ -322,19 +335,39 @@ async fn run_epoch(
     views: &mut watch::Receiver<MembershipView>,
     settings: &Settings,
 ) -> Result<Epoch, NodeError> {
-    let store = &shared.store;
-    let generation = active.configuration.generation;
-    let incarnation = shared.transport.incarnation().0;
-    // Counted here; the store is listed only after an abort.
+    let epoch = number_epoch(shared, active).await?;
+    take_epoch(shared, active, epoch, inbox, views, settings).await
+}
+
+/// The number of the next epoch, taken: counted here, and the store is
+/// listed only after an abort (another writer may have taken numbers).
+pub(super) async fn number_epoch(shared: &Shared, active: &mut Active) -> Result<Epoch, NodeError> {
     let epoch = match active.last_started {
         Some(last) if !active.resync => last + 1,
         last => {
-            let next = store.next_epoch().await?;
+            let next = shared.store.next_epoch().await?;
             active.resync = false;
             last.map_or(next, |last| next.max(last + 1))
         }
     };
     active.last_started = Some(epoch);
+    Ok(epoch)
+}
+
+/// Takes epoch `epoch`, numbered by [`number_epoch`], across
+/// `active.members`, and commits it; aborts it with a tombstone if it
+/// cannot.
+pub(super) async fn take_epoch(
+    shared: &Shared,
+    active: &mut Active,
+    epoch: Epoch,
+    inbox: &mut mpsc::UnboundedReceiver<Input>,
+    views: &mut watch::Receiver<MembershipView>,
+    settings: &Settings,
+) -> Result<Epoch, NodeError> {
+    let store = &shared.store;
+    let generation = active.configuration.generation;
+    let incarnation = shared.transport.incarnation().0;
     let started = Instant::now();
     let started_unix_ms = unix_ms_now();
     shared.status.set_open_epoch(Some(epoch));

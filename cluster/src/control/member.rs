@@ -101,11 +101,27 @@ pub(crate) async fn run(shared: Arc<Shared>, mut inbox: mpsc::UnboundedReceiver<
                     }
                 }
             }
+            Control::PrepareHandoff {
+                generation,
+                epoch,
+                owners,
+            } => {
+                let coordinator = shared
+                    .member
+                    .lock()
+                    .running
+                    .as_ref()
+                    .map(|local| local.configuration.coordinator.clone());
+                if let Some(coordinator) = coordinator {
+                    super::handoff::prepare(&shared, generation, epoch, owners, &coordinator);
+                }
+            }
             Control::Committed { generation, epoch } => {
                 if let Some(runtime) = shared.runtime_of(generation) {
                     if let Err(error) = runtime.epoch_committed(epoch) {
                         tracing::warn!(epoch, %error, "cannot record the commit");
                     }
+                    super::handoff::finish(&shared, generation, epoch).await;
                 }
             }
             Control::Aborted { generation, epoch } => {
@@ -241,7 +257,6 @@ async fn start_generation(
         shared.clone(),
         generation,
         coordinator.clone(),
-        owned.len(),
         started.parts,
     ));
     let pressure = {
@@ -260,20 +275,20 @@ async fn start_generation(
     })
 }
 
-/// Uploads each part of this node's shards as it comes and, once all
-/// `owned` shards' parts of an epoch are stored, tells the coordinator.
-/// A failed upload is logged; the coordinator then aborts the epoch when
-/// its time runs out, and the shards capture again what it held.
+/// Uploads each part of this node's shards as it comes, and tells the
+/// coordinator of the parts stored, several at a time when they finish
+/// together. (How many shards of an epoch a member runs changes with a
+/// handoff; the coordinator counts the parts by shard.) A failed upload is
+/// logged; the coordinator then aborts the epoch when its time runs out,
+/// and the shards capture again what it held.
 async fn upload_parts(
     shared: Arc<Shared>,
     generation: Generation,
     coordinator: NodeId,
-    owned: usize,
     mut parts: mpsc::UnboundedReceiver<ShardSnapshot>,
 ) {
     let types: Arc<[TypeSchema]> = schemas(&shared.blueprint.registry).into();
     let (done_tx, mut done) = mpsc::unbounded_channel::<(Epoch, Option<PartUpload>)>();
-    let mut epochs: BTreeMap<Epoch, Vec<PartUpload>> = BTreeMap::new();
     loop {
         tokio::select! {
             part = parts.recv() => {
@@ -289,17 +304,16 @@ async fn upload_parts(
                     let _ = done_tx.send((epoch, uploaded));
                 });
             }
-            Some((epoch, uploaded)) = done.recv() => {
-                let Some(uploaded) = uploaded else {
-                    epochs.remove(&epoch);
-                    continue;
-                };
-                let parts = epochs.entry(epoch).or_default();
-                parts.push(uploaded);
-                if parts.len() == owned {
-                    let parts = epochs.remove(&epoch).unwrap_or_default();
-                    // Epochs before this one that never completed were aborted.
-                    epochs.retain(|pending, _| *pending > epoch);
+            Some(first) = done.recv() => {
+                let mut finished: BTreeMap<Epoch, Vec<PartUpload>> = BTreeMap::new();
+                let mut next = Some(first);
+                while let Some((epoch, uploaded)) = next {
+                    if let Some(uploaded) = uploaded {
+                        finished.entry(epoch).or_default().push(uploaded);
+                    }
+                    next = done.try_recv().ok();
+                }
+                for (epoch, parts) in finished {
                     shared.send(&coordinator, Control::Parts { generation, epoch, parts });
                 }
             }

@@ -2,8 +2,9 @@
 //! per node pair ([`CONTROL_CHANNEL`]), as MessagePack.
 //!
 //! The coordinator configures a generation (`Configure` → `Ready`), drives
-//! epochs (`StartEpoch` → `Parts` → `Committed` or `Aborted`), and members
-//! ask it for an epoch sooner (`EpochWanted`). `Ask` and `Answer` carry an
+//! epochs (`StartEpoch` → `Parts` → `Committed` or `Aborted`), moves shards
+//! at an epoch's cut (`PrepareHandoff` → `Prepared`, then that epoch), and
+//! members ask it for an epoch sooner (`EpochWanted`). `Ask` and `Answer` carry an
 //! ask to the node running its actor's shard.
 
 use bytes::Bytes;
@@ -45,6 +46,19 @@ pub(crate) enum Control {
     },
     /// Coordinator → member: `epoch` was aborted.
     Aborted {
+        generation: Generation,
+        epoch: Epoch,
+    },
+    /// Coordinator → member: the shards move to `owners` at the cut of
+    /// `epoch` (SNAPSHOTS §3.8 rule 24), within `generation`.
+    PrepareHandoff {
+        generation: Generation,
+        epoch: Epoch,
+        owners: Vec<NodeId>,
+    },
+    /// Member → coordinator: this member switches routes at its shards'
+    /// cuts of `epoch`.
+    Prepared {
         generation: Generation,
         epoch: Epoch,
     },

@@ -7,8 +7,10 @@
 //! - `messages`: the control messages and their channel.
 //! - `blueprint`: how a member starts its runtime for each generation.
 //! - `member`: running the configured generation and uploading its parts.
+//! - `handoff`: a member's side of moving shards at an epoch cut.
 //! - `coordinator`: generations, fencing and epochs across the cluster.
 //! - `asks`: asks of actors on other nodes.
+//! - `rebalance`: the coordinator moving shards at an epoch cut.
 //! - `quorum`: majorities, and a member finding it was cut off.
 //! - `supervisor`: [`ClusterNode`], a member that rejoins when cut off.
 //! - `status`: the coordinator's role and history, for the views.
@@ -17,9 +19,11 @@
 mod asks;
 mod blueprint;
 mod coordinator;
+mod handoff;
 mod member;
 mod messages;
 mod quorum;
+mod rebalance;
 mod settings;
 mod status;
 mod supervisor;
@@ -92,12 +96,16 @@ impl Shared {
     fn dispatch(&self, from: NodeId, control: Control) {
         match control {
             Control::Configure(_)
+            | Control::PrepareHandoff { .. }
             | Control::StartEpoch { .. }
             | Control::Committed { .. }
             | Control::Aborted { .. } => {
                 let _ = self.member_inbox.send(control);
             }
-            Control::Ready { .. } | Control::Parts { .. } | Control::EpochWanted { .. } => {
+            Control::Ready { .. }
+            | Control::Prepared { .. }
+            | Control::Parts { .. }
+            | Control::EpochWanted { .. } => {
                 let _ = self
                     .coordinator_inbox
                     .send(coordinator::Input::Member(from, control));

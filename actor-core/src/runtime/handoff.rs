@@ -1,0 +1,218 @@
+//! Moving shards between nodes at an epoch cut, without a global pause
+//! (SNAPSHOTS §3.8): the runtime's side.
+//!
+//! [`Runtime::prepare_handoff`] takes the next placement before the epoch
+//! starts (rule 24): every shard running here gets the routes it switches
+//! to at its own snapshot, and each shard arriving here gets an inbox at
+//! once, so that what its senders send after their cuts waits there. A
+//! shard leaving freezes at its snapshot and stops once the epoch commits.
+//! [`Runtime::finish_handoff`], after the commit, starts each arriving
+//! shard from its part of the epoch: its state at the cut, then each
+//! channel's log, then what waited in its inbox (rule 27).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::address::ShardId;
+use crate::error::{Error, Result};
+use crate::remote::{Outlet, Placement, RemoteOutlet};
+use crate::shard::{Inbound, InboxReceiver, Reroute, Shard};
+use crate::snapshot::{Epoch, ShardSnapshot};
+
+use super::{host_ingress, Hosted, Runtime};
+
+/// What a handoff changes on this node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandoffPlan {
+    /// The shards that start here once the epoch commits.
+    pub arriving: Vec<ShardId>,
+    /// The shards that leave this node at their cut.
+    pub departing: Vec<ShardId>,
+}
+
+/// A handoff prepared and not yet finished.
+pub(super) struct Pending {
+    epoch: Epoch,
+    /// The inboxes of the arriving shards, filling until they start.
+    arriving: Vec<(ShardId, InboxReceiver)>,
+    departing: Vec<ShardId>,
+}
+
+impl Runtime {
+    /// Prepares moving shards at the cut of `epoch` (SNAPSHOTS §3.8 rules
+    /// 24–25): after it, this node runs the shards `placement` owns, and
+    /// the others are reached through its remote sink. Must be called on
+    /// every node, and return on all of them, before any shard takes
+    /// `epoch`. Fails for a runtime that runs every shard (a single node),
+    /// while another handoff is pending, and during shutdown.
+    pub fn prepare_handoff(&self, epoch: Epoch, placement: Placement) -> Result<HandoffPlan> {
+        if self.is_shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        let inner = &self.inner;
+        let remote = placement
+            .remote()
+            .ok_or_else(|| Error::Config("a handoff needs a remote sink".into()))?
+            .clone();
+        let owned = placement.owned_mask(inner.config.shard_count)?;
+        let mut pending = inner.handoff.lock();
+        if let Some(pending) = pending.as_ref() {
+            return Err(Error::Config(format!(
+                "a handoff at epoch {} is still pending",
+                pending.epoch
+            )));
+        }
+        let mut hosted = inner.hosted.write();
+        let mut plan = HandoffPlan::default();
+        let mut arriving = Vec::new();
+        let mut routes = Vec::with_capacity(owned.len());
+        for (id, owned) in inner.config.shard_count.ids().zip(owned) {
+            let here = hosted[id.index()].as_ref();
+            if owned {
+                let inbox = match here {
+                    Some(hosted) => hosted.inbox.clone(),
+                    None => {
+                        let (inbox, receiver) = tokio::sync::mpsc::unbounded_channel();
+                        plan.arriving.push(id);
+                        arriving.push((id, receiver));
+                        inbox
+                    }
+                };
+                routes.push(Outlet::Local(inbox));
+            } else {
+                if here.is_some() {
+                    plan.departing.push(id);
+                }
+                routes.push(Outlet::Remote(Box::new(RemoteOutlet::new(
+                    id,
+                    remote.clone(),
+                    inner.registry.clone(),
+                ))));
+            }
+        }
+        let routes: Arc<[Outlet]> = routes.into();
+        for (id, slot) in inner.config.shard_count.ids().zip(hosted.iter()) {
+            let Some(running) = slot else {
+                continue;
+            };
+            let reroute = Reroute {
+                epoch,
+                routes: routes.clone(),
+                departs: plan.departing.contains(&id),
+            };
+            running
+                .inbox
+                .send(Inbound::Reroute(reroute))
+                .map_err(|_| Error::ShuttingDown)?;
+        }
+        for &id in &plan.arriving {
+            hosted[id.index()] = routes[id.index()].local().map(|inbox| Hosted {
+                inbox: inbox.clone(),
+                arriving: true,
+            });
+        }
+        *inner.routes.write() = routes;
+        *pending = Some(Pending {
+            epoch,
+            arriving,
+            departing: plan.departing.clone(),
+        });
+        Ok(plan)
+    }
+
+    /// The handoff prepared and not finished, if any: its epoch and plan.
+    pub fn pending_handoff(&self) -> Option<(Epoch, HandoffPlan)> {
+        let pending = self.inner.handoff.lock();
+        pending.as_ref().map(|pending| {
+            (
+                pending.epoch,
+                HandoffPlan {
+                    arriving: pending.arriving.iter().map(|(id, _)| *id).collect(),
+                    departing: pending.departing.clone(),
+                },
+            )
+        })
+    }
+
+    /// Finishes the handoff of `epoch` once it has committed (rules 27–28):
+    /// the departed shards are forgotten here (they stop on their own at the
+    /// commit, which must have been passed to [`Runtime::epoch_committed`]
+    /// first), and each arriving shard starts from `restore` — its committed
+    /// part of `epoch`, folded, by shard index (`None`: it had nothing) —
+    /// with its ingress splits read from the offsets recorded there.
+    pub fn finish_handoff(
+        &self,
+        epoch: Epoch,
+        mut restore: Vec<Option<ShardSnapshot>>,
+    ) -> Result<HandoffPlan> {
+        let inner = &self.inner;
+        let pending = {
+            let mut pending = inner.handoff.lock();
+            match pending.take() {
+                Some(found) if found.epoch == epoch => found,
+                other => {
+                    let prepared = other.as_ref().map(|found| found.epoch);
+                    *pending = other;
+                    return Err(Error::Config(format!(
+                        "no handoff prepared at epoch {epoch} (prepared: {prepared:?})"
+                    )));
+                }
+            }
+        };
+        restore.resize(inner.config.shard_count.get() as usize, None);
+        let routes = inner.routes.read().clone();
+        let mut shards = Vec::with_capacity(pending.arriving.len());
+        let mut recorded = HashMap::new();
+        let mut plan = HandoffPlan {
+            arriving: Vec::new(),
+            departing: pending.departing.clone(),
+        };
+        for (id, receiver) in pending.arriving {
+            let mut shard = Shard::new(
+                id,
+                inner.launch.settings.clone(),
+                inner.registry.clone(),
+                receiver,
+                routes.clone(),
+                inner.egress.clone(),
+                inner.launch.parts.clone(),
+            );
+            if let Some(mut part) = restore[id.index()].take() {
+                for cursor in std::mem::take(&mut part.ingress) {
+                    recorded.insert((cursor.source, cursor.split), cursor.offset);
+                }
+                shard.restore(part)?;
+            }
+            plan.arriving.push(id);
+            shards.push(shard);
+        }
+        let readers = host_ingress(
+            &inner.launch.sources,
+            &inner.ingress,
+            &mut shards,
+            &inner.registry,
+            inner.config.shard_count,
+            recorded,
+        );
+        {
+            let mut hosted = inner.hosted.write();
+            for id in &plan.departing {
+                hosted[id.index()] = None;
+            }
+            for id in &plan.arriving {
+                if let Some(slot) = hosted[id.index()].as_mut() {
+                    slot.arriving = false;
+                }
+            }
+        }
+        let mut running = inner.running.lock();
+        let Some(running) = running.as_mut() else {
+            return Err(Error::ShuttingDown);
+        };
+        running.readers.extend(readers);
+        running
+            .tasks
+            .extend(shards.into_iter().map(|shard| tokio::spawn(shard.run())));
+        Ok(plan)
+    }
+}

@@ -1,0 +1,225 @@
+//! A shard's part in moving shards between nodes at an epoch cut, without
+//! a global pause (SNAPSHOTS §3.8).
+//!
+//! Every shard of every node is told the routes of the next shard map
+//! before the epoch starts ([`Reroute`], rule 24). It keeps sending on the
+//! old routes until its own snapshot of that epoch, and switches right
+//! after it has sent its markers (rule 25): everything before its cut goes
+//! to a moving shard's old node, everything after to the new one.
+//!
+//! A shard that leaves this node **freezes** at its snapshot (rule 26): it
+//! handles nothing more, since the new owner restores it at exactly that
+//! cut and handles what follows. It only records the pre-cut messages
+//! still on their way (the channel logs), forwards messages from outside
+//! to the new owner, and once the epoch commits — its part, logs included,
+//! is then durable — it answers the durable asks the epoch released and
+//! stops.
+
+use std::sync::Arc;
+
+use crate::error::{AskError, Error};
+use crate::remote::Outlet;
+use crate::snapshot::Epoch;
+
+use super::{Batch, Inbound, Shard};
+
+/// The routes a shard switches to at its snapshot of `epoch`.
+#[derive(Clone)]
+pub(crate) struct Reroute {
+    /// The epoch at whose cut the routes change.
+    pub(crate) epoch: Epoch,
+    /// Where each shard's messages go after the cut, indexed by shard.
+    pub(crate) routes: Arc<[Outlet]>,
+    /// Whether this shard leaves the node at the cut.
+    pub(crate) departs: bool,
+}
+
+impl std::fmt::Debug for Reroute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reroute")
+            .field("epoch", &self.epoch)
+            .field("departs", &self.departs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a shard stands in a handoff.
+#[derive(Default)]
+pub(super) enum Handoff {
+    /// Routes as they are.
+    #[default]
+    Steady,
+    /// New routes wait for the shard's snapshot of their epoch.
+    Prepared(Reroute),
+    /// The shard left this node at its snapshot of `epoch` and only
+    /// records its channels' logs until the epoch commits.
+    Frozen { epoch: Epoch },
+}
+
+impl Shard {
+    /// Whether the shard has left this node and waits for its epoch to
+    /// commit.
+    pub(super) fn is_frozen(&self) -> bool {
+        matches!(self.handoff, Handoff::Frozen { .. })
+    }
+
+    /// Takes the routes of the next shard map (rule 24). A shard already
+    /// frozen has no routes to change.
+    pub(super) fn prepare_reroute(&mut self, reroute: Reroute) {
+        if self.is_frozen() {
+            tracing::warn!(shard = %self.id, epoch = reroute.epoch, "routes for a shard that has left; ignored");
+            return;
+        }
+        self.handoff = Handoff::Prepared(reroute);
+    }
+
+    /// Right after the markers of snapshot `epoch` (rule 25): switches to
+    /// the prepared routes of this epoch, and freezes if the shard leaves.
+    pub(super) fn reroute_at_cut(&mut self, epoch: Epoch) {
+        let Handoff::Prepared(reroute) = &self.handoff else {
+            return;
+        };
+        if reroute.epoch > epoch {
+            return;
+        }
+        if reroute.epoch < epoch {
+            tracing::warn!(shard = %self.id, prepared = reroute.epoch, epoch, "routes prepared for an earlier epoch taken at this one");
+        }
+        let Handoff::Prepared(reroute) = std::mem::take(&mut self.handoff) else {
+            unreachable!("matched above");
+        };
+        self.peers = reroute.routes;
+        if reroute.departs {
+            self.freeze(epoch);
+        }
+    }
+
+    /// Stops handling anything (rule 26): the snapshot just taken holds
+    /// the queue, the timers and the ingress offsets, and the new owner
+    /// starts from them. Asks waiting in the queue are answered with an
+    /// error: their messages are handled on the new owner, but the reply
+    /// channel stays here.
+    fn freeze(&mut self, epoch: Epoch) {
+        self.handoff = Handoff::Frozen { epoch };
+        for envelope in self.effects.local.drain(..) {
+            if let Some(reply) = envelope.reply {
+                if reply.has_caller() {
+                    let error = Error::RemoteShard { shard: self.id.0 };
+                    reply.answer(Err(AskError::Send(error)));
+                }
+            }
+        }
+        // Read again from the snapshot's offsets by the new owner.
+        self.admitted.clear();
+        tracing::debug!(shard = %self.id, epoch, "frozen at the cut; handing off");
+    }
+
+    /// Takes one inbox item: as usual, or, once frozen, as a shard that
+    /// has moved. Returns `false` when the shard must stop, and once a
+    /// frozen shard has handed off for good (its epoch committed).
+    pub(super) fn receive(&mut self, item: Inbound) -> bool {
+        let Handoff::Frozen { epoch } = self.handoff else {
+            return self.accept(item);
+        };
+        match item {
+            Inbound::Batch(batch) => self.record_frozen(batch),
+            Inbound::External(envelope) => {
+                if let Outlet::Remote(remote) = &self.peers[self.id.index()] {
+                    if let Err(error) = remote.forward_external(envelope) {
+                        tracing::warn!(shard = %self.id, %error, "message for a moved shard not forwarded");
+                    }
+                }
+            }
+            Inbound::Marker { .. }
+            | Inbound::Probe(_)
+            | Inbound::Inspect(_)
+            | Inbound::EgressWritten { .. } => return self.accept(item),
+            Inbound::Committed(committed) if committed >= epoch => {
+                self.release_durable_replies(committed);
+                return false;
+            }
+            Inbound::Shutdown => return false,
+            // Records are read again by the new owner; an abort leaves the
+            // shard frozen until the cluster is configured anew.
+            Inbound::Ingress { .. }
+            | Inbound::IngressEnd { .. }
+            | Inbound::StartEpoch(_)
+            | Inbound::Committed(_)
+            | Inbound::Aborted(_)
+            | Inbound::Reroute(_) => {}
+        }
+        true
+    }
+
+    /// Logs the pre-cut messages of a batch (rule 6) without handling
+    /// them: the new owner replays the log. Nothing after the cut can come
+    /// here, since every sender switched routes at its own cut.
+    fn record_frozen(&mut self, batch: Batch) {
+        let Batch {
+            from,
+            first_seq,
+            color,
+            envelopes,
+        } = batch;
+        match self
+            .snapshot
+            .on_batch(from, first_seq, envelopes.len(), color)
+        {
+            Ok(decision) => {
+                if decision.log_count > 0 {
+                    self.log_in_flight(from, &envelopes[..decision.log_count]);
+                }
+                if decision.log_count < envelopes.len() {
+                    tracing::error!(
+                        shard = %self.id,
+                        %from,
+                        dropped = envelopes.len() - decision.log_count,
+                        "post-cut messages reached a shard that has moved; this is a bug"
+                    );
+                }
+                if decision.closes {
+                    self.finish_snapshot_if_complete();
+                }
+            }
+            Err(error) => {
+                tracing::error!(shard = %self.id, %error, "channel broken on a moving shard")
+            }
+        }
+    }
+
+    /// Answers the durable asks whose epoch committed; the others (none,
+    /// unless epochs overtook each other) fail, as their replies cannot
+    /// follow the shard.
+    fn release_durable_replies(&mut self, committed: Epoch) {
+        for held in std::mem::take(&mut self.held_replies) {
+            if held.epoch <= committed {
+                let _ = held.caller.send(Ok(held.reply));
+            } else {
+                let error = Error::RemoteShard { shard: self.id.0 };
+                let _ = held.caller.send(Err(AskError::Send(error)));
+            }
+        }
+    }
+
+    /// Stops a shard that handed off: answers what is still in its inbox
+    /// and leaves its state to the new owner.
+    pub(super) fn depart(&mut self) {
+        while let Ok(item) = self.inbox.try_recv() {
+            match item {
+                Inbound::Probe(reply) => {
+                    let _ = reply.send(self.stats());
+                }
+                Inbound::Inspect(inspection) => self.inspect(inspection),
+                Inbound::External(envelope) => {
+                    if let Some(reply) = envelope.reply {
+                        let error = Error::RemoteShard { shard: self.id.0 };
+                        reply.answer(Err(AskError::Send(error)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.release_durable_replies(Epoch::MIN);
+        tracing::debug!(shard = %self.id, "handed off");
+    }
+}
