@@ -94,32 +94,46 @@ fn a_member_stopped_past_the_failure_timeout_then_resumed() {
 
 /// A fourth member joining while the transfers run, in a cluster started
 /// with only the required flags (every cluster flag at its default): it is
-/// given shards of its own.
+/// given shards of its own, moved at an epoch cut without a rollback (the
+/// generation stays the same).
 #[test]
 fn a_fourth_member_joins_under_load() {
     let mut cluster = Cluster::new(Workload::standard(), Flags::Required);
     cluster.start(&[Host::loopback(1), Host::loopback(2), Host::loopback(3)]);
     let coordinator = cluster.wait_formed();
     cluster.wait_mid_run();
+    let generation = cluster.generation();
     let fourth = cluster.join(Host::loopback(4));
     assert_eq!(
         cluster.wait_formed(),
         coordinator,
         "a join does not move the coordinator"
     );
+    assert_eq!(
+        cluster.generation(),
+        generation,
+        "a join rolls nothing back"
+    );
     cluster.note(&format!("node{} serves", fourth + 1));
     cluster.finish();
 }
 
 /// A member sent SIGTERM while the transfers run: it hands its shards over
+/// at an epoch cut, without a rollback (the generation stays the same),
 /// and exits 0, and the two others own every shard.
 #[test]
 fn a_member_leaves_gracefully_under_load() {
     let (mut cluster, coordinator, member) = three(Flags::Full);
     cluster.wait_mid_run();
+    let generation = cluster.generation();
     let status = cluster.member(member).terminate();
     cluster.note(&format!("node{} left on SIGTERM: {status}", member + 1));
     assert!(status.success(), "a graceful leave exits 0, not {status}");
     assert_eq!(cluster.wait_formed(), coordinator);
+    assert_eq!(
+        cluster.generation(),
+        generation,
+        "a graceful leave rolls nothing back"
+    );
     cluster.finish();
 }

@@ -6,7 +6,8 @@
 //! and a new one starts with the shards the map gives this node, restored
 //! from the committed epoch the coordinator chose (SNAPSHOTS §3.7). Frames
 //! sent under an older generation are dropped; frames of a newer one wait
-//! until it runs here.
+//! until it runs here. Within a generation, shards move at epoch cuts
+//! (`handoff`) without stopping the runtime.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -17,6 +17,10 @@ pub struct ClusterView {
     pub shard_count: u32,
     /// Every member the node knows of.
     pub members: Vec<MemberView>,
+    /// The generation of the shard map running on the node: it changes
+    /// only when the cluster rolls back to a commit.
+    #[serde(default)]
+    pub generation: Option<u64>,
 }
 
 /// One member as a node sees it.

@@ -92,6 +92,26 @@ impl Cluster {
         coordinators[0]
     }
 
+    /// The generation every running member runs, once they all run the
+    /// same one.
+    pub fn generation(&mut self) -> u64 {
+        let running = self.running();
+        let mut generations = Vec::new();
+        for &observer in &running {
+            let view = self.wait_for_view(observer, "a generation runs", RECOVERY, |_, view| {
+                view.generation.is_some()
+            });
+            generations.push(view.generation.expect("waited for"));
+        }
+        generations.dedup();
+        assert_eq!(
+            generations.len(),
+            1,
+            "the members run different generations: {generations:?}"
+        );
+        generations[0]
+    }
+
     /// The member whose id (cluster or HTTP address) is `id`.
     pub fn index_of(&self, id: &str) -> usize {
         self.position_of(id)
