@@ -34,3 +34,47 @@ async fn a_silent_member_is_declared_dead_within_the_detection_bound() {
         assert_eq!(membership.view().live_nodes(), vec![node(0), node(1)]);
     }
 }
+
+/// A member cut off from the others for 1.5 s — a stall such as a loaded
+/// machine or a long pause produces — is not declared dead: with steady
+/// heartbeats the detector waits well past one gossip round's jitter
+/// (about 2.5 s of silence), while the bound above still holds for a
+/// member that never comes back.
+#[tokio::test(start_paused = true)]
+async fn a_member_silent_for_a_short_stall_stays_alive() {
+    let network = GossipNetwork::new();
+    let members = three_live_members(&network).await;
+    // Steady state: many heartbeat intervals sampled.
+    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    let mut views: Vec<_> = members[..2].iter().map(|member| member.watch()).collect();
+    for other in [0, 1] {
+        network
+            .cut(membership_support::addr(other), membership_support::addr(2))
+            .await;
+    }
+    let stalled_until = Instant::now() + std::time::Duration::from_millis(1_500);
+    while Instant::now() < stalled_until {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        for view in &mut views {
+            let state = view
+                .borrow_and_update()
+                .member(&node(2))
+                .map(|member| member.state);
+            assert_eq!(
+                state,
+                Some(MemberState::Alive),
+                "declared {state:?} after {:?} of silence",
+                std::time::Duration::from_millis(1_500) - (stalled_until - Instant::now())
+            );
+        }
+    }
+    for other in [0, 1] {
+        network
+            .heal(membership_support::addr(other), membership_support::addr(2))
+            .await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    for member in &members[..2] {
+        assert_eq!(member.view().live_nodes(), vec![node(0), node(1), node(2)]);
+    }
+}

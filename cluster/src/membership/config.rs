@@ -122,10 +122,14 @@ impl MembershipConfig {
 ///
 /// The defaults (threshold 10, both intervals 400 ms, gossip every
 /// 200 ms) bound that by 10 × 0.4 s + 2 × 0.2 s = 4.4 s, inside the
-/// cluster's 5 s target. In steady state heartbeats arrive about once a
-/// gossip round, so `mean` is 0.2–0.3 s and a silent peer is declared
-/// dead after 2–3 s; a live peer must stall for that long to be
-/// suspected wrongly.
+/// cluster's 5 s target. In steady state a peer's heartbeat is seen to go
+/// up every ~0.1 s (it reaches a node directly and relayed through the
+/// others), so over a long window `mean` would be ~0.1 s and a live peer
+/// stalled for ~1 s — a loaded machine — would be declared dead. The
+/// window is therefore short (5 samples) against the prior's weight of 5
+/// samples at 400 ms: `mean ≥ (5 × 0.1 + 5 × 0.4) / 10 = 0.25 s`, so a
+/// silent peer is declared dead after 2.5–4.4 s, and a stall under ~2.5 s
+/// goes unpunished (`membership_failure.rs` checks both).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FailureDetection {
     /// How many mean heartbeat intervals of silence make a peer dead.
@@ -134,7 +138,9 @@ pub struct FailureDetection {
     pub initial_interval: Duration,
     /// Intervals longer than this are left out of the mean.
     pub max_interval: Duration,
-    /// How many recent intervals the mean is taken over.
+    /// How many recent intervals the mean is taken over; few, so that the
+    /// prior keeps the mean from collapsing to the (short) interval of
+    /// relayed heartbeats.
     pub sampling_window: usize,
     /// How long a dead peer's state is kept (so that its higher
     /// incarnation still displaces older ones) before it is forgotten.
@@ -147,7 +153,7 @@ impl Default for FailureDetection {
             phi_threshold: 10.0,
             initial_interval: Duration::from_millis(400),
             max_interval: Duration::from_millis(400),
-            sampling_window: 1_000,
+            sampling_window: 5,
             dead_node_grace_period: Duration::from_secs(60 * 60),
         }
     }
