@@ -22,6 +22,52 @@ pub(crate) enum ReplyTo {
     /// Nobody waits: the message came from a durable ingress, and the
     /// permit returns its source's credit once the handler has run.
     Ingress(IngressPermit),
+    /// A caller that does not wait on a task here (an ask forwarded from
+    /// another node): the answer is handed to a callback on the shard's
+    /// thread.
+    Callback(Box<ReplyCallback>),
+}
+
+/// A callback that takes an ask's answer exactly once: if it is dropped
+/// unanswered (the message was lost at shutdown), it is told there is no
+/// reply.
+pub(crate) struct ReplyCallback {
+    to: Address,
+    call: Option<Box<dyn FnOnce(AskResult) + Send>>,
+}
+
+impl ReplyCallback {
+    /// A callback for an ask of `to`.
+    pub(crate) fn new(to: Address, call: impl FnOnce(AskResult) + Send + 'static) -> Self {
+        Self {
+            to,
+            call: Some(Box::new(call)),
+        }
+    }
+
+    fn answer(mut self, result: AskResult) {
+        if let Some(call) = self.call.take() {
+            call(result);
+        }
+    }
+}
+
+impl Drop for ReplyCallback {
+    fn drop(&mut self) {
+        if let Some(call) = self.call.take() {
+            call(Err(AskError::NoReply {
+                address: self.to.clone(),
+            }));
+        }
+    }
+}
+
+impl std::fmt::Debug for ReplyCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplyCallback")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReplyTo {
@@ -31,6 +77,7 @@ impl ReplyTo {
             ReplyTo::Ask(sender) | ReplyTo::DurableAsk(sender) => {
                 let _ = sender.send(result);
             }
+            ReplyTo::Callback(callback) => callback.answer(result),
             ReplyTo::Ingress(_permit) => {}
         }
     }

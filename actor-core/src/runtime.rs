@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::address::{Address, FunctionType, ShardCount, ShardId};
 use crate::egress::{EgressHub, EgressSink, EgressThreads};
-use crate::envelope::{AskResult, Envelope, ReplyTo};
+use crate::envelope::{AskResult, Envelope, ReplyCallback, ReplyTo};
 use crate::error::{AskError, Error, Result};
 use crate::ingress::{
     hosting_shard, spawn_reader, FlowControl, Ingress, ReaderHandle, ReaderTarget, SplitCursor,
@@ -404,6 +404,35 @@ impl Runtime {
         }
         self.ask_with(to, payload, timeout, ReplyTo::DurableAsk)
             .await
+    }
+
+    /// Sends `payload` to `to` and hands the handler's reply — or why
+    /// there is none — to `reply`, on the thread of the shard that ran the
+    /// handler (or at once, if the message cannot be sent). For callers
+    /// that must not wait on a task of their own, such as an ask forwarded
+    /// from another node: `reply` must be quick and must not block. There
+    /// is no timeout here; the caller keeps its own. Like
+    /// [`Runtime::ask`], the reply is a read of uncommitted state.
+    pub fn ask_then(
+        &self,
+        to: Address,
+        payload: Payload,
+        reply: impl FnOnce(Result<Payload, AskError>) + Send + 'static,
+    ) {
+        if let Err(error) = self.inner.registry.check_accepts(to.function(), &payload) {
+            reply(Err(AskError::Send(error)));
+            return;
+        }
+        let callback = ReplyCallback::new(to.clone(), reply);
+        // A message that cannot be delivered drops its callback, which
+        // answers that there is no reply.
+        if let Err(error) = self.deliver(Envelope::ask(
+            to,
+            payload,
+            ReplyTo::Callback(Box::new(callback)),
+        )) {
+            tracing::debug!(%error, "ask not delivered");
+        }
     }
 
     async fn ask_with(

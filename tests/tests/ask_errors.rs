@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cairn::prelude::*;
-use cairn::{Error, FunctionType};
+use cairn::{Error, FunctionType, Payload};
 use cairn_tests::functions::{start_node, Bump, Explode, Ignore, Record, Responder, Stall};
 
 /// A reply of the asked type comes back as that type.
@@ -135,4 +135,45 @@ async fn shutting_down() {
         node.ask::<u64, _>(responder, Bump).await.unwrap_err(),
         AskError::Send(Error::ShuttingDown)
     );
+}
+
+/// `Runtime::ask_then` hands the reply, or why there is none, to its
+/// callback exactly once: the reply of a handler that answers, `NoReply`
+/// for one that does not, a send error for a message the function does
+/// not take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_then_hands_every_outcome_to_its_callback() {
+    let mut registry = cairn::Registry::new();
+    registry.register::<Responder>().expect("registers");
+    let runtime = cairn::Runtime::start(
+        cairn::RuntimeConfig::default(),
+        registry,
+        Vec::new(),
+        None,
+        Vec::new(),
+    )
+    .expect("starts");
+    let responder = Address::of::<Responder>("x");
+    let outcome = |message: Payload| {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        runtime.ask_then(responder.clone(), message, move |reply| {
+            tx.send(reply).expect("answered once");
+        });
+        rx
+    };
+    let bumped = outcome(Payload::new(Bump)).await.expect("called");
+    assert_eq!(bumped.expect("a reply").downcast::<u64>().ok(), Some(1));
+    let ignored = outcome(Payload::new(Ignore)).await.expect("called");
+    assert_eq!(
+        ignored.map(|_| ()),
+        Err(AskError::NoReply {
+            address: responder.clone()
+        })
+    );
+    let refused = outcome(Payload::new(Record(1))).await.expect("called");
+    assert!(
+        matches!(refused, Err(AskError::Send(Error::UnknownMessage { .. }))),
+        "{refused:?}"
+    );
+    runtime.shutdown().await;
 }

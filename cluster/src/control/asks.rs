@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_core::{Address, AskError, Payload};
+use cairn_core::{Address, AskError, Payload, Runtime};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
@@ -108,20 +108,43 @@ pub(crate) async fn ask_remote(
 }
 
 /// Asks, on this node, the actor of a forwarded `request` from `asker`,
-/// and sends the answer back.
-pub(crate) async fn answer(shared: Arc<Shared>, asker: NodeId, request: AskRequest) {
+/// and sends the answer back. A plain ask is answered from the shard's
+/// thread, straight onto the transport, without a task of its own (it
+/// would cost two more hand-offs between threads on every ask); a durable
+/// one waits for its epoch on a task.
+pub(crate) fn answer(shared: Arc<Shared>, asker: NodeId, request: AskRequest) {
     let id = request.id;
-    let reply = ask_here(&shared, request).await;
-    shared.send(
-        &asker,
-        Control::Answer {
-            id,
-            reply: reply.map(serde_bytes::ByteBuf::from),
-        },
-    );
+    let reply_to = move |shared: &Shared, reply: Answer| {
+        shared.send(
+            &asker,
+            Control::Answer {
+                id,
+                reply: reply.map(serde_bytes::ByteBuf::from),
+            },
+        );
+    };
+    let (runtime, payload) = match prepare(&shared, &request) {
+        Ok(prepared) => prepared,
+        Err(reason) => return reply_to(&shared, Err(reason)),
+    };
+    if request.durable {
+        tokio::spawn(async move {
+            let timeout = Duration::from_millis(request.timeout_ms);
+            let reply = runtime
+                .ask_durable_payload(request.to, payload, timeout)
+                .await;
+            reply_to(&shared, encode_reply(reply));
+        });
+    } else {
+        let answering = shared.clone();
+        runtime.ask_then(request.to, payload, move |reply| {
+            reply_to(&answering, encode_reply(reply))
+        });
+    }
 }
 
-async fn ask_here(shared: &Shared, request: AskRequest) -> Answer {
+/// The runtime to ask and the request's message, decoded.
+fn prepare(shared: &Shared, request: &AskRequest) -> Result<(Runtime, Payload), String> {
     let payload = shared
         .blueprint
         .registry
@@ -139,14 +162,11 @@ async fn ask_here(shared: &Shared, request: AskRequest) -> Answer {
     let runtime = shared
         .current_runtime()
         .ok_or("the node is not running yet")?;
-    let timeout = Duration::from_millis(request.timeout_ms);
-    let reply = if request.durable {
-        runtime
-            .ask_durable_payload(request.to, payload, timeout)
-            .await
-    } else {
-        runtime.ask_payload(request.to, payload, timeout).await
-    };
+    Ok((runtime, payload))
+}
+
+/// A reply as MessagePack, or why there is none.
+fn encode_reply(reply: Result<Payload, AskError>) -> Answer {
     reply
         .map_err(|error| error.to_string())?
         .to_msgpack()

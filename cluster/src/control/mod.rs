@@ -112,7 +112,7 @@ impl Shared {
             }
             Control::Ask(request) => {
                 if let Some(shared) = self.myself.upgrade() {
-                    tokio::spawn(asks::answer(shared, from, request));
+                    asks::answer(shared, from, request);
                 }
             }
             Control::Answer { id, reply } => {
