@@ -18,7 +18,7 @@ use crate::ingress::{
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
-use crate::remote::{decode_frame, Outlet, Placement, RemoteChannel, RemoteOutlet};
+use crate::remote::{Outlet, Placement, RemoteChannel, RemoteOutlet};
 use crate::shard::{
     listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
     ShardSettings, ShardStats,
@@ -472,27 +472,28 @@ impl Runtime {
     }
 
     /// Takes a frame that arrived from another node on `channel` (see
-    /// [`RemoteShards`](crate::RemoteShards)) and hands what it holds to
-    /// the destination shard, which must run here. The shard checks the
-    /// channel's sequence and runs the snapshot rules as for a local
-    /// channel. Fails on a frame that does not decode or does not match its
-    /// channel (nothing is delivered), for a shard that runs elsewhere, and
-    /// during shutdown.
-    pub fn deliver_remote(&self, channel: RemoteChannel, frame: &[u8]) -> Result<()> {
+    /// [`RemoteShards`](crate::RemoteShards)) and hands it to the
+    /// destination shard, which must be hosted here. The shard decodes it
+    /// on its own turn, checks the channel's sequence and runs the
+    /// snapshot rules as for a local channel; a frame that does not decode
+    /// or does not match its channel is refused there whole, and logged.
+    /// Fails for a shard that runs elsewhere, and during shutdown.
+    pub fn deliver_remote(&self, channel: RemoteChannel, frame: bytes::Bytes) -> Result<()> {
         if self.is_shutting_down() {
             return Err(Error::ShuttingDown);
         }
-        let (shard, items) = decode_frame(
-            &self.inner.registry,
-            self.inner.config.shard_count,
-            channel,
-            frame,
-        )?;
-        let inbox = self.hosted_inbox(shard)?;
-        for item in items {
-            inbox.send(item).map_err(|_| Error::ShuttingDown)?;
+        if channel.dst >= self.inner.config.shard_count.get() {
+            return Err(Error::Config(format!(
+                "channel {channel} leads to no shard of {}",
+                self.inner.config.shard_count.get()
+            )));
         }
-        Ok(())
+        self.hosted_inbox(ShardId(channel.dst))?
+            .send(Inbound::Frame {
+                channel,
+                bytes: frame,
+            })
+            .map_err(|_| Error::ShuttingDown)
     }
 
     /// Whether `shard` runs on this node (a shard arriving in a handoff

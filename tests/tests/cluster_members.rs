@@ -159,8 +159,9 @@ async fn members_share_shards_and_keep_balances_through_leave_and_join() {
 
 /// Bad input reaching a member — garbage and an oversized length prefix on
 /// its cluster port, then, from an authenticated peer, a control message
-/// that does not decode and a data frame without its generation tag — is
-/// refused or dropped, and the member keeps serving.
+/// that does not decode, a data frame without its generation tag, one
+/// whose body does not decode and one for a shard that does not exist —
+/// is refused or dropped, and the member keeps serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_refuses_bad_input_and_keeps_serving() {
     use cairn::transport::{ChannelId, Secret, TcpTransport, Transport, TransportConfig};
@@ -212,6 +213,23 @@ async fn a_member_refuses_bad_input_and_keeps_serving() {
         bytes::Bytes::from_static(b"short"),
     )
     .expect("queued");
+    // Tagged with the running generation, so they reach the runtime: a
+    // body that does not decode (refused by its shard) and a channel to
+    // no shard (refused on arrival).
+    let generation = node
+        .cluster_view()
+        .expect("a member")
+        .generation
+        .expect("a generation runs");
+    for (channel, body) in [
+        (ChannelId::new(0, 1), &b"\xc1 not a frame"[..]),
+        (ChannelId::new(0, 99), &b"\x90"[..]),
+    ] {
+        let mut frame = generation.to_be_bytes().to_vec();
+        frame.extend_from_slice(body);
+        peer.send(&member, channel, bytes::Bytes::from(frame))
+            .expect("queued");
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let balance: i64 = node.ask(account, Balance).await.expect("still serving");

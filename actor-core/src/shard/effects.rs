@@ -64,6 +64,11 @@ impl Effects {
 
     /// Queues an envelope for its destination: the local run queue if the
     /// actor lives on this shard, else the batch for its shard.
+    /// The number of shards.
+    pub(crate) fn shard_count(&self) -> ShardCount {
+        self.shard_count
+    }
+
     pub(crate) fn route(&mut self, envelope: Envelope) {
         let destination = envelope.to.shard(self.shard_count);
         if destination == self.shard {

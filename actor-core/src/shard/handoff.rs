@@ -122,6 +122,13 @@ impl Shard {
             return self.accept(item);
         };
         match item {
+            Inbound::Frame { channel, bytes } => {
+                for item in self.decode(channel, &bytes) {
+                    if !self.receive(item) {
+                        return false;
+                    }
+                }
+            }
             Inbound::Batch(batch) => self.record_frozen(batch),
             Inbound::External(envelope) => {
                 if let Outlet::Remote(remote) = &self.peers[self.id.index()] {

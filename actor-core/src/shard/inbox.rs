@@ -21,6 +21,14 @@ pub(crate) type InboxReceiver = tokio::sync::mpsc::UnboundedReceiver<Inbound>;
 pub(crate) enum Inbound {
     /// Messages from another shard, in channel order.
     Batch(Batch),
+    /// A frame from a shard on another node, still encoded: decoded on
+    /// this shard's turn, so that frames from every peer are decoded by
+    /// their destination shards in parallel rather than by the one task
+    /// that receives them.
+    Frame {
+        channel: crate::remote::RemoteChannel,
+        bytes: bytes::Bytes,
+    },
     /// A message from outside the actor system.
     External(Envelope),
     /// A record of an ingress split hosted here, turned into a message

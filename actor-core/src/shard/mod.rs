@@ -400,6 +400,13 @@ impl Shard {
     /// sent before it (rule 5).
     fn accept(&mut self, item: Inbound) -> bool {
         match item {
+            Inbound::Frame { channel, bytes } => {
+                let mut go_on = true;
+                for item in self.decode(channel, &bytes) {
+                    go_on &= self.accept(item);
+                }
+                return go_on;
+            }
             Inbound::Batch(batch) => self.accept_batch(batch),
             Inbound::External(envelope) => self.effects.local.push_back(envelope),
             Inbound::Ingress {
@@ -457,6 +464,28 @@ impl Shard {
             Inbound::Shutdown => return false,
         }
         true
+    }
+
+    /// What a frame from another node holds, decoded; nothing if it does
+    /// not decode or does not match its channel (the channel then has a
+    /// gap, which its next batch reports).
+    fn decode(&mut self, channel: crate::remote::RemoteChannel, bytes: &[u8]) -> Vec<Inbound> {
+        match crate::remote::decode_frame(
+            &self.registry,
+            self.effects.shard_count(),
+            channel,
+            bytes,
+        ) {
+            Ok((shard, items)) if shard == self.id => items,
+            Ok((shard, _)) => {
+                tracing::error!(shard = %self.id, %channel, to = %shard, "frame for another shard refused");
+                Vec::new()
+            }
+            Err(error) => {
+                tracing::warn!(shard = %self.id, %channel, %error, "frame refused");
+                Vec::new()
+            }
+        }
     }
 
     fn accept_batch(&mut self, batch: Batch) {
@@ -866,6 +895,7 @@ impl Shard {
         while let Ok(item) = self.inbox.try_recv() {
             match item {
                 Inbound::Batch(batch) => self.effects.local.extend(batch.envelopes),
+                Inbound::Frame { .. } => {}
                 Inbound::External(envelope) => self.effects.local.push_back(envelope),
                 Inbound::Probe(reply) => {
                     let _ = reply.send(self.stats());

@@ -106,7 +106,7 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
         src: delivery.channel.src,
         dst: delivery.channel.dst,
     };
-    let Some((sent_under, frame)) = untag(&delivery.payload) else {
+    let Some((sent_under, _)) = untag(&delivery.payload) else {
         tracing::warn!(from = %delivery.from, %channel, "frame without a generation tag refused");
         return Delivered::NotAdmitted(None);
     };
@@ -114,6 +114,7 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
         Admission::Deliver => {}
         other => return Delivered::NotAdmitted(Some(other)),
     }
+    let frame = delivery.payload.slice(super::generation::TAG_LEN..);
     if let Err(error) = runtime.deliver_remote(channel, frame) {
         if runtime.is_shutting_down() {
             return Delivered::ShuttingDown;
