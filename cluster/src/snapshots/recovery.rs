@@ -134,6 +134,11 @@ pub(crate) async fn restore_owned(
     let Some(epoch) = epoch else {
         return Ok(Vec::new());
     };
+    // A member joining a running generation owns nothing yet; the epoch
+    // that generation started from may be long collected.
+    if !owned.contains(&true) {
+        return Ok(Vec::new());
+    }
     let manifest = store
         .read_manifest(epoch)
         .await?
@@ -247,4 +252,45 @@ pub(crate) fn chains_of(manifest: Option<&Manifest>) -> BTreeMap<u32, Vec<Object
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_persistence::StoreOptions;
+
+    /// A member that owns no shard reads nothing, so it can join a
+    /// generation whose starting epoch has since been collected; one that
+    /// owns a shard is told the epoch is missing.
+    #[tokio::test]
+    async fn owning_nothing_reads_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(
+            &format!("fs://{}", dir.path().display()),
+            StoreOptions::default(),
+        )
+        .expect("opens");
+        let shards = ShardCount::new(4).expect("not zero");
+        let schemas = Arc::new(SchemaCheck::new(
+            &cairn_core::Registry::new(),
+            Default::default(),
+        ));
+        let nothing = restore_owned(&store, Some(7), shards, &schemas, &[false; 4])
+            .await
+            .expect("nothing to read");
+        assert!(nothing.is_empty());
+        let missing = restore_owned(
+            &store,
+            Some(7),
+            shards,
+            &schemas,
+            &[true, false, false, false],
+        )
+        .await
+        .expect_err("epoch 7 was never committed");
+        assert!(
+            matches!(missing, NodeError::CorruptSnapshot { epoch: 7, .. }),
+            "{missing:?}"
+        );
+    }
 }
