@@ -88,10 +88,16 @@ impl Payload {
     /// adding an optional field stays readable).
     pub fn to_msgpack(&self) -> Result<Vec<u8>, CodecError> {
         let mut bytes = Vec::new();
-        let mut serializer = rmp_serde::Serializer::new(&mut bytes).with_struct_map();
-        erased_serde::serialize(&*self.0, &mut serializer)
-            .map_err(|error| CodecError::Encode(error.to_string()))?;
+        self.append_msgpack(&mut bytes)?;
         Ok(bytes)
+    }
+
+    /// [`Payload::to_msgpack`], appended to `bytes` (which keeps what it
+    /// held before; on an error, what was appended may be partial).
+    pub fn append_msgpack(&self, bytes: &mut Vec<u8>) -> Result<(), CodecError> {
+        let mut serializer = rmp_serde::Serializer::new(bytes).with_struct_map();
+        erased_serde::serialize(&*self.0, &mut serializer)
+            .map_err(|error| CodecError::Encode(error.to_string()))
     }
 
     /// Encodes the message as JSON.

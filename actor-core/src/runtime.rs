@@ -18,7 +18,9 @@ use crate::ingress::{
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
-use crate::remote::{Outlet, Placement, RemoteChannel, RemoteOutlet};
+use crate::remote::{
+    decode_frame, Outlet, Placement, RemoteChannel, RemoteOutlet, EXTERNAL_SOURCE,
+};
 use crate::shard::{
     listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
     ShardSettings, ShardStats,
@@ -477,7 +479,9 @@ impl Runtime {
     /// on its own turn, checks the channel's sequence and runs the
     /// snapshot rules as for a local channel; a frame that does not decode
     /// or does not match its channel is refused there whole, and logged.
-    /// Fails for a shard that runs elsewhere, and during shutdown.
+    /// Messages sent from outside to a shard that has moved away are
+    /// forwarded to it. Fails for another channel to a shard that runs
+    /// elsewhere, and during shutdown.
     pub fn deliver_remote(&self, channel: RemoteChannel, frame: bytes::Bytes) -> Result<()> {
         if self.is_shutting_down() {
             return Err(Error::ShuttingDown);
@@ -488,12 +492,33 @@ impl Runtime {
                 self.inner.config.shard_count.get()
             )));
         }
-        self.hosted_inbox(ShardId(channel.dst))?
-            .send(Inbound::Frame {
-                channel,
-                bytes: frame,
-            })
-            .map_err(|_| Error::ShuttingDown)
+        let shard = ShardId(channel.dst);
+        match self.hosted_inbox(shard) {
+            Ok(inbox) => inbox
+                .send(Inbound::Frame {
+                    channel,
+                    bytes: frame,
+                })
+                .map_err(|_| Error::ShuttingDown),
+            // Messages sent from outside are not part of any cut, so one
+            // sent before a handoff may arrive after its shard left: a
+            // stray, forwarded to where the shard runs now (§3.8 rule 25).
+            Err(Error::RemoteShard { .. }) if channel.src == EXTERNAL_SOURCE => {
+                let (_, items) = decode_frame(
+                    &self.inner.registry,
+                    self.inner.config.shard_count,
+                    channel,
+                    &frame,
+                )?;
+                for item in items {
+                    if let Inbound::External(envelope) = item {
+                        self.deliver(envelope)?;
+                    }
+                }
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Whether `shard` runs on this node (a shard arriving in a handoff

@@ -16,8 +16,10 @@
 //! - `wire`: the frame format (MessagePack).
 //! - `outlet`: [`Outlet`], one per destination shard, and the encoding of
 //!   batches, markers and external messages.
+//! - `batch`: encoding a batch's frames straight from its envelopes.
 //! - `inbound`: decoding a frame into a local shard's inbox item.
 
+mod batch;
 mod inbound;
 mod outlet;
 mod placement;

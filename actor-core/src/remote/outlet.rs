@@ -11,12 +11,9 @@ use crate::registry::Registry;
 use crate::shard::{Batch, Inbound, InboxSender};
 use crate::snapshot::{Epoch, StoredMessage};
 
+use super::batch::{encode_batch, BatchHeader};
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
-use super::wire::{encode_message, Frame};
-
-/// Room kept in a frame for its header and each message's framing, so
-/// that a batch split by the estimate below stays under the limit.
-const MESSAGE_OVERHEAD: usize = 64;
+use super::wire::Frame;
 
 /// Where messages for one destination shard go.
 pub(crate) enum Outlet {
@@ -92,50 +89,41 @@ impl RemoteOutlet {
     fn send_batch(&self, batch: Batch) {
         let Batch {
             from,
-            mut first_seq,
+            first_seq,
             color,
-            envelopes,
+            mut envelopes,
         } = batch;
-        let budget = self.budget();
-        let mut messages = Vec::with_capacity(envelopes.len());
-        let mut size = 0;
-        for mut envelope in envelopes {
+        for envelope in &mut envelopes {
             if let Some(reply) = envelope.reply.take() {
                 if reply.has_caller() {
                     reply.answer(Err(AskError::Send(Error::RemoteShard { shard: self.to.0 })));
                 }
             }
-            let message = encode_message(&self.registry, &envelope);
-            let message_size = estimate(&message);
-            if !messages.is_empty() && size + message_size > budget {
-                let count = messages.len() as u64;
-                self.send_batch_frame(from, first_seq, color, std::mem::take(&mut messages));
-                first_seq += count;
-                size = 0;
-            }
-            size += message_size;
-            messages.push(message);
         }
-        if !messages.is_empty() {
-            self.send_batch_frame(from, first_seq, color, messages);
-        }
-    }
-
-    fn send_batch_frame(
-        &self,
-        from: ShardId,
-        first_seq: u64,
-        color: Epoch,
-        messages: Vec<StoredMessage>,
-    ) {
-        let frame = Frame::Batch {
+        let header = BatchHeader {
             from,
             to: self.to,
             first_seq,
             color,
-            messages,
         };
-        self.send_frame(from.0, &frame);
+        match encode_batch(&self.registry, header, &envelopes, self.budget()) {
+            Ok(frames) => {
+                for frame in frames {
+                    self.sink.send(
+                        RemoteChannel {
+                            src: from.0,
+                            dst: self.to.0,
+                        },
+                        frame,
+                    );
+                }
+            }
+            // Only plain data and encoded bodies: this cannot fail unless
+            // the encoder itself is broken.
+            Err(error) => {
+                tracing::error!(to = %self.to, %error, "cannot encode a batch; this is a bug")
+            }
+        }
     }
 
     /// Forwards a message sent from outside the actor system, on this
@@ -178,17 +166,4 @@ impl RemoteOutlet {
     fn budget(&self) -> usize {
         (self.sink.max_frame() / 4 * 3).max(1)
     }
-}
-
-/// A generous estimate of a message's encoded size.
-fn estimate(message: &StoredMessage) -> usize {
-    message.body.len()
-        + message.message.len()
-        + message.to.function().name().len()
-        + message.to.id().as_str().len()
-        + message
-            .from
-            .as_ref()
-            .map_or(0, |from| from.id().as_str().len())
-        + 2 * MESSAGE_OVERHEAD
 }

@@ -58,24 +58,6 @@ pub(crate) struct Undeliverable {
     pub(crate) message: String,
 }
 
-/// Encodes an envelope for the wire. A message its destination's function
-/// does not take cannot be encoded; it still takes its place in the channel
-/// (its sequence number) as an entry that will not decode.
-pub(crate) fn encode_message(registry: &Registry, envelope: &Envelope) -> StoredMessage {
-    match StoredMessage::encode(registry, envelope) {
-        Ok(message) => message,
-        Err(error) => {
-            tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
-            StoredMessage {
-                to: envelope.to.clone(),
-                from: envelope.from.clone(),
-                message: format!("<unencodable {}>", envelope.payload.type_name()),
-                body: Vec::new(),
-            }
-        }
-    }
-}
-
 /// Decodes a message from the wire; one that does not decode becomes an
 /// [`Undeliverable`] for the same actor.
 pub(crate) fn decode_message(registry: &Registry, message: &StoredMessage) -> Envelope {

@@ -216,3 +216,102 @@ impl Runtime {
         Ok(plan)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::address::{Address, ShardCount};
+    use crate::function::StatefulFunction;
+    use crate::message::Payload;
+    use crate::registry::Registry;
+    use crate::remote::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
+    use crate::runtime::RuntimeConfig;
+    use crate::test_support::Tally;
+
+    /// Records every frame it is given.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(RemoteChannel, Vec<u8>)>>);
+
+    impl RemoteShards for Recorder {
+        fn send(&self, channel: RemoteChannel, frame: Vec<u8>) {
+            self.0.lock().push((channel, frame));
+        }
+
+        fn max_frame(&self) -> usize {
+            1 << 20
+        }
+    }
+
+    fn registry() -> Registry {
+        let mut registry = Registry::new();
+        registry.register::<Tally>().unwrap();
+        registry
+    }
+
+    /// A message sent from outside that reaches a node after its shard
+    /// moved away (it is part of no cut, so it may come late) is forwarded
+    /// to the shard's new node, not lost; another channel's frame for a
+    /// shard that is not here is refused.
+    #[tokio::test]
+    async fn a_stray_message_from_outside_is_forwarded_to_the_new_owner() {
+        let count = ShardCount::new(2).unwrap();
+        let config = RuntimeConfig {
+            shard_count: count,
+            ..RuntimeConfig::default()
+        };
+        let recorder = Arc::new(Recorder::default());
+        let runtime = Runtime::start_with(
+            config,
+            registry(),
+            Vec::new(),
+            None,
+            Vec::new(),
+            Placement::partial([ShardId(0)], recorder.clone()),
+        )
+        .unwrap();
+        let elsewhere = (0u64..)
+            .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
+            .find(|address| address.shard(count) == ShardId(1))
+            .unwrap();
+        // The frame another node's runtime sent while shard 1 ran here.
+        let sender = Runtime::start_with(
+            RuntimeConfig {
+                shard_count: count,
+                ..RuntimeConfig::default()
+            },
+            registry(),
+            Vec::new(),
+            None,
+            Vec::new(),
+            Placement::partial([ShardId(0)], recorder.clone()),
+        )
+        .unwrap();
+        sender
+            .send_payload(elsewhere.clone(), Payload::new(9u64))
+            .unwrap();
+        let (channel, frame) = recorder.0.lock().pop().expect("forwarded by the sender");
+        assert_eq!(
+            channel,
+            RemoteChannel {
+                src: EXTERNAL_SOURCE,
+                dst: 1
+            }
+        );
+
+        runtime
+            .deliver_remote(channel, frame.clone().into())
+            .unwrap();
+        let forwarded = recorder.0.lock().pop().expect("forwarded again");
+        assert_eq!(forwarded, (channel, frame.clone()));
+
+        let refused = runtime.deliver_remote(RemoteChannel { src: 0, dst: 1 }, frame.into());
+        assert!(
+            matches!(refused, Err(Error::RemoteShard { shard: 1 })),
+            "{refused:?}"
+        );
+        runtime.shutdown().await;
+        sender.shutdown().await;
+    }
+}
