@@ -16,7 +16,7 @@ use crate::address::{Address, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::registry::Registry;
-use crate::snapshot::Epoch;
+use crate::snapshot::{registered_name, Epoch};
 
 /// Room kept per message for its framing, so that a frame split by
 /// [`encode_batch`] stays under its budget.
@@ -134,16 +134,7 @@ fn encode_body<'r>(
     envelope: &Envelope,
     bodies: &mut Vec<u8>,
 ) -> Result<&'r str, CodecError> {
-    let function = envelope.to.function();
-    let name = registry
-        .get(function)
-        .and_then(|descriptor| descriptor.message_name(envelope.payload.type_id_of_value()))
-        .ok_or_else(|| {
-            CodecError::Encode(format!(
-                "`{}` is not a message of `{function}`",
-                envelope.payload.type_name()
-            ))
-        })?;
+    let name = registered_name(registry, envelope)?;
     envelope.payload.append_msgpack(bodies)?;
     Ok(name)
 }

@@ -257,37 +257,23 @@ mod tests {
     #[tokio::test]
     async fn a_stray_message_from_outside_is_forwarded_to_the_new_owner() {
         let count = ShardCount::new(2).unwrap();
-        let config = RuntimeConfig {
-            shard_count: count,
-            ..RuntimeConfig::default()
-        };
         let recorder = Arc::new(Recorder::default());
-        let runtime = Runtime::start_with(
-            config,
-            registry(),
-            Vec::new(),
-            None,
-            Vec::new(),
-            Placement::partial([ShardId(0)], recorder.clone()),
-        )
-        .unwrap();
+        let start = || {
+            let config = RuntimeConfig {
+                shard_count: count,
+                ..RuntimeConfig::default()
+            };
+            let placement = Placement::partial([ShardId(0)], recorder.clone());
+            Runtime::start_with(config, registry(), Vec::new(), None, Vec::new(), placement)
+                .unwrap()
+        };
+        let runtime = start();
         let elsewhere = (0u64..)
             .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
             .find(|address| address.shard(count) == ShardId(1))
             .unwrap();
         // The frame another node's runtime sent while shard 1 ran here.
-        let sender = Runtime::start_with(
-            RuntimeConfig {
-                shard_count: count,
-                ..RuntimeConfig::default()
-            },
-            registry(),
-            Vec::new(),
-            None,
-            Vec::new(),
-            Placement::partial([ShardId(0)], recorder.clone()),
-        )
-        .unwrap();
+        let sender = start();
         sender
             .send_payload(elsewhere.clone(), Payload::new(9u64))
             .unwrap();

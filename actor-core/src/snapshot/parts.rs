@@ -25,20 +25,29 @@ pub struct StoredMessage {
     pub body: Vec<u8>,
 }
 
+/// The name `envelope`'s message is registered under by its destination's
+/// function; an error if that function does not take it.
+pub(crate) fn registered_name<'r>(
+    registry: &'r Registry,
+    envelope: &Envelope,
+) -> Result<&'r str, CodecError> {
+    let function = envelope.to.function();
+    registry
+        .get(function)
+        .and_then(|descriptor| descriptor.message_name(envelope.payload.type_id_of_value()))
+        .ok_or_else(|| {
+            CodecError::Encode(format!(
+                "`{}` is not a message of `{function}`",
+                envelope.payload.type_name()
+            ))
+        })
+}
+
 impl StoredMessage {
     /// Encodes an envelope. An ask's reply channel cannot be stored: after a
     /// recovery the message is delivered as a plain send.
     pub(crate) fn encode(registry: &Registry, envelope: &Envelope) -> Result<Self, CodecError> {
-        let function = envelope.to.function();
-        let message = registry
-            .get(function)
-            .and_then(|descriptor| descriptor.message_name(envelope.payload.type_id_of_value()))
-            .ok_or_else(|| {
-                CodecError::Encode(format!(
-                    "`{}` is not a message of `{function}`",
-                    envelope.payload.type_name()
-                ))
-            })?;
+        let message = registered_name(registry, envelope)?;
         Ok(Self {
             to: envelope.to.clone(),
             from: envelope.from.clone(),
