@@ -55,7 +55,7 @@ pub use remote::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 pub use runtime::{HandoffPlan, Runtime, RuntimeConfig, SnapshotLink};
 pub use shard::{
     ActorStatus, ActorSummary, ActorView, FunctionCount, FunctionTraffic, ShardStats,
-    HANDLER_DURATION,
+    HANDLER_DURATION, PROTOCOL_ERRORS,
 };
 pub use snapshot::{
     is_full_epoch, Epoch, ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage,

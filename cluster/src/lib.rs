@@ -91,6 +91,7 @@ pub use cairn_core::{
     FunctionTraffic, FunctionType, Handlers, HandoffPlan, Message, MessageType, Payload, Placement,
     Registry, RemoteChannel, RemoteShards, Result, Runtime, RuntimeConfig, ShardCount, ShardId,
     ShardStats, SnapshotLink, StatefulFunction, StdoutSink, TimerId, EXTERNAL_SOURCE,
+    PROTOCOL_ERRORS,
 };
 pub use cairn_core::{
     FileSource, Ingress, IngressSource, RouteError, SplitReader, DEFAULT_MAX_IN_FLIGHT,
@@ -99,7 +100,7 @@ pub use cairn_core::{
 pub use cairn_macros::{handlers, stateful_function};
 pub use cairn_persistence as persistence;
 pub use committed::CommittedSnapshot;
-pub use control::{ClusterSettings, DEFAULT_CLUSTER_ID, STALE_FRAMES};
+pub use control::{ClusterSettings, SimulatedNetwork, DEFAULT_CLUSTER_ID, STALE_FRAMES};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder, LEAVE_PATIENCE};
 #[cfg(feature = "cli")]

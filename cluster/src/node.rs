@@ -358,6 +358,23 @@ impl Node {
             None => stop.await,
         }
     }
+
+    /// **For tests and simulation**: stops the node at once, as a crash
+    /// would. A cluster member publishes no leaving mark and hands nothing
+    /// over: the others find it dead and recover without it, and what it
+    /// had not committed is lost. A single node stops as with
+    /// [`Node::shutdown`], which takes no last snapshot either.
+    pub async fn crash(&self) {
+        match &self.core {
+            Core::Member(cluster) => {
+                cluster.crash().await;
+                if let Some(http) = &self.http {
+                    http.shutdown().await;
+                }
+            }
+            Core::Single { .. } => self.shutdown().await,
+        }
+    }
 }
 
 /// How long a cluster member leaving gracefully waits for its shards to be

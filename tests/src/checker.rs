@@ -2,7 +2,7 @@
 //! committed manifest and its objects back, folds each shard's chain, and
 //! checks SNAPSHOTS §5 invariants 1 (conservation) and 4 (consistent cut).
 
-use cairn::{ShardSnapshot, StoredMessage};
+use cairn::{ShardSnapshot, StoredCursor, StoredMessage};
 use cairn_persistence::{decode_object, Store, StoreOptions};
 
 use crate::functions::{Account, Credit, Deposit, Pass};
@@ -22,6 +22,9 @@ pub struct EpochAudit {
     pub queued_deposits: i64,
     /// How many messages the channel logs hold.
     pub logged_messages: usize,
+    /// The read positions of every ingress split at the cut, from the
+    /// shards hosting them: which records had entered.
+    pub ingress: Vec<StoredCursor>,
 }
 
 impl EpochAudit {
@@ -103,8 +106,10 @@ fn account_totals(epoch: u64, shards: &[ShardSnapshot]) -> EpochAudit {
         in_flight: 0,
         queued_deposits: 0,
         logged_messages: 0,
+        ingress: Vec::new(),
     };
     for shard in shards {
+        audit.ingress.extend(shard.ingress.iter().cloned());
         for actor in &shard.actors {
             if actor.address.function().name() == "test/account" {
                 let account: Account = rmp_serde::from_slice(&actor.state).expect("an account");

@@ -177,6 +177,7 @@ impl Shard {
                     self.log_in_flight(from, &envelopes[..decision.log_count]);
                 }
                 if decision.log_count < envelopes.len() {
+                    super::count_protocol_error();
                     tracing::error!(
                         shard = %self.id,
                         %from,
@@ -189,6 +190,7 @@ impl Shard {
                 }
             }
             Err(error) => {
+                super::count_protocol_error();
                 tracing::error!(shard = %self.id, %error, "channel broken on a moving shard")
             }
         }

@@ -64,6 +64,17 @@ const LATENCY_SAMPLE_EVERY: u64 = 64;
 /// one handler in 64 on each shard is timed.
 pub const HANDLER_DURATION: &str = "cairn_handler_duration_seconds";
 
+/// Violations of channel order or of the snapshot protocol a shard found
+/// (a sequence gap or repeat, a marker whose cut does not match what the
+/// channel delivered, post-cut messages reaching a moved shard), a counter.
+/// Each is a bug, logged at `error`; the count lets tests fail on one.
+pub const PROTOCOL_ERRORS: &str = "cairn_shard_protocol_errors_total";
+
+/// Counts one violation in [`PROTOCOL_ERRORS`].
+fn count_protocol_error() {
+    metrics::counter!(PROTOCOL_ERRORS).increment(1);
+}
+
 /// The longest a shard goes between passivation sweeps.
 const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -437,7 +448,10 @@ impl Shard {
                 Err(error @ ProtocolError::StaleMarker { .. }) => {
                     tracing::debug!(shard = %self.id, %error, "late marker ignored")
                 }
-                Err(error) => tracing::error!(shard = %self.id, %error, "snapshot protocol"),
+                Err(error) => {
+                    count_protocol_error();
+                    tracing::error!(shard = %self.id, %error, "snapshot protocol");
+                }
             },
             Inbound::StartEpoch(epoch) => {
                 if let Some(epoch) = self.snapshot.on_start(epoch) {
@@ -515,6 +529,7 @@ impl Shard {
             Err(error) => {
                 // In-process channels are FIFO by construction: a gap or a
                 // repeat means the channel itself is broken.
+                count_protocol_error();
                 tracing::error!(shard = %self.id, %error, "channel broken; batch delivered anyway");
                 self.received_from_shards += envelopes.len() as u64;
                 self.effects.local.extend(envelopes);

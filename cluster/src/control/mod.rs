@@ -4,6 +4,8 @@
 //!
 //! # Layout
 //! - `settings`: [`ClusterSettings`], how a node joins.
+//! - `network`: the transport and gossip a member runs on, real or
+//!   simulated ([`SimulatedNetwork`]).
 //! - `messages`: the control messages and their channel.
 //! - `blueprint`: how a member starts its runtime for each generation.
 //! - `member`: running the configured generation and uploading its parts.
@@ -22,6 +24,7 @@ mod coordinator;
 mod handoff;
 mod member;
 mod messages;
+mod network;
 mod quorum;
 mod rebalance;
 mod settings;
@@ -43,19 +46,20 @@ use tokio::task::JoinHandle;
 use crate::error::NodeError;
 use crate::membership::{MemberState, Membership, MembershipConfig, MembershipView, NodeMetadata};
 use crate::transport::{
-    Events, Incarnation, NodeId, TcpTransport, Transport, TransportConfig, TransportEvent,
+    Events, Incarnation, MemberTransport, NodeId, Transport, TransportConfig, TransportEvent,
 };
 pub(crate) use blueprint::{Blueprint, SharedSink};
 use member::LocalState;
 pub use member::STALE_FRAMES;
 use messages::{Control, CONTROL_CHANNEL};
+pub use network::SimulatedNetwork;
 pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
 pub(crate) use supervisor::ClusterNode;
 
 /// What every task of a member shares.
 pub(crate) struct Shared {
     myself: Weak<Shared>,
-    pub(crate) transport: TcpTransport,
+    pub(crate) transport: MemberTransport,
     pub(crate) membership: Membership,
     pub(crate) store: Store,
     pub(crate) blueprint: Blueprint,
@@ -182,29 +186,24 @@ impl Cluster {
             .with_secret(settings.secret.clone())
             .with_incarnation(incarnation);
         let max_payload = transport_config.max_payload();
-        let (transport, events) = TcpTransport::bind(settings.bind, transport_config)
-            .await
-            .map_err(|error| {
-                NodeError::Cluster(format!("cannot listen on {}: {error}", settings.bind))
-            })?;
-        let bound: SocketAddr = transport
-            .local_node()
-            .as_str()
-            .parse()
-            .map_err(|error| NodeError::Cluster(format!("bound address: {error}")))?;
+        let network::Endpoint {
+            transport,
+            events,
+            bound,
+        } = network::open_transport(&settings, transport_config).await?;
         let shards = setup.blueprint.config.shard_count;
         let metadata = NodeMetadata::new(
             bound.to_string(),
             setup.http.map(|addr| addr.to_string()).unwrap_or_default(),
             shards,
         );
-        let membership = Membership::start_on_own_thread(
+        let membership = network::start_gossip(
+            &settings,
             MembershipConfig::new(settings.cluster_id.clone(), bound, metadata)
                 .with_seeds(settings.seeds.clone())
                 .with_incarnation(incarnation),
         )
-        .await
-        .map_err(|error| NodeError::Cluster(format!("cannot gossip on {bound}: {error}")))?;
+        .await?;
         let (member_inbox, member_rx) = mpsc::unbounded_channel();
         let (coordinator_inbox, coordinator_rx) = mpsc::unbounded_channel();
         let (runtime, mut runtimes) = watch::channel(None);

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use super::SimulatedNetwork;
 use crate::transport::Secret;
 
 /// The cluster id a node uses unless told otherwise.
@@ -11,7 +12,8 @@ pub const DEFAULT_CLUSTER_ID: &str = "cairn";
 /// How a node joins a cluster ([`crate::NodeBuilder::cluster`]).
 ///
 /// The node listens on `bind` for the cluster transport (TCP) and for
-/// gossip (UDP, the same port number), and names itself by that address.
+/// gossip (UDP, the same port number), and names itself by that address;
+/// with a [`SimulatedNetwork`] it only names itself by it.
 #[derive(Clone, Debug)]
 pub struct ClusterSettings {
     /// The address the node listens on and is known by.
@@ -25,6 +27,10 @@ pub struct ClusterSettings {
     /// The shared secret nodes authenticate each other with; `None` leaves
     /// the cluster port unauthenticated, and the node logs a warning.
     pub secret: Option<Secret>,
+    /// **For tests and simulation**: run the transport and gossip on these
+    /// in-memory networks instead of sockets, `bind` naming the member on
+    /// them. `None` (the default): TCP and UDP on `bind`.
+    pub simulation: Option<SimulatedNetwork>,
 }
 
 impl ClusterSettings {
@@ -36,6 +42,7 @@ impl ClusterSettings {
             seeds: seeds.into_iter().map(Into::into).collect(),
             cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
             secret: None,
+            simulation: None,
         }
     }
 
@@ -48,6 +55,16 @@ impl ClusterSettings {
     /// The same settings with this shared secret.
     pub fn with_secret(mut self, secret: Option<Secret>) -> Self {
         self.secret = secret;
+        self
+    }
+
+    /// **For tests and simulation**: the same settings on the in-memory
+    /// `network` ([`SimulatedNetwork`]) instead of sockets. Every member of
+    /// the cluster must be on the same network; `bind` and the seeds are
+    /// names on it, and a member that rejoins gets a fresh endpoint (a new
+    /// incarnation) on it.
+    pub fn with_simulated_network(mut self, network: SimulatedNetwork) -> Self {
+        self.simulation = Some(network);
         self
     }
 }

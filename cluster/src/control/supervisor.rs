@@ -64,6 +64,15 @@ impl ClusterNode {
         }
         self.current().leave(patience).await;
     }
+
+    /// Stops at once without leaving and stops rejoining, as a crash would
+    /// (for tests and simulation).
+    pub(crate) async fn crash(&self) {
+        if let Some(supervisor) = self.supervisor.lock().take() {
+            supervisor.abort();
+        }
+        self.current().stop(false).await;
+    }
 }
 
 impl std::fmt::Debug for ClusterNode {

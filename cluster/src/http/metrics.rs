@@ -43,7 +43,7 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use cairn_core::{
     FunctionCount, FunctionTraffic, Registry, ShardCount, ShardStats, HANDLER_DURATION,
-    INGRESS_IN_FLIGHT, INGRESS_RECORDS, INGRESS_REJECTED,
+    INGRESS_IN_FLIGHT, INGRESS_RECORDS, INGRESS_REJECTED, PROTOCOL_ERRORS,
 };
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Label, Unit};
@@ -260,6 +260,10 @@ fn describe() {
     describe_counter!(
         INGRESS_REJECTED,
         "Ingress records the source's route refused and skipped."
+    );
+    describe_counter!(
+        PROTOCOL_ERRORS,
+        "Channel-order or snapshot-protocol violations shards found (each a bug); per process, no node label."
     );
     crate::transport::describe_transport_metrics();
 }

@@ -20,11 +20,13 @@
 //! - `tcp`: [`TcpTransport`] (`peers` holds the shared state,
 //!   `connection` runs one established connection).
 //! - `memory`: [`MemoryNetwork`] and [`MemoryTransport`].
+//! - `either`: `MemberTransport`, the one a cluster member runs on.
 //! - `metrics`: the `cairn_transport_*` series.
 
 mod auth;
 mod codec;
 mod config;
+mod either;
 mod error;
 mod events;
 mod handshake;
@@ -40,6 +42,7 @@ use std::future::Future;
 use bytes::Bytes;
 
 pub use config::{Secret, TransportConfig, DEFAULT_MAX_FRAME, SECRET_ENV};
+pub(crate) use either::MemberTransport;
 pub use error::{Refusal, TransportError};
 pub use events::{Delivery, Events, TransportEvent};
 pub use identity::{ChannelId, Generation, Incarnation, NodeId};
