@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::messages::{AskRequest, Control};
 use super::Shared;
-use crate::transport::NodeId;
+use crate::transport::{NodeId, Transport};
 
 /// A forwarded ask's outcome: the reply as MessagePack, or why there is none.
 type Answer = Result<Vec<u8>, String>;
@@ -87,6 +87,7 @@ pub(crate) async fn ask_remote(
         owner,
         Control::Ask(AskRequest {
             id,
+            asker: shared.transport.incarnation(),
             to: to.clone(),
             message: message.to_owned(),
             body,
@@ -113,12 +114,13 @@ pub(crate) async fn ask_remote(
 /// would cost two more hand-offs between threads on every ask); a durable
 /// one waits for its epoch on a task.
 pub(crate) fn answer(shared: Arc<Shared>, asker: NodeId, request: AskRequest) {
-    let id = request.id;
+    let (id, incarnation) = (request.id, request.asker);
     let reply_to = move |shared: &Shared, reply: Answer| {
         shared.send(
             &asker,
             Control::Answer {
                 id,
+                asker: incarnation,
                 reply: reply.map(serde_bytes::ByteBuf::from),
             },
         );

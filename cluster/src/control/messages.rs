@@ -12,7 +12,7 @@ use cairn_core::{Address, Epoch};
 use serde::{Deserialize, Serialize};
 
 use crate::snapshots::PartUpload;
-use crate::transport::{ChannelId, Generation, NodeId};
+use crate::transport::{ChannelId, Generation, Incarnation, NodeId};
 
 /// The transport channel control messages travel on: no shard has its
 /// number, and the data plane's external channel uses `u32::MAX`.
@@ -70,6 +70,9 @@ pub(crate) enum Control {
     /// The answer to ask `id`: the reply as MessagePack, or why there is none.
     Answer {
         id: u64,
+        /// The asker's incarnation, from the request: a life that did not
+        /// ask (the asker restarted) ignores the answer.
+        asker: Incarnation,
         reply: Result<serde_bytes::ByteBuf, String>,
     },
 }
@@ -103,6 +106,8 @@ impl Configuration {
 pub(crate) struct AskRequest {
     /// Names the answer.
     pub(crate) id: u64,
+    /// The asking node's incarnation: ids are unique only within it.
+    pub(crate) asker: Incarnation,
     /// The actor asked.
     pub(crate) to: Address,
     /// The message's registered name.

@@ -119,9 +119,13 @@ impl Shared {
                     asks::answer(shared, from, request);
                 }
             }
-            Control::Answer { id, reply } => {
-                self.asks
-                    .complete(id, reply.map(serde_bytes::ByteBuf::into_vec));
+            Control::Answer { id, asker, reply } => {
+                // An answer to an earlier life of this node (carried over
+                // by the transport) would match another ask's id.
+                if asker == self.transport.incarnation() {
+                    self.asks
+                        .complete(id, reply.map(serde_bytes::ByteBuf::into_vec));
+                }
             }
         }
     }
@@ -182,9 +186,14 @@ impl Cluster {
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
         let incarnation = Incarnation::from_clock();
+        // Frames queued for a peer's next life before this node learns of
+        // it must reach it; what was meant for the last one is dropped by
+        // generation there (data frames carry theirs, control messages
+        // name theirs, answers their asker's incarnation).
         let transport_config = TransportConfig::new(settings.cluster_id.clone())
             .with_secret(settings.secret.clone())
-            .with_incarnation(incarnation);
+            .with_incarnation(incarnation)
+            .with_carry_over_on_restart(true);
         let max_payload = transport_config.max_payload();
         let network::Endpoint {
             transport,

@@ -75,6 +75,16 @@ pub struct TransportConfig {
     /// The most out-of-order frames a receiver buffers per channel; frames
     /// further ahead are dropped and sent again later.
     pub reorder_window: u64,
+    /// What becomes of frames not yet acknowledged when a peer turns out
+    /// to have restarted (a newer incarnation at its id). By default they
+    /// are dropped: nothing of the old life reaches the new one. With
+    /// `true` they are sent to the new incarnation, in order, numbered
+    /// from 1 — for a layer above whose payloads say which life they are
+    /// for and whose receiver drops the others (the cluster: data frames
+    /// carry their generation, control messages name theirs). Frames
+    /// queued for the new life before this node learned of it are then
+    /// not lost with the old life's.
+    pub carry_over_on_restart: bool,
 }
 
 impl TransportConfig {
@@ -93,6 +103,7 @@ impl TransportConfig {
             redial_delay: Duration::from_millis(50),
             max_redial_delay: Duration::from_secs(2),
             reorder_window: 4096,
+            carry_over_on_restart: false,
         }
     }
 
@@ -105,6 +116,13 @@ impl TransportConfig {
     /// The same configuration with another incarnation.
     pub fn with_incarnation(mut self, incarnation: Incarnation) -> Self {
         self.incarnation = incarnation;
+        self
+    }
+
+    /// The same configuration with
+    /// [`carry_over_on_restart`](Self::carry_over_on_restart) set.
+    pub fn with_carry_over_on_restart(mut self, carry_over: bool) -> Self {
+        self.carry_over_on_restart = carry_over;
         self
     }
 

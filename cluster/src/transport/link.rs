@@ -61,18 +61,23 @@ pub(crate) struct Link {
     incoming: HashMap<ChannelId, Incoming>,
     acks_due: BTreeSet<ChannelId>,
     reorder_window: u64,
+    /// Whether unacknowledged frames go to a restarted peer's new life.
+    carry_over: bool,
 }
 
 impl Link {
     /// An empty link buffering at most `reorder_window` frames ahead of a
-    /// gap per channel.
-    pub(crate) fn new(reorder_window: u64) -> Self {
+    /// gap per channel, that drops what a restarted peer had not
+    /// acknowledged, or with `carry_over` sends it to the new life
+    /// (see [`TransportConfig::carry_over_on_restart`](super::TransportConfig::carry_over_on_restart)).
+    pub(crate) fn new(reorder_window: u64, carry_over: bool) -> Self {
         Self {
             peer_incarnation: None,
             outgoing: HashMap::new(),
             incoming: HashMap::new(),
             acks_due: BTreeSet::new(),
             reorder_window: reorder_window.max(1),
+            carry_over,
         }
     }
 
@@ -92,15 +97,22 @@ impl Link {
     }
 
     /// Records the peer's incarnation. A newer one resets every channel:
-    /// what was in flight to or from the old process is gone, and the
-    /// layer above rolls back (SNAPSHOTS §3.7). A stale one changes
-    /// nothing.
+    /// what was in flight from the old process is gone, and what was in
+    /// flight to it is dropped too, or renumbered from 1 for the new one
+    /// if the link carries over. A stale one changes nothing.
     pub(crate) fn observe(&mut self, incarnation: Incarnation) -> IncarnationCheck {
         let check = self.check(incarnation);
         match check {
             IncarnationCheck::First => self.peer_incarnation = Some(incarnation),
             IncarnationCheck::Restarted { .. } => {
-                self.outgoing.clear();
+                let outgoing = std::mem::take(&mut self.outgoing);
+                if self.carry_over {
+                    for (channel, out) in outgoing {
+                        for (_, payload) in out.unacked {
+                            self.push(channel, payload);
+                        }
+                    }
+                }
                 self.incoming.clear();
                 self.acks_due.clear();
                 self.peer_incarnation = Some(incarnation);
@@ -241,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_gap_is_buffered_and_a_duplicate_dropped() {
-        let mut link = Link::new(16);
+        let mut link = Link::new(16, false);
         assert!(link.receive(C, 2, Bytes::from_static(b"b")).is_empty());
         let ready = link.receive(C, 1, Bytes::from_static(b"a"));
         assert_eq!(
@@ -260,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_frame_past_the_window_is_dropped_for_a_resend() {
-        let mut link = Link::new(2);
+        let mut link = Link::new(2, false);
         assert!(link.receive(C, 4, Bytes::new()).is_empty());
         assert!(link.receive(C, 1, Bytes::new()).len() == 1);
         assert_eq!(link.delivered(), vec![(C, 1)]);
@@ -268,7 +280,7 @@ mod tests {
 
     #[test]
     fn resume_resends_only_what_the_peer_lacks() {
-        let mut link = Link::new(16);
+        let mut link = Link::new(16, false);
         for byte in 0..5u8 {
             link.push(C, Bytes::from(vec![byte]));
         }
@@ -280,7 +292,7 @@ mod tests {
 
     #[test]
     fn a_restarted_peer_resets_the_channels_and_a_stale_one_is_flagged() {
-        let mut link = Link::new(16);
+        let mut link = Link::new(16, false);
         assert_eq!(link.observe(Incarnation(5)), IncarnationCheck::First);
         link.push(C, Bytes::new());
         link.receive(C, 1, Bytes::new());
@@ -300,6 +312,32 @@ mod tests {
         assert_eq!(link.unacked_len(), 0);
         assert!(link.delivered().is_empty());
         assert_eq!(data(&link.push(C, Bytes::new())).1, 1);
+    }
+
+    #[test]
+    fn a_carrying_link_renumbers_what_a_restarted_peer_had_not_acknowledged() {
+        let mut link = Link::new(16, true);
+        link.observe(Incarnation(5));
+        for byte in [1u8, 2, 3] {
+            link.push(C, Bytes::from(vec![byte]));
+        }
+        link.acknowledged(&[(C, 1)]);
+        link.receive(C, 1, Bytes::new());
+        link.observe(Incarnation(6));
+        assert!(link.delivered().is_empty());
+        let resent: Vec<(u64, Bytes)> = link
+            .resume(&[])
+            .iter()
+            .map(|frame| match frame {
+                Frame::Data { seq, payload, .. } => (*seq, payload.clone()),
+                other => panic!("not data: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            resent,
+            vec![(1, Bytes::from(vec![2u8])), (2, Bytes::from(vec![3u8]))]
+        );
+        assert_eq!(data(&link.push(C, Bytes::new())).1, 3);
     }
 
     /// What the unreliable network does to one frame in flight.
@@ -331,8 +369,8 @@ mod tests {
             messages in proptest::collection::vec(0u32..3, 1..60),
             fates in proptest::collection::vec(fate(), 1..200),
         ) {
-            let mut sender = Link::new(8);
-            let mut receiver = Link::new(8);
+            let mut sender = Link::new(8, false);
+            let mut receiver = Link::new(8, false);
             let mut fates = fates.into_iter().cycle();
             let mut in_flight: Vec<Frame> = messages
                 .iter()

@@ -224,10 +224,13 @@ impl Driver {
     }
 
     fn link(&mut self, peer: &NodeId) -> &mut Link {
-        let window = self.config.reorder_window;
+        let (window, carry_over) = (
+            self.config.reorder_window,
+            self.config.carry_over_on_restart,
+        );
         self.links
             .entry(peer.clone())
-            .or_insert_with(|| Link::new(window))
+            .or_insert_with(|| Link::new(window, carry_over))
     }
 
     fn command(&mut self, command: Command) {
@@ -290,7 +293,13 @@ impl Driver {
             .to_incarnation
             .is_some_and(|to| to != self.incarnation)
         {
-            return; // Sent to this node's previous life.
+            // Sent to this node's previous life: tell the sender who is
+            // here now, or it would go on sending into the void while this
+            // node has nothing to send it (its own first word may have
+            // been lost).
+            let delivered = self.link(&datagram.from).delivered();
+            self.transmit(&datagram.from, &Frame::Resume { delivered });
+            return;
         }
         if datagram.generation < self.generation {
             return; // A stale node's frame (SNAPSHOTS §3.9).

@@ -147,7 +147,10 @@ impl Shared {
 
     fn new_peer(&self) -> Peer {
         Peer {
-            link: Link::new(self.config.reorder_window),
+            link: Link::new(
+                self.config.reorder_window,
+                self.config.carry_over_on_restart,
+            ),
             conn: None,
             dialer: None,
             generation: Generation::default(),
