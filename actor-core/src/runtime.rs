@@ -18,7 +18,7 @@ use crate::ingress::{
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
-use crate::remote::{decode_frame, Outlet, Placement, RemoteChannel, RemoteOutlet};
+use crate::remote::{LinkCuts, NodeMarkers, Outlet, Placement, RemoteOutlet, Role};
 use crate::shard::{
     listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
     ShardSettings, ShardStats,
@@ -26,6 +26,7 @@ use crate::shard::{
 use crate::snapshot::{Epoch, ShardSnapshot};
 
 mod handoff;
+mod inbound;
 pub use handoff::HandoffPlan;
 
 /// How a node's shards run.
@@ -112,6 +113,11 @@ struct Inner {
     hosted: RwLock<Vec<Option<Hosted>>>,
     /// The handoff prepared and not yet finished (SNAPSHOTS §3.8).
     handoff: Mutex<Option<handoff::Pending>>,
+    /// Batches the markers of this node's shards for other nodes.
+    markers: Arc<NodeMarkers>,
+    /// The last cut received per channel on each node link, to expand
+    /// marker batches from other nodes.
+    link_cuts: Mutex<LinkCuts>,
     /// What starting a shard takes, for shards that arrive later.
     launch: Launch,
     /// Whether some shards run on other nodes.
@@ -216,6 +222,12 @@ impl Runtime {
         }
         let shards: Arc<[Outlet]> = outlets.into();
         let takes_snapshots = snapshots.is_some();
+        let markers = Arc::new(NodeMarkers::new(
+            owned
+                .iter()
+                .map(|owned| if *owned { Role::Steady } else { Role::Absent })
+                .collect(),
+        ));
         let settings = ShardSettings {
             turn_budget: config.turn_budget,
             idle_timeout: config.idle_timeout,
@@ -223,6 +235,7 @@ impl Runtime {
                 .max_active_actors
                 .map(|max| max.div_ceil(config.shard_count.get() as usize)),
             pressure: snapshots.as_ref().map(|link| link.pressure.clone()),
+            markers: markers.clone(),
         };
         let (parts, mut restore) = match snapshots {
             Some(link) => (Some(link.parts), link.restore),
@@ -295,6 +308,8 @@ impl Runtime {
                 routes: RwLock::new(shards),
                 hosted: RwLock::new(hosted),
                 handoff: Mutex::new(None),
+                markers,
+                link_cuts: Mutex::new(LinkCuts::default()),
                 launch: Launch {
                     settings,
                     parts,
@@ -440,30 +455,6 @@ impl Runtime {
                 .map_err(|_| Error::ShuttingDown),
             Outlet::Remote(remote) => remote.forward_external(envelope),
         }
-    }
-
-    /// Takes a frame that arrived from another node on `channel` (see
-    /// [`RemoteShards`](crate::RemoteShards)) and hands what it holds to
-    /// the destination shard, which must run here. The shard checks the
-    /// channel's sequence and runs the snapshot rules as for a local
-    /// channel. Fails on a frame that does not decode or does not match its
-    /// channel (nothing is delivered), for a shard that runs elsewhere, and
-    /// during shutdown.
-    pub fn deliver_remote(&self, channel: RemoteChannel, frame: &[u8]) -> Result<()> {
-        if self.is_shutting_down() {
-            return Err(Error::ShuttingDown);
-        }
-        let (shard, items) = decode_frame(
-            &self.inner.registry,
-            self.inner.config.shard_count,
-            channel,
-            frame,
-        )?;
-        let inbox = self.hosted_inbox(shard)?;
-        for item in items {
-            inbox.send(item).map_err(|_| Error::ShuttingDown)?;
-        }
-        Ok(())
     }
 
     /// Whether `shard` runs on this node (a shard arriving in a handoff

@@ -17,8 +17,10 @@
 //! - `outlet`: [`Outlet`], one per destination shard, and the encoding of
 //!   batches, markers and external messages.
 //! - `inbound`: decoding a frame into a local shard's inbox item.
+//! - `markers`: markers for other nodes' shards, batched per node link.
 
 mod inbound;
+mod markers;
 mod outlet;
 mod placement;
 mod wire;
@@ -27,5 +29,6 @@ mod wire;
 mod tests;
 
 pub(crate) use inbound::decode_frame;
+pub(crate) use markers::{Expanded, LinkCuts, MarkerBatch, NodeMarkers, Role};
 pub(crate) use outlet::{Outlet, RemoteOutlet};
 pub use placement::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};

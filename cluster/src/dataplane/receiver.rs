@@ -6,6 +6,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::generation::{admit, untag, Admission};
+use super::sink::MARKER_CHANNEL;
 use crate::transport::{Delivery, Events, Generation, TransportEvent};
 
 /// Delivers every frame the transport receives to the runtime's shards,
@@ -114,7 +115,12 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
         Admission::Deliver => {}
         other => return Delivered::NotAdmitted(Some(other)),
     }
-    if let Err(error) = runtime.deliver_remote(channel, frame) {
+    let delivered = if delivery.channel == MARKER_CHANNEL {
+        runtime.deliver_markers(delivery.from.as_str(), frame)
+    } else {
+        runtime.deliver_remote(channel, frame)
+    };
+    if let Err(error) = delivered {
         if runtime.is_shutting_down() {
             return Delivered::ShuttingDown;
         }
