@@ -56,6 +56,63 @@ pub enum Error {
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A batch of markers from another node was refused; nothing of it
+    /// was delivered.
+    #[error("marker batch from node {node} for epoch {epoch} refused: {reason}")]
+    MarkerBatch {
+        /// The node it came from.
+        node: String,
+        /// The epoch it was for.
+        epoch: u64,
+        /// What is wrong with it.
+        reason: MarkerBatchError,
+    },
+}
+
+/// Why a batch of markers from another node cannot be taken (SNAPSHOTS
+/// §3.2 rule 5). Each names a broken or forged batch: taking it would
+/// close a channel at a wrong cut, or reach a shard that is not here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkerBatchError {
+    /// A shard id is not below the shard count.
+    #[error("shard {shard} is not one of the {shards} shards")]
+    ShardOutOfRange {
+        /// The shard named.
+        shard: u32,
+        /// The shard count.
+        shards: u32,
+    },
+    /// A source or destination shard is named twice.
+    #[error("shard {shard} is named twice")]
+    Repeated {
+        /// The shard named twice.
+        shard: u32,
+    },
+    /// A destination shard is not hosted on the receiving node.
+    #[error("destination shard {shard} is not hosted on this node")]
+    NotHosted {
+        /// The shard.
+        shard: u32,
+    },
+    /// A listed cut is for a channel the batch does not cover (its source
+    /// or destination is not among the batch's, or it is a shard to
+    /// itself), or is listed twice.
+    #[error("the cut listed for channel {from}→{to} is not one of the batch's channels, or is listed twice")]
+    NotCovered {
+        /// The source shard.
+        from: u32,
+        /// The destination shard.
+        to: u32,
+    },
+    /// A covered channel is not listed, and no cut was ever received for
+    /// it on this link: the sender must list a channel's first cut.
+    #[error("channel {from}→{to} is not listed and has no earlier cut on this link")]
+    Unlisted {
+        /// The source shard.
+        from: u32,
+        /// The destination shard.
+        to: u32,
+    },
 }
 
 /// Why an `ask` got no reply of the expected type.

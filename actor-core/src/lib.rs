@@ -43,7 +43,7 @@ mod timers;
 pub use address::{ActorId, Address, FunctionType, ShardCount, ShardId};
 pub use context::Context;
 pub use egress::{EgressKey, EgressRecord, EgressSink, FileSink, StdoutSink};
-pub use error::{AskError, CodecError, Error, Result};
+pub use error::{AskError, CodecError, Error, MarkerBatchError, Result};
 pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFunction};
 pub use ingress::{
     FileSource, Ingress, IngressSource, RouteError, SplitReader, StoredCursor,

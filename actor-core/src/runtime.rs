@@ -18,9 +18,7 @@ use crate::ingress::{
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
-use crate::remote::{
-    decode_frame, Outlet, Placement, RemoteChannel, RemoteOutlet, EXTERNAL_SOURCE,
-};
+use crate::remote::{LinkCuts, NodeMarkers, Outlet, Placement, RemoteOutlet, Role};
 use crate::shard::{
     listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
     ShardSettings, ShardStats,
@@ -28,6 +26,7 @@ use crate::shard::{
 use crate::snapshot::{Epoch, ShardSnapshot};
 
 mod handoff;
+mod inbound;
 pub use handoff::HandoffPlan;
 
 /// How a node's shards run.
@@ -114,6 +113,11 @@ struct Inner {
     hosted: RwLock<Vec<Option<Hosted>>>,
     /// The handoff prepared and not yet finished (SNAPSHOTS §3.8).
     handoff: Mutex<Option<handoff::Pending>>,
+    /// Batches the markers of this node's shards for other nodes.
+    markers: Arc<NodeMarkers>,
+    /// The last cut received per channel on each node link, to expand
+    /// marker batches from other nodes.
+    link_cuts: Mutex<LinkCuts>,
     /// What starting a shard takes, for shards that arrive later.
     launch: Launch,
     /// Whether some shards run on other nodes.
@@ -218,6 +222,12 @@ impl Runtime {
         }
         let shards: Arc<[Outlet]> = outlets.into();
         let takes_snapshots = snapshots.is_some();
+        let markers = Arc::new(NodeMarkers::new(
+            owned
+                .iter()
+                .map(|owned| if *owned { Role::Steady } else { Role::Absent })
+                .collect(),
+        ));
         let settings = ShardSettings {
             turn_budget: config.turn_budget,
             idle_timeout: config.idle_timeout,
@@ -225,6 +235,7 @@ impl Runtime {
                 .max_active_actors
                 .map(|max| max.div_ceil(config.shard_count.get() as usize)),
             pressure: snapshots.as_ref().map(|link| link.pressure.clone()),
+            markers: markers.clone(),
         };
         let (parts, mut restore) = match snapshots {
             Some(link) => (Some(link.parts), link.restore),
@@ -297,6 +308,8 @@ impl Runtime {
                 routes: RwLock::new(shards),
                 hosted: RwLock::new(hosted),
                 handoff: Mutex::new(None),
+                markers,
+                link_cuts: Mutex::new(LinkCuts::default()),
                 launch: Launch {
                     settings,
                     parts,
@@ -470,54 +483,6 @@ impl Runtime {
                 .send(Inbound::External(envelope))
                 .map_err(|_| Error::ShuttingDown),
             Outlet::Remote(remote) => remote.forward_external(envelope),
-        }
-    }
-
-    /// Takes a frame that arrived from another node on `channel` (see
-    /// [`RemoteShards`](crate::RemoteShards)) and hands it to the
-    /// destination shard, which must be hosted here. The shard decodes it
-    /// on its own turn, checks the channel's sequence and runs the
-    /// snapshot rules as for a local channel; a frame that does not decode
-    /// or does not match its channel is refused there whole, and logged.
-    /// Messages sent from outside to a shard that has moved away are
-    /// forwarded to it. Fails for another channel to a shard that runs
-    /// elsewhere, and during shutdown.
-    pub fn deliver_remote(&self, channel: RemoteChannel, frame: bytes::Bytes) -> Result<()> {
-        if self.is_shutting_down() {
-            return Err(Error::ShuttingDown);
-        }
-        if channel.dst >= self.inner.config.shard_count.get() {
-            return Err(Error::Config(format!(
-                "channel {channel} leads to no shard of {}",
-                self.inner.config.shard_count.get()
-            )));
-        }
-        let shard = ShardId(channel.dst);
-        match self.hosted_inbox(shard) {
-            Ok(inbox) => inbox
-                .send(Inbound::Frame {
-                    channel,
-                    bytes: frame,
-                })
-                .map_err(|_| Error::ShuttingDown),
-            // Messages sent from outside are not part of any cut, so one
-            // sent before a handoff may arrive after its shard left: a
-            // stray, forwarded to where the shard runs now (§3.8 rule 25).
-            Err(Error::RemoteShard { .. }) if channel.src == EXTERNAL_SOURCE => {
-                let (_, items) = decode_frame(
-                    &self.inner.registry,
-                    self.inner.config.shard_count,
-                    channel,
-                    &frame,
-                )?;
-                for item in items {
-                    if let Inbound::External(envelope) = item {
-                        self.deliver(envelope)?;
-                    }
-                }
-                Ok(())
-            }
-            Err(error) => Err(error),
         }
     }
 

@@ -88,10 +88,10 @@ pub use cairn_core::{
 pub use cairn_core::{
     Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, CodecError, Context,
     EgressKey, EgressRecord, EgressSink, Epoch, Error, FileSink, FunctionCount, FunctionDescriptor,
-    FunctionTraffic, FunctionType, Handlers, HandoffPlan, Message, MessageType, Payload, Placement,
-    Registry, RemoteChannel, RemoteShards, Result, Runtime, RuntimeConfig, ShardCount, ShardId,
-    ShardStats, SnapshotLink, StatefulFunction, StdoutSink, TimerId, EXTERNAL_SOURCE,
-    PROTOCOL_ERRORS,
+    FunctionTraffic, FunctionType, Handlers, HandoffPlan, MarkerBatchError, Message, MessageType,
+    Payload, Placement, Registry, RemoteChannel, RemoteShards, Result, Runtime, RuntimeConfig,
+    ShardCount, ShardId, ShardStats, SnapshotLink, StatefulFunction, StdoutSink, TimerId,
+    EXTERNAL_SOURCE, PROTOCOL_ERRORS,
 };
 pub use cairn_core::{
     FileSource, Ingress, IngressSource, RouteError, SplitReader, DEFAULT_MAX_IN_FLIGHT,

@@ -77,6 +77,23 @@ pub fn audit_parts(epoch: u64, shards: &[ShardSnapshot]) -> EpochAudit {
     account_totals(epoch, shards)
 }
 
+/// Adds each of `epoch`'s parts (in shard order) to its shard's chain and
+/// audits the folded chains, as [`audit`] does a store's.
+pub fn audit_chains(
+    epoch: u64,
+    chains: &mut [Vec<ShardSnapshot>],
+    parts: Vec<ShardSnapshot>,
+) -> EpochAudit {
+    for (chain, part) in chains.iter_mut().zip(parts) {
+        chain.push(part);
+    }
+    let folded: Vec<ShardSnapshot> = chains
+        .iter()
+        .map(|chain| ShardSnapshot::fold(chain.clone()).expect("a part"))
+        .collect();
+    audit_parts(epoch, &folded)
+}
+
 /// Invariant 4: on every channel s→t, `cut_seq` is what s had sent when it
 /// recorded, and the log holds exactly the messages between t's delivered
 /// count and the cut.

@@ -219,48 +219,13 @@ impl TwoNodes {
     /// messages and every message sent between shards has been received.
     /// Panics if that takes longer than a minute.
     pub async fn quiesce(&self, expected: u64) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let mut handled = 0;
-            let mut sent = 0;
-            let mut received = 0;
-            for runtime in &self.runtimes {
-                for stats in runtime.shard_stats().await.expect("stats") {
-                    handled += stats.messages_handled;
-                    sent += stats.messages_sent_to_shards;
-                    received += stats.messages_received_from_shards;
-                }
-            }
-            assert!(handled <= expected, "handled {handled} > {expected}");
-            if handled == expected && sent == received {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "not quiet: handled {handled} of {expected}, sent {sent}, received {received}"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        quiesce(&self.runtimes, expected).await;
     }
 
     /// Waits for every shard's part of `epoch` from both nodes and
     /// returns them in shard order.
     pub async fn collect_parts(&mut self, epoch: u64) -> Vec<ShardSnapshot> {
-        let mut collected = Vec::new();
-        for (node, parts) in self.parts.iter_mut().enumerate() {
-            for _ in 0..SHARDS / 2 {
-                let part = tokio::time::timeout(PATIENCE, parts.recv())
-                    .await
-                    .unwrap_or_else(|_| panic!("node {node}: epoch {epoch} did not finish"))
-                    .expect("the runtime is up");
-                assert_eq!(part.epoch, epoch, "one epoch at a time");
-                collected.push(part);
-            }
-        }
-        collected.sort_by_key(|part| part.shard);
-        let shards: Vec<ShardId> = collected.iter().map(|part| part.shard).collect();
-        assert_eq!(shards, (0..SHARDS).map(ShardId).collect::<Vec<_>>());
-        collected
+        collect_parts(&mut self.parts, SHARDS, epoch).await
     }
 
     /// Every account's balance, asked of the node that runs it.
@@ -287,6 +252,60 @@ impl TwoNodes {
             runtime.shutdown().await;
         }
     }
+}
+
+/// Waits until `runtimes` together have handled `expected` messages and
+/// every message sent between shards has been received. Panics if that
+/// takes longer than a minute.
+pub async fn quiesce(runtimes: &[Runtime], expected: u64) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut handled = 0;
+        let mut sent = 0;
+        let mut received = 0;
+        for runtime in runtimes {
+            for stats in runtime.shard_stats().await.expect("stats") {
+                handled += stats.messages_handled;
+                sent += stats.messages_sent_to_shards;
+                received += stats.messages_received_from_shards;
+            }
+        }
+        assert!(handled <= expected, "handled {handled} > {expected}");
+        if handled == expected && sent == received {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not quiet: handled {handled} of {expected}, sent {sent}, received {received}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits for every part of `epoch` of `shards` shards, run in equal halves
+/// by the nodes whose parts come on `parts`, and returns them in shard
+/// order.
+pub async fn collect_parts(
+    parts: &mut [mpsc::UnboundedReceiver<ShardSnapshot>],
+    shards: u32,
+    epoch: u64,
+) -> Vec<ShardSnapshot> {
+    let per_node = shards / parts.len() as u32;
+    let mut collected = Vec::new();
+    for (node, parts) in parts.iter_mut().enumerate() {
+        for _ in 0..per_node {
+            let part = tokio::time::timeout(PATIENCE, parts.recv())
+                .await
+                .unwrap_or_else(|_| panic!("node {node}: epoch {epoch} did not finish"))
+                .expect("the runtime is up");
+            assert_eq!(part.epoch, epoch, "one epoch at a time");
+            collected.push(part);
+        }
+    }
+    collected.sort_by_key(|part| part.shard);
+    let ids: Vec<ShardId> = collected.iter().map(|part| part.shard).collect();
+    assert_eq!(ids, (0..shards).map(ShardId).collect::<Vec<_>>());
+    collected
 }
 
 /// A bank: accounts with an initial deposit each, and transfers between

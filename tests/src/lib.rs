@@ -6,6 +6,8 @@
 //! - `checker`: an offline checker of a store's committed snapshots.
 //! - `cluster`: two runtimes sharing the shards over a transport, and a
 //!   bank workload for them.
+//! - `loopback`: two runtimes whose remote sinks call into each other,
+//!   counting the frames an epoch costs.
 //! - `stores`: fresh stores on a local folder or on a real S3 server
 //!   (moto), and [`on_both_backends!`] to run a scenario on each.
 //! - `gate`: gates that hold a shard inside a handler until the test opens
@@ -15,4 +17,5 @@ pub mod checker;
 pub mod cluster;
 pub mod functions;
 pub mod gate;
+pub mod loopback;
 pub mod stores;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cairn::transport::{Faults, TransportConfig};
 use cairn::{Address, HandoffPlan, ShardId, ShardSnapshot};
-use cairn_tests::checker::audit_parts;
+use cairn_tests::checker::audit_chains;
 use cairn_tests::cluster::{Bank, TwoNodes, SHARDS};
 use cairn_tests::functions::{Account, Balance, Deposit};
 
@@ -207,14 +207,8 @@ fn audit(
     epoch: u64,
     parts: Vec<(usize, ShardSnapshot)>,
 ) -> cairn_tests::checker::EpochAudit {
-    for (chain, (_, part)) in chains.iter_mut().zip(parts) {
-        chain.push(part);
-    }
-    let folded: Vec<ShardSnapshot> = chains
-        .iter()
-        .map(|chain| ShardSnapshot::fold(chain.clone()).expect("a part"))
-        .collect();
-    audit_parts(epoch, &folded)
+    let parts = parts.into_iter().map(|(_, part)| part).collect();
+    audit_chains(epoch, chains, parts)
 }
 
 /// The first account from `first` on that lands on `shard`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cairn::transport::{Faults, Transport, TransportConfig};
 use cairn::ShardSnapshot;
-use cairn_tests::checker::{audit_parts, EpochAudit};
+use cairn_tests::checker::{audit_chains, EpochAudit};
 use cairn_tests::cluster::{tcp_pair, Bank, TwoNodes, SHARDS};
 
 /// Transfers flow between two nodes over an unreliable network while
@@ -97,12 +97,5 @@ async fn audit_epoch(
     epoch: u64,
 ) -> EpochAudit {
     let parts = nodes.collect_parts(epoch).await;
-    for (chain, part) in chains.iter_mut().zip(parts) {
-        chain.push(part);
-    }
-    let folded: Vec<ShardSnapshot> = chains
-        .iter()
-        .map(|chain| ShardSnapshot::fold(chain.clone()).expect("a part"))
-        .collect();
-    audit_parts(epoch, &folded)
+    audit_chains(epoch, chains, parts)
 }

@@ -22,7 +22,7 @@ pub(crate) fn decode_frame(
 ) -> Result<(ShardId, Vec<Inbound>)> {
     let frame = Frame::decode(bytes)?;
     let (src, dst) = match &frame {
-        Frame::Batch { from, to, .. } | Frame::Marker { from, to, .. } => (from.0, *to),
+        Frame::Batch { from, to, .. } => (from.0, *to),
         Frame::External { to, .. } => (EXTERNAL_SOURCE, *to),
     };
     if src != channel.src || dst.0 != channel.dst {
@@ -36,12 +36,10 @@ pub(crate) fn decode_frame(
             count.get()
         )));
     }
-    let misplaced = match &frame {
-        Frame::Batch { messages, .. } | Frame::External { messages, .. } => messages
-            .iter()
-            .find(|message| message.to.shard(count) != dst),
-        Frame::Marker { .. } => None,
-    };
+    let (Frame::Batch { messages, .. } | Frame::External { messages, .. }) = &frame;
+    let misplaced = messages
+        .iter()
+        .find(|message| message.to.shard(count) != dst);
     if let Some(message) = misplaced {
         return Err(mismatch(format!(
             "a message for {} came on channel {channel}, but that actor is not on shard {dst}",
@@ -64,16 +62,6 @@ pub(crate) fn decode_frame(
                 .map(|message| decode_message(registry, message))
                 .collect(),
         })],
-        Frame::Marker {
-            from,
-            epoch,
-            cut_seq,
-            ..
-        } => vec![Inbound::Marker {
-            from,
-            epoch,
-            cut_seq,
-        }],
         Frame::External { messages, .. } => messages
             .iter()
             .map(|message| Inbound::External(decode_message(registry, message)))

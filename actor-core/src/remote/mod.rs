@@ -18,9 +18,11 @@
 //!   batches, markers and external messages.
 //! - `batch`: encoding a batch's frames straight from its envelopes.
 //! - `inbound`: decoding a frame into a local shard's inbox item.
+//! - `markers`: markers for other nodes' shards, batched per node link.
 
 mod batch;
 mod inbound;
+mod markers;
 mod outlet;
 mod placement;
 mod wire;
@@ -29,5 +31,6 @@ mod wire;
 mod tests;
 
 pub(crate) use inbound::decode_frame;
+pub(crate) use markers::{Expanded, LinkCuts, MarkerBatch, NodeMarkers, Role};
 pub(crate) use outlet::{Outlet, RemoteOutlet};
 pub use placement::{Placement, RemoteChannel, RemoteShards, EXTERNAL_SOURCE};

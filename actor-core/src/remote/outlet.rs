@@ -1,6 +1,7 @@
 //! The outgoing end of a channel: a local shard's inbox, or a shard on
 //! another node. Chosen once when the runtime starts, so sending to a
-//! local shard stays one `mpsc` send.
+//! local shard stays one `mpsc` send. Markers for a shard on another node
+//! do not go on its channel: they are batched per node (`markers`).
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::shard::{Batch, Inbound, InboxSender};
 use crate::snapshot::{Epoch, StoredMessage};
 
 use super::batch::{encode_batch, BatchHeader};
+use super::markers::RemoteCut;
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 use super::wire::Frame;
 
@@ -38,8 +40,15 @@ impl Outlet {
         }
     }
 
-    /// Sends a marker on the channel `from → this shard`.
-    pub(crate) fn send_marker(&self, from: ShardId, epoch: Epoch, cut_seq: u64) {
+    /// Sends a marker for `epoch` on the channel `from → this shard` if
+    /// the shard is local. A remote shard's marker is returned instead:
+    /// it goes out in its node's batch.
+    pub(crate) fn marker(
+        &self,
+        from: ShardId,
+        epoch: Epoch,
+        cut_seq: u64,
+    ) -> Option<RemoteCut<'_>> {
         match self {
             Outlet::Local(inbox) => {
                 let _ = inbox.send(Inbound::Marker {
@@ -47,16 +56,13 @@ impl Outlet {
                     epoch,
                     cut_seq,
                 });
+                None
             }
-            Outlet::Remote(remote) => remote.send_frame(
-                from.0,
-                &Frame::Marker {
-                    from,
-                    to: remote.to,
-                    epoch,
-                    cut_seq,
-                },
-            ),
+            Outlet::Remote(remote) => Some(RemoteCut {
+                sink: &remote.sink,
+                to: remote.to,
+                cut_seq,
+            }),
         }
     }
 

@@ -36,10 +36,15 @@ impl fmt::Display for RemoteChannel {
 /// Where a runtime hands the frames for shards it does not run; the
 /// cluster layer implements it over its transport.
 ///
-/// `send` is called from a shard's turn, so it must not block: queue the
-/// frame and return. The implementation must deliver each channel's frames
-/// exactly once and in order to the node running `channel.dst`, which
-/// passes them to [`Runtime::deliver_remote`](crate::Runtime::deliver_remote).
+/// `send` and `send_markers` are called from a shard's turn, so they must
+/// not block: queue the frame and return. The implementation must deliver
+/// each channel's frames exactly once and in order to the node running
+/// `channel.dst`, which passes them to
+/// [`Runtime::deliver_remote`](crate::Runtime::deliver_remote); and each
+/// node's marker batches exactly once and in order, on a channel of their
+/// own, to that node, which passes them to
+/// [`Runtime::deliver_markers`](crate::Runtime::deliver_markers) with the
+/// name of the node they came from.
 pub trait RemoteShards: Send + Sync + 'static {
     /// Queues `frame` on `channel`. A frame that cannot be queued (the
     /// transport is shut down, the frame is too large) is the
@@ -49,6 +54,16 @@ pub trait RemoteShards: Send + Sync + 'static {
     /// The largest frame `send` takes, in bytes. Batches are split into
     /// frames below it.
     fn max_frame(&self) -> usize;
+
+    /// The name of the node that runs `shard` under this sink's map, or
+    /// `None` for a shard that runs here or is out of range. Markers for
+    /// the shards of one node travel together, as one batch.
+    fn node_of(&self, shard: u32) -> Option<&str>;
+
+    /// Queues a marker batch for `node` (a name [`RemoteShards::node_of`]
+    /// gave). Batches to one node must arrive in the order they were
+    /// queued: each lists only the cuts that changed since the previous.
+    fn send_markers(&self, node: &str, frame: Vec<u8>);
 
     /// Whether frames pile up faster than the other nodes take them: while
     /// it holds, ingress readers admit no new record (the default: never).
@@ -141,6 +156,10 @@ mod tests {
         fn max_frame(&self) -> usize {
             1024
         }
+        fn node_of(&self, _shard: u32) -> Option<&str> {
+            None
+        }
+        fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
     }
 
     #[test]

@@ -34,6 +34,12 @@ impl RemoteShards for Recorder {
     fn max_frame(&self) -> usize {
         self.max_frame
     }
+
+    fn node_of(&self, _shard: u32) -> Option<&str> {
+        Some("elsewhere")
+    }
+
+    fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
 }
 
 const COUNT: u32 = 4;
@@ -160,25 +166,6 @@ fn a_message_that_cannot_cross_keeps_its_place_as_a_dead_letter() {
     assert!(batch.envelopes[2].payload.is::<u64>());
 }
 
-#[test]
-fn markers_cross_on_their_channel() {
-    let (outlet, recorder, registry) = outlet(1 << 20);
-    outlet.send_marker(ShardId(2), 5, 17);
-    let items = received(&recorder, &registry);
-    assert_eq!(
-        recorder.frames.lock()[0].0,
-        RemoteChannel { src: 2, dst: 1 }
-    );
-    assert!(matches!(
-        items[..],
-        [Inbound::Marker {
-            from: ShardId(2),
-            epoch: 5,
-            cut_seq: 17
-        }]
-    ));
-}
-
 #[tokio::test]
 async fn externals_cross_on_the_node_channel_and_asks_do_not() {
     let (outlet, recorder, registry) = outlet(1 << 20);
@@ -215,12 +202,13 @@ async fn externals_cross_on_the_node_channel_and_asks_do_not() {
 #[test]
 fn frames_that_do_not_match_their_channel_are_refused() {
     let registry = registry();
-    let marker = |from: u32, to: u32| {
-        Frame::Marker {
+    let empty_batch = |from: u32, to: u32| {
+        Frame::Batch {
             from: ShardId(from),
             to: ShardId(to),
-            epoch: 1,
-            cut_seq: 0,
+            first_seq: 1,
+            color: 0,
+            messages: Vec::new(),
         }
         .encode()
         .unwrap()
@@ -228,13 +216,22 @@ fn frames_that_do_not_match_their_channel_are_refused() {
     let decode = |src, dst, bytes: &[u8]| {
         decode_frame(&registry, count(), RemoteChannel { src, dst }, bytes)
     };
-    assert!(decode(0, 1, &marker(0, 1)).is_ok());
-    assert!(decode(2, 1, &marker(0, 1)).is_err(), "another source");
-    assert!(decode(0, 2, &marker(0, 1)).is_err(), "another destination");
-    assert!(decode(1, 1, &marker(1, 1)).is_err(), "a shard to itself");
-    assert!(decode(0, 9, &marker(0, 9)).is_err(), "beyond the shards");
+    assert!(decode(0, 1, &empty_batch(0, 1)).is_ok());
+    assert!(decode(2, 1, &empty_batch(0, 1)).is_err(), "another source");
     assert!(
-        decode(9, 1, &marker(9, 1)).is_err(),
+        decode(0, 2, &empty_batch(0, 1)).is_err(),
+        "another destination"
+    );
+    assert!(
+        decode(1, 1, &empty_batch(1, 1)).is_err(),
+        "a shard to itself"
+    );
+    assert!(
+        decode(0, 9, &empty_batch(0, 9)).is_err(),
+        "beyond the shards"
+    );
+    assert!(
+        decode(9, 1, &empty_batch(9, 1)).is_err(),
         "from beyond the shards"
     );
     assert!(decode(0, 1, b"\xc1 not a frame").is_err(), "garbage");
@@ -263,7 +260,7 @@ proptest::proptest! {
     /// Every frame decodes back to itself.
     #[test]
     fn frames_round_trip(
-        kind in 0..3u8,
+        kind in 0..2u8,
         from in 0..COUNT,
         to in 0..COUNT,
         seq in proptest::prelude::any::<u64>(),
@@ -291,7 +288,6 @@ proptest::proptest! {
         let (from, to) = (ShardId(from), ShardId(to));
         let frame = match kind {
             0 => Frame::Batch { from, to, first_seq: seq, color, messages },
-            1 => Frame::Marker { from, to, epoch: color, cut_seq: seq },
             _ => Frame::External { to, messages },
         };
         let decoded = Frame::decode(&frame.encode().unwrap()).unwrap();

@@ -1,7 +1,7 @@
 //! The frames a runtime sends to shards on other nodes, as MessagePack
 //! (`rmp-serde`). A channel's frames travel in order on one transport
-//! channel, so a batch's sequence numbers and the markers between batches
-//! keep the order the sending shard gave them.
+//! channel, so a batch's sequence numbers keep the order the sending shard
+//! gave them. Markers travel apart, batched per node link (`markers`).
 
 use serde::{Deserialize, Serialize};
 
@@ -23,13 +23,6 @@ pub(crate) enum Frame {
         first_seq: u64,
         color: Epoch,
         messages: Vec<StoredMessage>,
-    },
-    /// Chandy–Lamport marker for `epoch` on `from → to`.
-    Marker {
-        from: ShardId,
-        to: ShardId,
-        epoch: Epoch,
-        cut_seq: u64,
     },
     /// Messages sent from outside the actor system to actors of `to`.
     External {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::address::ShardId;
 use crate::error::{Error, Result};
-use crate::remote::{Outlet, Placement, RemoteOutlet};
+use crate::remote::{Outlet, Placement, RemoteOutlet, Role};
 use crate::shard::{Inbound, InboxReceiver, Reroute, Shard};
 use crate::snapshot::{Epoch, ShardSnapshot};
 
@@ -112,6 +112,16 @@ impl Runtime {
             });
         }
         *inner.routes.write() = routes;
+        drop(hosted);
+        // Which epochs' marker batches wait for the moving shards: a
+        // departing shard records up to this epoch here, an arriving one
+        // the epochs after it.
+        for &id in &plan.departing {
+            inner.markers.set_role(id, Role::Departing { last: epoch });
+        }
+        for &id in &plan.arriving {
+            inner.markers.set_role(id, Role::Arriving { after: epoch });
+        }
         *pending = Some(Pending {
             epoch,
             arriving,
@@ -205,6 +215,12 @@ impl Runtime {
                 }
             }
         }
+        for &id in &plan.departing {
+            inner.markers.set_role(id, Role::Absent);
+        }
+        for &id in &plan.arriving {
+            inner.markers.set_role(id, Role::Steady);
+        }
         let mut running = inner.running.lock();
         let Some(running) = running.as_mut() else {
             return Err(Error::ShuttingDown);
@@ -242,6 +258,12 @@ mod tests {
         fn max_frame(&self) -> usize {
             1 << 20
         }
+
+        fn node_of(&self, _shard: u32) -> Option<&str> {
+            Some("elsewhere")
+        }
+
+        fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
     }
 
     fn registry() -> Registry {

@@ -31,7 +31,7 @@ use crate::error::{AskError, Error};
 use crate::function::Access;
 use crate::ingress::SplitCursor;
 use crate::registry::Registry;
-use crate::remote::Outlet;
+use crate::remote::{NodeMarkers, Outlet};
 use crate::snapshot::{
     Epoch, ProtocolError, ShardSnapshot, SnapshotProcess, StoredChannel, StoredEgress,
     StoredMessage, StoredTimer,
@@ -99,6 +99,9 @@ pub(crate) struct ShardSettings {
     /// Where the shard asks for an epoch sooner when only dirty actors stand
     /// between it and its bound (SNAPSHOTS §3.10 rule 34).
     pub(crate) pressure: Option<Arc<tokio::sync::Notify>>,
+    /// The node's marker batcher, where markers for shards on other nodes
+    /// go (SNAPSHOTS §3.2 rule 5).
+    pub(crate) markers: Arc<NodeMarkers>,
 }
 
 /// Where a shard hands its finished snapshot parts.
@@ -605,11 +608,16 @@ impl Shard {
             part,
             logs: vec![Vec::new(); self.peers.len()],
         });
-        for (destination, peer) in self.peers.iter().enumerate() {
-            if destination != self.id.index() {
-                peer.send_marker(self.id, epoch, sent[destination]);
-            }
-        }
+        // Markers go out on the routes before the cut (rule 25): local ones
+        // at once, the others in the node's batch per destination node.
+        let remote: Vec<_> = self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(destination, _)| *destination != self.id.index())
+            .filter_map(|(destination, peer)| peer.marker(self.id, epoch, sent[destination]))
+            .collect();
+        self.settings.markers.recorded(self.id, epoch, &remote);
         self.reroute_at_cut(epoch);
         self.finish_snapshot_if_complete();
     }

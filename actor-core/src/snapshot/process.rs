@@ -87,6 +87,9 @@ struct Incoming {
     logged: u64,
     /// Set when the channel closed by its marker.
     cut_seq: Option<u64>,
+    /// The cut of a marker that overtook the channel's last pre-cut
+    /// messages: the channel closes once it has delivered up to it.
+    awaited: Option<u64>,
 }
 
 /// The C-L state of one shard.
@@ -154,6 +157,20 @@ impl SnapshotProcess {
                 got: first_seq,
             });
         }
+        let last = first_seq + len as u64 - 1;
+        if let Some(cut_seq) = channel
+            .awaited
+            .filter(|cut| last > *cut && color < self.epoch)
+        {
+            // A pre-cut message past the marker's cut: the two disagree.
+            return Err(ProtocolError::CutMismatch {
+                from,
+                to: self.me,
+                epoch: self.epoch,
+                cut_seq,
+                delivered: last,
+            });
+        }
         let mut decision = BatchDecision::default();
         if color > self.epoch {
             // The sender recorded `color` before sending this: we must record
@@ -162,24 +179,42 @@ impl SnapshotProcess {
             decision.snapshot_first = Some(self.record(color));
         }
         let channel = &mut self.incoming[from.index()];
+        channel.delivered = last;
         if channel.recording {
             if color >= self.epoch {
-                // Rule 7, second case: a post-cut message closes the channel.
+                // Rule 7, second case: a post-cut message closes the channel
+                // (and makes a marker still waiting for it moot).
                 channel.recording = false;
+                channel.awaited = None;
                 self.open_channels -= 1;
                 decision.closes = true;
             } else {
                 // Rule 6: pre-cut message delivered after our snapshot.
                 decision.log_count = len;
                 channel.logged += len as u64;
+                // Rule 7, first case: the marker that came early closes the
+                // channel once its cut is delivered.
+                if channel.awaited == Some(channel.delivered) {
+                    channel.awaited = None;
+                    channel.cut_seq = Some(channel.delivered);
+                    channel.recording = false;
+                    self.open_channels -= 1;
+                    decision.closes = true;
+                }
             }
         }
-        channel.delivered = first_seq + len as u64 - 1;
         Ok(decision)
     }
 
     /// A marker for `epoch` arrives on `from`, saying the sender's last
     /// pre-snapshot sequence number was `cut_seq`.
+    ///
+    /// A marker need not come behind its channel's messages: markers
+    /// between nodes travel in a batch of their own (SNAPSHOTS §4,
+    /// "Reconnects"). One that overtook pre-cut messages waits for them
+    /// and closes the channel once `delivered == cut_seq` (rule 7); one
+    /// that comes after a post-cut message closed the channel has nothing
+    /// left to do.
     pub(crate) fn on_marker(
         &mut self,
         from: ShardId,
@@ -194,14 +229,11 @@ impl SnapshotProcess {
                 current: self.epoch,
             });
         }
-        let mut decision = MarkerDecision::default();
-        if epoch > self.epoch {
-            decision.snapshot_first = Some(self.record(epoch));
-        }
-        let channel = &mut self.incoming[from.index()];
-        // Channels are FIFO, so every message before the marker has been
-        // delivered by now.
-        if channel.delivered != cut_seq {
+        let channel = &self.incoming[from.index()];
+        let closed = epoch == self.epoch && !channel.recording;
+        // Past the cut, the sender's messages carry `epoch` and would have
+        // closed the channel (or recorded the epoch) already.
+        if (channel.delivered > cut_seq && !closed) || (channel.delivered < cut_seq && closed) {
             return Err(ProtocolError::CutMismatch {
                 from,
                 to: self.me,
@@ -210,12 +242,26 @@ impl SnapshotProcess {
                 delivered: channel.delivered,
             });
         }
-        channel.cut_seq = Some(cut_seq);
-        if channel.recording {
-            channel.recording = false;
-            self.open_channels -= 1;
-            decision.closes = true;
+        let mut decision = MarkerDecision::default();
+        if closed {
+            return Ok(decision);
         }
+        if epoch > self.epoch {
+            decision.snapshot_first = Some(self.record(epoch));
+        }
+        let channel = &mut self.incoming[from.index()];
+        if !channel.recording {
+            // The shard's own channel: nothing to close.
+            return Ok(decision);
+        }
+        if channel.delivered < cut_seq {
+            channel.awaited = Some(cut_seq);
+            return Ok(decision);
+        }
+        channel.cut_seq = Some(cut_seq);
+        channel.recording = false;
+        self.open_channels -= 1;
+        decision.closes = true;
         Ok(decision)
     }
 
@@ -230,6 +276,7 @@ impl SnapshotProcess {
             channel.delivered_at_snapshot = channel.delivered;
             channel.logged = 0;
             channel.cut_seq = None;
+            channel.awaited = None;
             channel.recording = index != self.me.index();
             if channel.recording {
                 self.open_channels += 1;
@@ -322,6 +369,49 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_ahead_of_its_channel_waits_for_the_cut() {
+        let mut p = process();
+        p.on_batch(ShardId(1), 1, 1, 0).unwrap();
+        let early = p.on_marker(ShardId(1), 1, 4).unwrap();
+        assert_eq!(
+            early,
+            MarkerDecision {
+                snapshot_first: Some(1),
+                closes: false,
+            },
+            "the marker records but the channel is still short"
+        );
+        let short = p.on_batch(ShardId(1), 2, 2, 0).unwrap();
+        assert_eq!((short.log_count, short.closes), (2, false));
+        let last = p.on_batch(ShardId(1), 4, 1, 0).unwrap();
+        assert_eq!(
+            (last.log_count, last.closes),
+            (1, true),
+            "the last pre-cut message is logged and closes the channel"
+        );
+        let cut = p.cuts().into_iter().find(|c| c.from == ShardId(1)).unwrap();
+        assert_eq!((cut.delivered_at_snapshot, cut.cut_seq), (1, 4));
+    }
+
+    #[test]
+    fn a_marker_after_a_post_cut_colour_is_moot() {
+        let mut p = process();
+        p.on_start(1);
+        assert_eq!(p.on_batch(ShardId(1), 1, 2, 0).unwrap().log_count, 2);
+        assert!(p.on_batch(ShardId(1), 3, 1, 1).unwrap().closes);
+        assert_eq!(
+            p.on_marker(ShardId(1), 1, 2),
+            Ok(MarkerDecision::default()),
+            "the channel closed on the colour; its marker changes nothing"
+        );
+        assert!(p.is_recording(), "shard 2 is still open");
+        assert!(p.on_marker(ShardId(2), 1, 0).unwrap().closes);
+        assert!(!p.is_recording());
+        let cut = p.cuts().into_iter().find(|c| c.from == ShardId(1)).unwrap();
+        assert_eq!(cut.cut_seq, 2, "the cut the log implies");
+    }
+
+    #[test]
     fn broken_channels_are_reported() {
         let mut p = process();
         assert!(matches!(
@@ -332,15 +422,31 @@ mod tests {
                 ..
             })
         ));
-        p.on_batch(ShardId(1), 1, 1, 0).unwrap();
-        assert!(matches!(
-            p.on_marker(ShardId(1), 1, 5),
-            Err(ProtocolError::CutMismatch {
-                cut_seq: 5,
-                delivered: 1,
-                ..
-            })
-        ));
+        p.on_batch(ShardId(1), 1, 3, 0).unwrap();
+        p.on_start(1);
+        assert!(
+            matches!(
+                p.on_marker(ShardId(1), 1, 2),
+                Err(ProtocolError::CutMismatch {
+                    cut_seq: 2,
+                    delivered: 3,
+                    ..
+                })
+            ),
+            "pre-cut messages past the marker's cut"
+        );
+        assert!(p.on_marker(ShardId(2), 1, 4).unwrap() == MarkerDecision::default());
+        assert!(
+            matches!(
+                p.on_batch(ShardId(2), 1, 5, 0),
+                Err(ProtocolError::CutMismatch {
+                    cut_seq: 4,
+                    delivered: 5,
+                    ..
+                })
+            ),
+            "a pre-cut batch past the awaited cut"
+        );
         p.on_start(2);
         assert!(matches!(
             p.on_marker(ShardId(2), 1, 0),

@@ -15,7 +15,8 @@ use crate::snapshots::PartUpload;
 use crate::transport::{ChannelId, Generation, Incarnation, NodeId};
 
 /// The transport channel control messages travel on: no shard has its
-/// number, and the data plane's external channel uses `u32::MAX`.
+/// number, and the data plane's external and marker channels use
+/// `u32::MAX` and `u32::MAX - 2`.
 pub(crate) const CONTROL_CHANNEL: ChannelId = ChannelId {
     src: u32::MAX - 1,
     dst: u32::MAX - 1,

@@ -4,9 +4,11 @@
 //!
 //! Each channel between shards (source shard → destination shard) is one
 //! transport channel `ChannelId { src, dst }`, so the transport's
-//! per-channel exactly-once FIFO is the channel's FIFO, and batches,
-//! markers and colours cross nodes unchanged: the receiving shard's
-//! Chandy–Lamport process runs as for a local channel. Messages sent from
+//! per-channel exactly-once FIFO is the channel's FIFO, and batches and
+//! colours cross nodes unchanged: the receiving shard's Chandy–Lamport
+//! process runs as for a local channel. Markers travel batched per node
+//! pair on [`MARKER_CHANNEL`]; a marker that overtakes its channel's last
+//! messages waits for them at the receiving shard. Messages sent from
 //! outside to an actor on another node travel on that node's external
 //! channel `ChannelId { src: EXTERNAL_SOURCE, dst }`.
 //!
@@ -34,7 +36,7 @@ use crate::transport::{Generation, Transport, TransportConfig};
 
 pub use error::DataPlaneError;
 pub use receiver::{deliver, Delivered, ReceiveLoop};
-pub use sink::{TransportSink, CONGESTION_FRAMES};
+pub use sink::{TransportSink, CONGESTION_FRAMES, MARKER_CHANNEL};
 
 /// This node's part of the data plane under one shard map: which shards
 /// run here, and where frames for the others go.

@@ -6,6 +6,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::generation::{admit, untag, Admission};
+use super::sink::MARKER_CHANNEL;
 use crate::transport::{Delivery, Events, Generation, TransportEvent};
 
 /// Delivers every frame the transport receives to the runtime's shards,
@@ -106,7 +107,7 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
         src: delivery.channel.src,
         dst: delivery.channel.dst,
     };
-    let Some((sent_under, _)) = untag(&delivery.payload) else {
+    let Some((sent_under, frame)) = untag(&delivery.payload) else {
         tracing::warn!(from = %delivery.from, %channel, "frame without a generation tag refused");
         return Delivered::NotAdmitted(None);
     };
@@ -114,8 +115,13 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
         Admission::Deliver => {}
         other => return Delivered::NotAdmitted(Some(other)),
     }
-    let frame = delivery.payload.slice(super::generation::TAG_LEN..);
-    if let Err(error) = runtime.deliver_remote(channel, frame) {
+    let delivered = if delivery.channel == MARKER_CHANNEL {
+        runtime.deliver_markers(delivery.from.as_str(), frame)
+    } else {
+        let frame = delivery.payload.slice(super::generation::TAG_LEN..);
+        runtime.deliver_remote(channel, frame)
+    };
+    if let Err(error) = delivered {
         if runtime.is_shutting_down() {
             return Delivered::ShuttingDown;
         }

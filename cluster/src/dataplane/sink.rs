@@ -6,9 +6,18 @@ use cairn_core::{RemoteChannel, RemoteShards};
 use super::generation::{tag, TAG_LEN};
 use crate::transport::{ChannelId, Generation, NodeId, Transport};
 
+/// The transport channel marker batches travel on, one per node pair: no
+/// shard has its number, and the external and control channels use
+/// `u32::MAX` and `u32::MAX - 1`.
+pub const MARKER_CHANNEL: ChannelId = ChannelId {
+    src: u32::MAX - 2,
+    dst: u32::MAX - 2,
+};
+
 /// Sends each frame to the node that owns its destination shard, on the
-/// transport channel of the same (source, destination) pair, tagged with
-/// the generation of the shard map.
+/// transport channel of the same (source, destination) pair, and each
+/// marker batch to its node on [`MARKER_CHANNEL`], tagged with the
+/// generation of the shard map.
 pub struct TransportSink<T: Transport> {
     transport: T,
     generation: Generation,
@@ -57,6 +66,23 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
 
     fn max_frame(&self) -> usize {
         self.max_payload - TAG_LEN
+    }
+
+    fn node_of(&self, shard: u32) -> Option<&str> {
+        self.owners
+            .get(shard as usize)
+            .filter(|owner| *owner != self.transport.local_node())
+            .map(NodeId::as_str)
+    }
+
+    fn send_markers(&self, node: &str, frame: Vec<u8>) {
+        let peer = NodeId::new(node);
+        let payload = tag(self.generation, &frame);
+        if let Err(error) = self.transport.send(&peer, MARKER_CHANNEL, payload) {
+            // The epoch cannot finish without them; it is aborted, and the
+            // cluster rolls back.
+            tracing::warn!(%peer, %error, "marker batch not sent");
+        }
     }
 
     fn congested(&self) -> bool {

@@ -1,0 +1,103 @@
+//! Frames from shards on other nodes: batches and messages from outside
+//! on their channels, and marker batches per node link.
+
+use bytes::Bytes;
+
+use crate::address::ShardId;
+use crate::error::{Error, Result};
+use crate::remote::{decode_frame, Expanded, MarkerBatch, RemoteChannel, EXTERNAL_SOURCE};
+use crate::shard::Inbound;
+
+use super::Runtime;
+
+impl Runtime {
+    /// Takes a frame that arrived from another node on `channel` (see
+    /// [`RemoteShards`](crate::RemoteShards)) and hands it to the
+    /// destination shard, which must be hosted here. The shard decodes it
+    /// on its own turn, checks the channel's sequence and runs the
+    /// snapshot rules as for a local channel; a frame that does not decode
+    /// or does not match its channel is refused there whole, and logged.
+    /// Messages from outside for a shard that has moved away (sent before
+    /// the move, and late) are forwarded to its new node (SNAPSHOTS §3.8
+    /// rule 25: strays are forwarded). Fails for another channel to a
+    /// shard that runs elsewhere, and during shutdown.
+    pub fn deliver_remote(&self, channel: RemoteChannel, frame: Bytes) -> Result<()> {
+        if self.is_shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        let shard_count = self.inner.config.shard_count;
+        if channel.dst >= shard_count.get() {
+            return Err(Error::Config(format!(
+                "channel {channel} leads to no shard of {}",
+                shard_count.get()
+            )));
+        }
+        match self.hosted_inbox(ShardId(channel.dst)) {
+            Ok(inbox) => inbox
+                .send(Inbound::Frame {
+                    channel,
+                    bytes: frame,
+                })
+                .map_err(|_| Error::ShuttingDown),
+            Err(Error::RemoteShard { .. }) if channel.src == EXTERNAL_SOURCE => {
+                let (_, items) = decode_frame(&self.inner.registry, shard_count, channel, &frame)?;
+                self.forward_strays(items)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sends messages from outside on to the node their shard runs on now.
+    /// They are not on a Chandy–Lamport channel (a message from outside is
+    /// in a snapshot only once its shard has taken it), so the detour
+    /// breaks no cut.
+    fn forward_strays(&self, items: Vec<Inbound>) -> Result<()> {
+        for item in items {
+            if let Inbound::External(envelope) = item {
+                self.deliver(envelope)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a batch of markers that came from node `from` (see
+    /// [`RemoteShards`](crate::RemoteShards)): each destination shard
+    /// named, which must be hosted here, gets a marker on the channel from
+    /// each source named, at the cut the batch lists or, unlisted, at the
+    /// last cut received for that channel from `from` (SNAPSHOTS §3.2
+    /// rule 5). Fails, delivering nothing, on a batch that does not
+    /// decode, names a shard out of range or not hosted here, or leaves
+    /// out a channel whose cut it never listed
+    /// ([`Error::MarkerBatch`]); and during shutdown.
+    pub fn deliver_markers(&self, from: &str, frame: &[u8]) -> Result<()> {
+        if self.is_shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        let batch = MarkerBatch::decode(frame)?;
+        let hosted = self.inner.hosted.read();
+        let mut link_cuts = self.inner.link_cuts.lock();
+        let markers = link_cuts
+            .expand(from, &batch, self.inner.config.shard_count, |shard| {
+                hosted.get(shard.index()).is_some_and(Option::is_some)
+            })
+            .map_err(|reason| Error::MarkerBatch {
+                node: from.to_owned(),
+                epoch: batch.epoch,
+                reason,
+            })?;
+        for Expanded { from, to, cut_seq } in markers {
+            let Some(Some(shard)) = hosted.get(to.index()) else {
+                continue;
+            };
+            let marker = Inbound::Marker {
+                from,
+                epoch: batch.epoch,
+                cut_seq,
+            };
+            if shard.inbox.send(marker).is_err() {
+                tracing::debug!(shard = %to, "shard stopped; marker dropped");
+            }
+        }
+        Ok(())
+    }
+}
