@@ -78,6 +78,13 @@ pub(crate) struct Shared {
     /// partitioned past the failure timeout): it must rejoin as a new
     /// incarnation.
     cut_off: watch::Sender<bool>,
+    /// The members' lives this node has seen alive: only those are
+    /// forgotten when gossip shows them dead. A new incarnation is shown
+    /// dead until gossip has seen it live, while its transport may already
+    /// be exchanging frames with this node; forgetting its link then would
+    /// restart this side's numbering, and the peer would take every later
+    /// frame for a duplicate.
+    seen_alive: Mutex<std::collections::HashSet<(NodeId, Incarnation)>>,
 }
 
 impl Shared {
@@ -231,6 +238,7 @@ impl Cluster {
             status: status::Status::default(),
             last_members: setup.last_members,
             cut_off: watch::channel(false).0,
+            seen_alive: Mutex::default(),
         });
         let tasks = vec![
             tokio::spawn(route(shared.clone(), events)),
@@ -532,11 +540,20 @@ async fn track_peers(shared: Arc<Shared>) {
     }
 }
 
-/// Forgets the members `view` shows dead.
+/// Forgets the members `view` shows dead, once seen alive in that life.
 pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
+    let mut seen_alive = shared.seen_alive.lock();
     for member in &view.members {
-        if &member.node != shared.me() && member.state == MemberState::Dead {
-            shared.transport.remove_peer(&member.node);
+        if &member.node == shared.me() {
+            continue;
+        }
+        let life = (member.node.clone(), member.incarnation);
+        if member.state == MemberState::Dead {
+            if seen_alive.contains(&life) {
+                shared.transport.remove_peer(&member.node);
+            }
+        } else {
+            seen_alive.insert(life);
         }
     }
 }
