@@ -32,19 +32,26 @@ impl Runtime {
                 shard_count.get()
             )));
         }
-        match self.hosted_inbox(ShardId(channel.dst)) {
-            Ok(inbox) => inbox
-                .send(Inbound::Frame {
-                    channel,
-                    bytes: frame,
-                })
-                .map_err(|_| Error::ShuttingDown),
-            Err(Error::RemoteShard { .. }) if channel.src == EXTERNAL_SOURCE => {
-                let (_, items) = decode_frame(&self.inner.registry, shard_count, channel, &frame)?;
-                self.forward_strays(items)
-            }
-            Err(error) => Err(error),
-        }
+        let frame = match self.hosted_inbox(ShardId(channel.dst)) {
+            Ok(inbox) => match inbox.send(Inbound::Frame {
+                channel,
+                bytes: frame,
+            }) {
+                Ok(()) => return Ok(()),
+                // A shard that has just handed off stops before it is
+                // forgotten here: what comes from outside meanwhile is a
+                // stray too.
+                Err(refused) if channel.src == EXTERNAL_SOURCE => match refused.0 {
+                    Inbound::Frame { bytes, .. } => bytes,
+                    _ => return Err(Error::ShuttingDown),
+                },
+                Err(_) => return Err(Error::ShuttingDown),
+            },
+            Err(Error::RemoteShard { .. }) if channel.src == EXTERNAL_SOURCE => frame,
+            Err(error) => return Err(error),
+        };
+        let (_, items) = decode_frame(&self.inner.registry, shard_count, channel, &frame)?;
+        self.forward_strays(items)
     }
 
     /// Sends messages from outside on to the node their shard runs on now.
@@ -58,6 +65,15 @@ impl Runtime {
             }
         }
         Ok(())
+    }
+
+    /// Forgets the marker cuts exchanged with `node`, which restarted as a
+    /// new process: both ends of the link start again empty, so the next
+    /// batch to it lists every channel (its new life knows none) and one
+    /// from it is expanded from what it lists.
+    pub fn forget_node(&self, node: &str) {
+        self.inner.markers.forget(node);
+        self.inner.link_cuts.lock().forget(node);
     }
 
     /// Takes a batch of markers that came from node `from` (see

@@ -130,13 +130,7 @@ impl Shard {
                 }
             }
             Inbound::Batch(batch) => self.record_frozen(batch),
-            Inbound::External(envelope) => {
-                if let Outlet::Remote(remote) = &self.peers[self.id.index()] {
-                    if let Err(error) = remote.forward_external(envelope) {
-                        tracing::warn!(shard = %self.id, %error, "message for a moved shard not forwarded");
-                    }
-                }
-            }
+            Inbound::External(envelope) => self.forward_stray(envelope),
             Inbound::Marker { .. }
             | Inbound::Probe(_)
             | Inbound::Inspect(_)
@@ -210,8 +204,19 @@ impl Shard {
         }
     }
 
-    /// Stops a shard that handed off: answers what is still in its inbox
-    /// and leaves its state to the new owner.
+    /// Forwards a message from outside to the shard's new node (an ask is
+    /// refused there: its reply channel cannot follow).
+    fn forward_stray(&self, envelope: crate::envelope::Envelope) {
+        if let Outlet::Remote(remote) = &self.peers[self.id.index()] {
+            if let Err(error) = remote.forward_external(envelope) {
+                tracing::warn!(shard = %self.id, %error, "message for a moved shard not forwarded");
+            }
+        }
+    }
+
+    /// Stops a shard that handed off: forwards what came from outside and
+    /// is still in its inbox, answers probes, and leaves its state to the
+    /// new owner.
     pub(super) fn depart(&mut self) {
         while let Ok(item) = self.inbox.try_recv() {
             match item {
@@ -219,10 +224,12 @@ impl Shard {
                     let _ = reply.send(self.stats());
                 }
                 Inbound::Inspect(inspection) => self.inspect(inspection),
-                Inbound::External(envelope) => {
-                    if let Some(reply) = envelope.reply {
-                        let error = Error::RemoteShard { shard: self.id.0 };
-                        reply.answer(Err(AskError::Send(error)));
+                Inbound::External(envelope) => self.forward_stray(envelope),
+                Inbound::Frame { channel, bytes } => {
+                    for item in self.decode(channel, &bytes) {
+                        if let Inbound::External(envelope) = item {
+                            self.forward_stray(envelope);
+                        }
                     }
                 }
                 _ => {}

@@ -88,6 +88,11 @@ pub(crate) async fn ask_remote(
         Control::Ask(AskRequest {
             id,
             asker: shared.transport.incarnation(),
+            owner: shared
+                .membership
+                .view()
+                .member(owner)
+                .map(|member| member.incarnation),
             to: to.clone(),
             message: message.to_owned(),
             body,
@@ -125,6 +130,13 @@ pub(crate) fn answer(shared: Arc<Shared>, asker: NodeId, request: AskRequest) {
             },
         );
     };
+    if request
+        .owner
+        .is_some_and(|owner| owner != shared.transport.incarnation())
+    {
+        let reason = "the ask was meant for an earlier life of this node; ask again";
+        return reply_to(&shared, Err(reason.to_owned()));
+    }
     let (runtime, payload) = match prepare(&shared, &request) {
         Ok(prepared) => prepared,
         Err(reason) => return reply_to(&shared, Err(reason)),

@@ -109,6 +109,10 @@ pub(crate) struct AskRequest {
     pub(crate) id: u64,
     /// The asking node's incarnation: ids are unique only within it.
     pub(crate) asker: Incarnation,
+    /// The life of the owner the asker meant, if it knew it: another life
+    /// (the request was carried over to a restarted owner) refuses it, so
+    /// that it is not handled twice.
+    pub(crate) owner: Option<Incarnation>,
     /// The actor asked.
     pub(crate) to: Address,
     /// The message's registered name.

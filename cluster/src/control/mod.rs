@@ -513,6 +513,10 @@ async fn route(shared: Arc<Shared>, mut events: Events) {
             TransportEvent::Message(delivery) => member::deliver_data(&shared, delivery),
             TransportEvent::PeerRestarted { peer, .. } => {
                 tracing::info!(%peer, "peer restarted as a new incarnation");
+                // Its new process knows no marker cut of ours.
+                if let Some(runtime) = shared.current_runtime() {
+                    runtime.forget_node(peer.as_str());
+                }
             }
             other => tracing::debug!(?other, "transport event"),
         }
@@ -540,7 +544,8 @@ async fn track_peers(shared: Arc<Shared>) {
     }
 }
 
-/// Forgets the members `view` shows dead, once seen alive in that life.
+/// Forgets the members `view` shows dead, once each, if seen alive in
+/// that life.
 pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
     let mut seen_alive = shared.seen_alive.lock();
     for member in &view.members {
@@ -549,7 +554,9 @@ pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
         }
         let life = (member.node.clone(), member.incarnation);
         if member.state == MemberState::Dead {
-            if seen_alive.contains(&life) {
+            // Once: a later view change must not drop the link of a next
+            // life that connected before gossip showed it.
+            if seen_alive.remove(&life) {
                 shared.transport.remove_peer(&member.node);
             }
         } else {

@@ -27,6 +27,11 @@ pub(crate) struct LinkCuts {
 }
 
 impl LinkCuts {
+    /// Forgets the cuts received from `node`.
+    pub(crate) fn forget(&mut self, node: &str) {
+        self.links.remove(node);
+    }
+
     /// Expands `batch`, which came from node `from`, into a marker per
     /// covered channel, and remembers its listed cuts. `hosted` tells
     /// whether a shard is hosted on this node. A batch that is not

@@ -51,6 +51,12 @@ impl NodeMarkers {
         send(&batcher, ready);
     }
 
+    /// Forgets the cuts sent to `node`: it restarted, so its next batch
+    /// lists every channel again.
+    pub(crate) fn forget(&self, node: &str) {
+        self.0.lock().forget(node);
+    }
+
     /// Gives `shard` a new role (at a handoff).
     pub(crate) fn set_role(&self, shard: ShardId, role: Role) {
         let mut batcher = self.0.lock();

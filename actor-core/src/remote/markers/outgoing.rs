@@ -100,6 +100,14 @@ impl MarkerBatcher {
         self.take_complete()
     }
 
+    /// Forgets the cuts sent on the link to `node` (the link itself stays,
+    /// as pending reports name it by index).
+    pub(crate) fn forget(&mut self, node: &str) {
+        for link in self.links.iter_mut().filter(|link| link.node == node) {
+            link.sent.clear();
+        }
+    }
+
     /// The node and sink of link `link`.
     pub(crate) fn link(&self, link: usize) -> (&str, &Arc<dyn RemoteShards>) {
         let link = &self.links[link];

@@ -126,6 +126,28 @@ fn later_batches_list_only_the_cuts_that_changed() {
     );
 }
 
+/// After a node restarts, the next batch to it lists every cut again: its
+/// new process knows none of the old ones.
+#[test]
+fn a_restarted_node_gets_every_cut_again() {
+    let sink = sink();
+    let mut batcher = batcher();
+    record(&mut batcher, &sink, 0, 1, [1, 2, 3, 4]);
+    record(&mut batcher, &sink, 1, 1, [5, 6, 7, 8]);
+    batcher.forget("b");
+    record(&mut batcher, &sink, 0, 2, [1, 2, 3, 4]);
+    let ready = record(&mut batcher, &sink, 1, 2, [5, 6, 7, 8]);
+    let cuts: Vec<Vec<ListedCut>> = ready.into_iter().map(|ready| ready.batch.cuts).collect();
+    assert_eq!(
+        cuts,
+        vec![
+            vec![cut(0, 2, 1), cut(0, 3, 2), cut(1, 2, 5), cut(1, 3, 6)],
+            vec![]
+        ],
+        "node b is told every cut again; node c, which did not restart, nothing"
+    );
+}
+
 #[test]
 fn expansion_gives_listed_cuts_and_the_last_ones_for_the_rest() {
     let mut links = LinkCuts::default();
