@@ -544,8 +544,7 @@ async fn track_peers(shared: Arc<Shared>) {
     }
 }
 
-/// Forgets the members `view` shows dead, once each, if seen alive in
-/// that life.
+/// Forgets the members `view` shows dead, if seen alive in that life.
 pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
     let mut seen_alive = shared.seen_alive.lock();
     for member in &view.members {
@@ -554,9 +553,10 @@ pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
         }
         let life = (member.node.clone(), member.incarnation);
         if member.state == MemberState::Dead {
-            // Once: a later view change must not drop the link of a next
-            // life that connected before gossip showed it.
-            if seen_alive.remove(&life) {
+            // Every time, not once: frames its generation's runtime still
+            // queued to it after the first time would otherwise stay as a
+            // backlog that holds ingress back.
+            if seen_alive.contains(&life) {
                 shared.transport.remove_peer(&member.node);
             }
         } else {
