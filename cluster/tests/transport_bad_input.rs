@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cairn::transport::{
-    ChannelId, NodeId, Secret, TcpTransport, Transport, TransportConfig, CONNECTIONS_REFUSED,
+    ChannelId, Incarnation, NodeId, Secret, TcpTransport, Transport, TransportConfig,
+    CONNECTIONS_REFUSED,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -41,9 +42,12 @@ enum Frame {
     },
     Auth {
         proof: Bytes,
+        /// This side's link id and the peer's, as known.
+        link: (u64, Option<u64>),
         delivered: Vec<((u32, u32), u64)>,
     },
     Accept {
+        link: (u64, Option<u64>),
         delivered: Vec<((u32, u32), u64)>,
     },
     Refuse {
@@ -163,6 +167,7 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     ));
     let forged = Frame::Auth {
         proof: Bytes::from_static(&[0; 32]),
+        link: (1, None),
         delivered: Vec::new(),
     };
     send(&mut wire, &forged).await;
@@ -179,6 +184,7 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     send(
         &mut wire,
         &Frame::Accept {
+            link: (1, None),
             delivered: Vec::new(),
         },
     )
@@ -206,7 +212,7 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     .await;
     assert!(!server.is_connected(&intruder_id) && !intruder.is_connected(&node));
     intruder.shutdown().await;
-    server.remove_peer(&intruder_id);
+    server.remove_peer(&intruder_id, Incarnation(1));
 
     // After all that, a good peer connects and messages flow both ways.
     let (good, mut good_events) = TcpTransport::bind("127.0.0.1:0", config(1)).await.unwrap();

@@ -17,34 +17,17 @@ use cairn::transport::{
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use transport_support::{payload, Received};
+use transport_support::{lossy, payload, run_paused, Received};
 
 const SEEDS: u64 = 60;
 const NODES: usize = 3;
 const CHANNELS: u32 = 3;
 const STEPS: usize = 400;
 
-fn lossy() -> Faults {
-    Faults {
-        drop: 0.2,
-        duplicate: 0.1,
-        max_delay: Duration::from_millis(30),
-    }
-}
-
 fn config(incarnation: u64) -> TransportConfig {
     TransportConfig::new("sim")
         .with_secret(None)
         .with_incarnation(Incarnation(incarnation))
-}
-
-fn run(scenario: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-        .block_on(scenario);
 }
 
 /// Reads what is already queued, after letting simulated time pass.
@@ -140,7 +123,7 @@ async fn simulate(seed: u64) {
 #[test]
 fn exactly_once_in_order_under_drops_duplicates_reorders_and_cuts() {
     for seed in 0..SEEDS {
-        run(simulate(seed));
+        run_paused(simulate(seed));
     }
 }
 
@@ -149,7 +132,7 @@ fn exactly_once_in_order_under_drops_duplicates_reorders_and_cuts() {
 /// nothing of the old life delivered to the new one.
 #[test]
 fn a_restarted_peer_resets_its_channels() {
-    run(async {
+    run_paused(async {
         let net = MemoryNetwork::new(7, lossy());
         let (a_id, b_id) = (NodeId::new("a"), NodeId::new("b"));
         let (a, mut a_events) = net.endpoint(a_id.clone(), config(1));
@@ -201,7 +184,7 @@ fn a_restarted_peer_resets_its_channels() {
 /// by its generation).
 #[test]
 fn a_carrying_transport_sends_what_was_queued_to_the_new_incarnation() {
-    run(async {
+    run_paused(async {
         let net = MemoryNetwork::new(9, lossy());
         let (a_id, b_id) = (NodeId::new("a"), NodeId::new("b"));
         let carrying = |incarnation| config(incarnation).with_carry_over_on_restart(true);
@@ -249,7 +232,7 @@ fn a_carrying_transport_sends_what_was_queued_to_the_new_incarnation() {
 /// catches up; then its unacknowledged messages arrive, in order.
 #[test]
 fn a_stale_generation_is_fenced_until_it_catches_up() {
-    run(async {
+    run_paused(async {
         let net = MemoryNetwork::new(11, Faults::none());
         let (a_id, c_id) = (NodeId::new("a"), NodeId::new("c"));
         let (a, mut a_events) = net.endpoint(a_id.clone(), config(1));

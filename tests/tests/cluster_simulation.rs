@@ -2,7 +2,8 @@
 //! real members — coordinator, generations, fencing, handoffs, recovery,
 //! a shared fs store — on the in-memory transport and gossip, under frame
 //! drops, duplicates and delays, with partitions, a crash and replacement,
-//! an isolated coordinator, a join and a graceful leave chosen by the
+//! an isolated coordinator, a join and a graceful leave, a member cut off
+//! only until the others moved on (back in its same life) chosen by the
 //! seed; then liveness, exact balances, every committed epoch audited,
 //! fencing and FIFO checked. Each run prints its seed and schedule.
 //!
@@ -40,10 +41,18 @@ async fn seed_2_isolated_coordinator_and_join_leave() {
     simulate(2).await;
 }
 
-/// Seed 3: a join then a graceful leave, and a partitioned member.
+/// Seed 3: a join then a graceful leave, and a member cut off briefly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_3_join_leave_and_partition() {
+async fn seed_3_join_leave_and_short_partition() {
     init_tracing();
     let _serial = SERIAL.lock().await;
     simulate(3).await;
+}
+
+/// Seed 4: a member cut off briefly, and a partitioned member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_4_short_partition_and_partition() {
+    init_tracing();
+    let _serial = SERIAL.lock().await;
+    simulate(4).await;
 }

@@ -513,13 +513,22 @@ async fn route(shared: Arc<Shared>, mut events: Events) {
             TransportEvent::Message(delivery) => member::deliver_data(&shared, delivery),
             TransportEvent::PeerRestarted { peer, .. } => {
                 tracing::info!(%peer, "peer restarted as a new incarnation");
-                // Its new process knows no marker cut of ours.
-                if let Some(runtime) = shared.current_runtime() {
-                    runtime.forget_node(peer.as_str());
-                }
+                forget_marker_cuts(&shared, &peer);
+            }
+            TransportEvent::LinkReset { peer } => {
+                tracing::info!(%peer, "peer had forgotten this node; its link starts over");
+                forget_marker_cuts(&shared, &peer);
             }
             other => tracing::debug!(?other, "transport event"),
         }
+    }
+}
+
+/// Forgets the marker cuts exchanged with `peer`: its side of the link
+/// starts over and knows none of them.
+fn forget_marker_cuts(shared: &Shared, peer: &NodeId) {
+    if let Some(runtime) = shared.current_runtime() {
+        runtime.forget_node(peer.as_str());
     }
 }
 
@@ -557,7 +566,10 @@ pub(crate) fn forget_dead(shared: &Shared, view: &MembershipView) {
             // queued to it after the first time would otherwise stay as a
             // backlog that holds ingress back.
             if seen_alive.contains(&life) {
-                shared.transport.remove_peer(&member.node);
+                shared
+                    .transport
+                    .remove_peer(&member.node, member.incarnation);
+                forget_marker_cuts(shared, &member.node);
             }
         } else {
             seen_alive.insert(life);

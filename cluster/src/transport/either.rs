@@ -41,10 +41,10 @@ impl Transport for MemberTransport {
         }
     }
 
-    fn remove_peer(&self, peer: &NodeId) {
+    fn remove_peer(&self, peer: &NodeId, life: Incarnation) {
         match self {
-            Self::Tcp(transport) => transport.remove_peer(peer),
-            Self::Memory(transport) => transport.remove_peer(peer),
+            Self::Tcp(transport) => transport.remove_peer(peer, life),
+            Self::Memory(transport) => transport.remove_peer(peer, life),
         }
     }
 

@@ -48,6 +48,8 @@ pub enum Refusal {
     StaleIncarnation,
     /// The peer's generation is below this node's.
     StaleGeneration,
+    /// The peer presents an older link than one it presented before.
+    StaleLink,
     /// The peer is not the node that was dialed, or is this node.
     WrongNode,
     /// A well-formed frame out of place (say, data before the handshake).
@@ -60,13 +62,14 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every reason, in the order the metrics list them.
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 11] = [
         Refusal::Malformed,
         Refusal::FrameTooLarge,
         Refusal::ClusterId,
         Refusal::Auth,
         Refusal::StaleIncarnation,
         Refusal::StaleGeneration,
+        Refusal::StaleLink,
         Refusal::WrongNode,
         Refusal::Protocol,
         Refusal::Timeout,
@@ -82,6 +85,7 @@ impl Refusal {
             Refusal::Auth => "auth",
             Refusal::StaleIncarnation => "stale_incarnation",
             Refusal::StaleGeneration => "stale_generation",
+            Refusal::StaleLink => "stale_link",
             Refusal::WrongNode => "wrong_node",
             Refusal::Protocol => "protocol",
             Refusal::Timeout => "timeout",

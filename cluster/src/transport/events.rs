@@ -52,6 +52,15 @@ pub enum TransportEvent {
         /// The new one.
         current: Incarnation,
     },
+    /// `peer`, in the same incarnation, began a new link to this node: it
+    /// had forgotten this node (say, it declared it dead while this node
+    /// went on). As for a restart, every channel to and from it was reset;
+    /// what this node had not had acknowledged is dropped, or renumbered
+    /// for the new link if the transport carries over.
+    LinkReset {
+        /// The peer.
+        peer: NodeId,
+    },
 }
 
 /// The receiving end of a transport's events.

@@ -3,14 +3,18 @@
 //! 1. dialer → `Hello` (cluster id, node, incarnation, generation, nonce);
 //! 2. acceptor → `Challenge` (its own hello, and its HMAC proof over both
 //!    hellos), or `Refuse` for another cluster;
-//! 3. dialer → `Auth` (its proof, and what it has delivered per channel);
-//! 4. acceptor → `Accept` (what it has delivered per channel).
+//! 3. dialer → `Auth` (its proof, its link ids, and what it has delivered
+//!    per channel);
+//! 4. acceptor → `Accept` (its link ids, and what it has delivered).
 //!
 //! Each side checks the other's proof, then its incarnation (an older one
 //! of a known node is refused) and generation (a lower one than its own is
 //! refused) — only after authentication, so an unauthenticated peer learns
 //! nothing of the node's state. The delivered maps let each side resend
-//! exactly what the other lacks.
+//! exactly what the other lacks. Link ids come in the frames after the
+//! proofs: a side that sees the peer began a new link (it forgot this
+//! node) resets its channels, and a delivered map counts only if it was
+//! made for the receiver's current link (see `link`).
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -20,6 +24,7 @@ use super::auth::{self, Role};
 use super::codec::{FrameCodec, WireError};
 use super::error::Refusal;
 use super::identity::NodeId;
+use super::link::LinkIds;
 use super::tcp::peers::Shared;
 use super::wire::{Delivered, Frame, Hello};
 
@@ -110,8 +115,12 @@ async fn accept_steps(shared: &Shared, wire: &mut Wire) -> Result<Established, H
         proof,
     })
     .await?;
-    let (proof, peer_delivered) = match next(wire).await? {
-        Frame::Auth { proof, delivered } => (proof, delivered),
+    let (proof, peer_link, peer_delivered) = match next(wire).await? {
+        Frame::Auth {
+            proof,
+            link,
+            delivered,
+        } => (proof, link, delivered),
         Frame::Refuse { reason } => return Err(refused(Refusal::ByPeer, reason)),
         other => {
             return Err(refused(
@@ -126,11 +135,12 @@ async fn accept_steps(shared: &Shared, wire: &mut Wire) -> Result<Established, H
             format!("bad proof from {}", dialer.node),
         ));
     }
-    let delivered = admit(shared, &dialer)?;
-    wire.send(Frame::Accept { delivered }).await?;
+    admit(shared, &dialer)?;
+    let (link, delivered, counts) = join_link(shared, &dialer, peer_link)?;
+    wire.send(Frame::Accept { link, delivered }).await?;
     Ok(Established {
         peer: dialer.node,
-        peer_delivered,
+        peer_delivered: if counts { peer_delivered } else { Vec::new() },
     })
 }
 
@@ -171,14 +181,31 @@ async fn dial_steps(
             format!("bad proof from {}", acceptor.node),
         ));
     }
-    let delivered = admit(shared, &acceptor)?;
+    admit(shared, &acceptor)?;
+    let (link, delivered) = shared.link_state(&acceptor.node).ok_or_else(|| {
+        refused(
+            Refusal::Protocol,
+            format!("{} was forgotten during the handshake", acceptor.node),
+        )
+    })?;
     let proof = auth::prove(secret, Role::Dialer, &dialer, &acceptor);
-    wire.send(Frame::Auth { proof, delivered }).await?;
+    wire.send(Frame::Auth {
+        proof,
+        link,
+        delivered,
+    })
+    .await?;
     match next(wire).await? {
-        Frame::Accept { delivered } => Ok(Established {
-            peer: acceptor.node,
-            peer_delivered: delivered,
-        }),
+        Frame::Accept {
+            link: peer_link,
+            delivered: peer_delivered,
+        } => {
+            let (_, _, counts) = join_link(shared, &acceptor, peer_link)?;
+            Ok(Established {
+                peer: acceptor.node,
+                peer_delivered: if counts { peer_delivered } else { Vec::new() },
+            })
+        }
         Frame::Refuse { reason } => Err(refused(Refusal::ByPeer, reason)),
         other => Err(refused(
             Refusal::Protocol,
@@ -216,7 +243,26 @@ fn check_identity(
     Ok(())
 }
 
-fn admit(shared: &Shared, peer: &Hello) -> Result<Delivered, HandshakeError> {
+/// Takes the peer's link ids: returns this side's link ids and delivered
+/// map (after any reset), and whether the peer's delivered map was made
+/// for this side's current link and so counts.
+fn join_link(
+    shared: &Shared,
+    peer: &Hello,
+    peer_link: LinkIds,
+) -> Result<(LinkIds, Delivered, bool), HandshakeError> {
+    shared.join_link(&peer.node, peer_link).map_err(|reason| {
+        refused(
+            reason,
+            format!(
+                "{} presents link {} of this node, which knows a newer one",
+                peer.node, peer_link.own.0
+            ),
+        )
+    })
+}
+
+fn admit(shared: &Shared, peer: &Hello) -> Result<(), HandshakeError> {
     shared.admit(peer).map_err(|reason| {
         refused(
             reason,

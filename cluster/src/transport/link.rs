@@ -5,10 +5,22 @@
 //! Both transports drive this state: TCP resends the unacknowledged
 //! frames when a connection is re-established, the in-memory transport
 //! also on a timer, since its datagrams may be lost.
+//!
+//! A link is one *life* of a node's relation to a peer, named by a
+//! [`LinkId`]: forgetting a peer (`remove_peer`) ends the link, and the
+//! next one numbers every channel from 1 again under a newer id. Each side
+//! tells the other its link id and the one it knows of the other's (in the
+//! handshake, or on every datagram), so a peer that forgot this node —
+//! while this node went on, as after an asymmetric partition in which only
+//! the peer declared it dead — is noticed, and this side resets its
+//! channels to match ([`LinkCheck::Reset`]) instead of numbering on where
+//! the peer no longer listens.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use bytes::Bytes;
+
+use serde::{Deserialize, Serialize};
 
 use super::identity::{ChannelId, Incarnation};
 use super::wire::{Delivered, Frame};
@@ -24,6 +36,35 @@ pub(crate) enum IncarnationCheck {
     Restarted { previous: Incarnation },
     /// An older incarnation than the one known: to be refused.
     Stale { known: Incarnation },
+}
+
+/// One life of a node's link to a peer: newer links have larger ids.
+/// Only unique per node and incarnation (each transport numbers its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct LinkId(pub(crate) u64);
+
+/// The link ids a side sends: its own, and the peer's as it knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LinkIds {
+    /// The sender's link to the receiver.
+    pub(crate) own: LinkId,
+    /// The receiver's link as the sender knows it; `None` before the
+    /// sender has heard from it.
+    pub(crate) peer: Option<LinkId>,
+}
+
+/// What the peer's link id means for the link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkCheck {
+    /// The first link id seen of the peer since this link began.
+    First,
+    /// The link id already known.
+    Same,
+    /// The peer began a new link (it forgot this node): every channel was
+    /// reset, as for a restart.
+    Reset,
+    /// An older link of the peer than the one known: to be ignored.
+    Stale,
 }
 
 /// The sending end of one channel.
@@ -56,7 +97,9 @@ struct Incoming {
 /// Every channel to and from one peer.
 #[derive(Debug)]
 pub(crate) struct Link {
+    id: LinkId,
     peer_incarnation: Option<Incarnation>,
+    peer_link: Option<LinkId>,
     outgoing: HashMap<ChannelId, Outgoing>,
     incoming: HashMap<ChannelId, Incoming>,
     acks_due: BTreeSet<ChannelId>,
@@ -66,13 +109,15 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// An empty link buffering at most `reorder_window` frames ahead of a
-    /// gap per channel, that drops what a restarted peer had not
-    /// acknowledged, or with `carry_over` sends it to the new life
+    /// An empty link named `id`, buffering at most `reorder_window`
+    /// frames ahead of a gap per channel, that drops what a restarted peer
+    /// had not acknowledged, or with `carry_over` sends it to the new life
     /// (see [`TransportConfig::carry_over_on_restart`](super::TransportConfig::carry_over_on_restart)).
-    pub(crate) fn new(reorder_window: u64, carry_over: bool) -> Self {
+    pub(crate) fn new(id: LinkId, reorder_window: u64, carry_over: bool) -> Self {
         Self {
+            id,
             peer_incarnation: None,
+            peer_link: None,
             outgoing: HashMap::new(),
             incoming: HashMap::new(),
             acks_due: BTreeSet::new(),
@@ -84,6 +129,42 @@ impl Link {
     /// The peer's incarnation, once seen.
     pub(crate) fn peer_incarnation(&self) -> Option<Incarnation> {
         self.peer_incarnation
+    }
+
+    /// This link's ids, to send to the peer.
+    pub(crate) fn ids(&self) -> LinkIds {
+        LinkIds {
+            own: self.id,
+            peer: self.peer_link,
+        }
+    }
+
+    /// Whether the peer, sending `ids`, addresses this very link: only
+    /// then do its sequence numbers, acknowledgements and delivered map
+    /// refer to this link's channels.
+    pub(crate) fn addressed_by(&self, ids: LinkIds) -> bool {
+        ids.peer == Some(self.id)
+    }
+
+    /// Records the peer's link id (after [`observe`](Self::observe) of its
+    /// incarnation). A newer one than known means the peer forgot this
+    /// node and numbers from 1: every channel is reset as for a restart.
+    pub(crate) fn observe_link(&mut self, peer: LinkId) -> LinkCheck {
+        let check = match self.peer_link {
+            None => LinkCheck::First,
+            Some(known) if known == peer => LinkCheck::Same,
+            Some(known) if known < peer => LinkCheck::Reset,
+            Some(_) => LinkCheck::Stale,
+        };
+        match check {
+            LinkCheck::First => self.peer_link = Some(peer),
+            LinkCheck::Reset => {
+                self.reset_channels();
+                self.peer_link = Some(peer);
+            }
+            LinkCheck::Same | LinkCheck::Stale => {}
+        }
+        check
     }
 
     /// What `incarnation` would mean, without changing anything.
@@ -105,21 +186,29 @@ impl Link {
         match check {
             IncarnationCheck::First => self.peer_incarnation = Some(incarnation),
             IncarnationCheck::Restarted { .. } => {
-                let outgoing = std::mem::take(&mut self.outgoing);
-                if self.carry_over {
-                    for (channel, out) in outgoing {
-                        for (_, payload) in out.unacked {
-                            self.push(channel, payload);
-                        }
-                    }
-                }
-                self.incoming.clear();
-                self.acks_due.clear();
+                self.reset_channels();
                 self.peer_incarnation = Some(incarnation);
+                self.peer_link = None;
             }
             IncarnationCheck::Same | IncarnationCheck::Stale { .. } => {}
         }
         check
+    }
+
+    /// Starts every channel over: what came from the peer is forgotten,
+    /// and what was unacknowledged to it is dropped, or renumbered from 1
+    /// if the link carries over.
+    fn reset_channels(&mut self) {
+        let outgoing = std::mem::take(&mut self.outgoing);
+        if self.carry_over {
+            for (channel, out) in outgoing {
+                for (_, payload) in out.unacked {
+                    self.push(channel, payload);
+                }
+            }
+        }
+        self.incoming.clear();
+        self.acks_due.clear();
     }
 
     /// Queues `payload` on `channel` and returns the frame to send.
@@ -253,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_gap_is_buffered_and_a_duplicate_dropped() {
-        let mut link = Link::new(16, false);
+        let mut link = Link::new(LinkId(1), 16, false);
         assert!(link.receive(C, 2, Bytes::from_static(b"b")).is_empty());
         let ready = link.receive(C, 1, Bytes::from_static(b"a"));
         assert_eq!(
@@ -272,7 +361,7 @@ mod tests {
 
     #[test]
     fn a_frame_past_the_window_is_dropped_for_a_resend() {
-        let mut link = Link::new(2, false);
+        let mut link = Link::new(LinkId(1), 2, false);
         assert!(link.receive(C, 4, Bytes::new()).is_empty());
         assert!(link.receive(C, 1, Bytes::new()).len() == 1);
         assert_eq!(link.delivered(), vec![(C, 1)]);
@@ -280,7 +369,7 @@ mod tests {
 
     #[test]
     fn resume_resends_only_what_the_peer_lacks() {
-        let mut link = Link::new(16, false);
+        let mut link = Link::new(LinkId(1), 16, false);
         for byte in 0..5u8 {
             link.push(C, Bytes::from(vec![byte]));
         }
@@ -292,7 +381,7 @@ mod tests {
 
     #[test]
     fn a_restarted_peer_resets_the_channels_and_a_stale_one_is_flagged() {
-        let mut link = Link::new(16, false);
+        let mut link = Link::new(LinkId(1), 16, false);
         assert_eq!(link.observe(Incarnation(5)), IncarnationCheck::First);
         link.push(C, Bytes::new());
         link.receive(C, 1, Bytes::new());
@@ -316,7 +405,7 @@ mod tests {
 
     #[test]
     fn a_carrying_link_renumbers_what_a_restarted_peer_had_not_acknowledged() {
-        let mut link = Link::new(16, true);
+        let mut link = Link::new(LinkId(1), 16, true);
         link.observe(Incarnation(5));
         for byte in [1u8, 2, 3] {
             link.push(C, Bytes::from(vec![byte]));
@@ -338,6 +427,50 @@ mod tests {
             vec![(1, Bytes::from(vec![2u8])), (2, Bytes::from(vec![3u8]))]
         );
         assert_eq!(data(&link.push(C, Bytes::new())).1, 3);
+    }
+
+    #[test]
+    fn a_newer_peer_link_resets_the_channels_and_an_older_one_is_ignored() {
+        let mut link = Link::new(LinkId(3), 16, true);
+        assert_eq!(link.observe_link(LinkId(5)), LinkCheck::First);
+        assert!(link.addressed_by(LinkIds {
+            own: LinkId(5),
+            peer: Some(LinkId(3)),
+        }));
+        assert!(!link.addressed_by(LinkIds {
+            own: LinkId(5),
+            peer: Some(LinkId(2)),
+        }));
+        for byte in [1u8, 2, 3] {
+            link.push(C, Bytes::from(vec![byte]));
+        }
+        link.acknowledged(&[(C, 1)]);
+        link.receive(C, 1, Bytes::new());
+        assert_eq!(link.observe_link(LinkId(5)), LinkCheck::Same);
+        assert_eq!(link.observe_link(LinkId(4)), LinkCheck::Stale);
+        assert_eq!(link.delivered(), vec![(C, 1)]);
+
+        assert_eq!(link.observe_link(LinkId(6)), LinkCheck::Reset);
+        assert!(link.delivered().is_empty());
+        let resent: Vec<u64> = link.resume(&[]).iter().map(|f| data(f).1).collect();
+        assert_eq!(resent, [1, 2], "the unacknowledged two, renumbered");
+        assert_eq!(
+            link.ids(),
+            LinkIds {
+                own: LinkId(3),
+                peer: Some(LinkId(6)),
+            }
+        );
+    }
+
+    #[test]
+    fn a_restarted_peer_is_met_with_no_link_known() {
+        let mut link = Link::new(LinkId(1), 16, false);
+        link.observe(Incarnation(1));
+        link.observe_link(LinkId(9));
+        link.observe(Incarnation(2));
+        assert_eq!(link.ids().peer, None);
+        assert_eq!(link.observe_link(LinkId(1)), LinkCheck::First);
     }
 
     /// What the unreliable network does to one frame in flight.
@@ -369,8 +502,8 @@ mod tests {
             messages in proptest::collection::vec(0u32..3, 1..60),
             fates in proptest::collection::vec(fate(), 1..200),
         ) {
-            let mut sender = Link::new(8, false);
-            let mut receiver = Link::new(8, false);
+            let mut sender = Link::new(LinkId(1), 8, false);
+            let mut receiver = Link::new(LinkId(1), 8, false);
             let mut fates = fates.into_iter().cycle();
             let mut in_flight: Vec<Frame> = messages
                 .iter()

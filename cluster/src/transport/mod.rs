@@ -67,9 +67,12 @@ pub trait Transport: Clone + Send + Sync + 'static {
     /// keeps the connection up. Sending to a peer adds it too.
     fn add_peer(&self, peer: NodeId);
 
-    /// Forgets `peer`: closes its connection, stops dialing it and drops
-    /// what was unacknowledged to it.
-    fn remove_peer(&self, peer: &NodeId);
+    /// Forgets `peer`'s life `life`: closes its connection, stops dialing
+    /// it, drops what was unacknowledged to it, and ends the link (the
+    /// peer sees a new one next time and resets its side:
+    /// [`TransportEvent::LinkReset`]). Does nothing if the link is already
+    /// with a later life of the peer.
+    fn remove_peer(&self, peer: &NodeId, life: Incarnation);
 
     /// Queues `payload` for `peer` on `channel`. It is delivered exactly
     /// once and in order with the channel's other messages, across

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::identity::{ChannelId, Generation, Incarnation, NodeId};
+use super::link::LinkIds;
 
 /// Per channel, the highest sequence number delivered in order.
 pub(crate) type Delivered = Vec<(ChannelId, u64)>;
@@ -32,10 +33,16 @@ pub(crate) enum Frame {
     /// Acceptor → dialer: the acceptor's identity and its proof over both
     /// hellos.
     Challenge { hello: Hello, proof: Bytes },
-    /// Dialer → acceptor: the dialer's proof, and what it has delivered.
-    Auth { proof: Bytes, delivered: Delivered },
-    /// Acceptor → dialer: accepted, and what the acceptor has delivered.
-    Accept { delivered: Delivered },
+    /// Dialer → acceptor: the dialer's proof, its link ids, and what it
+    /// has delivered.
+    Auth {
+        proof: Bytes,
+        link: LinkIds,
+        delivered: Delivered,
+    },
+    /// Acceptor → dialer: accepted, the acceptor's link ids, and what it
+    /// has delivered.
+    Accept { link: LinkIds, delivered: Delivered },
     /// Either side: the connection is refused, and why (for the logs).
     Refuse { reason: String },
     /// A payload on a channel.

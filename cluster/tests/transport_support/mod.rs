@@ -1,5 +1,6 @@
-//! Helpers shared by the transport tests: configurations, a metrics
-//! recorder to read counters from, and collecting deliveries.
+//! Helpers shared by the transport tests: configurations, a lossy
+//! network and a paused-time runtime for the in-memory transport, a
+//! metrics recorder to read counters from, and collecting deliveries.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -8,7 +9,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use cairn::transport::{
-    ChannelId, Delivery, Events, Incarnation, NodeId, Secret, TransportConfig, TransportEvent,
+    ChannelId, Delivery, Events, Faults, Incarnation, NodeId, Secret, TransportConfig,
+    TransportEvent,
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
@@ -25,6 +27,28 @@ pub fn config(incarnation: u64) -> TransportConfig {
     TransportConfig::new(CLUSTER)
         .with_secret(Some(Secret::new(SECRET)))
         .with_incarnation(Incarnation(incarnation))
+}
+
+/// A network that drops a fifth of the frames, duplicates a tenth and
+/// delays each by up to 30 ms (so reorders them).
+pub fn lossy() -> Faults {
+    Faults {
+        drop: 0.2,
+        duplicate: 0.1,
+        max_delay: Duration::from_millis(30),
+    }
+}
+
+/// Runs `scenario` on a current-thread runtime with paused time, so a
+/// seeded in-memory network replays (as far as Tokio's scheduling order
+/// is repeatable) and its timers cost no real time.
+pub fn run_paused(scenario: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(scenario);
 }
 
 static SNAPSHOTTER: OnceLock<Snapshotter> = OnceLock::new();
@@ -86,6 +110,7 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 pub struct Received {
     pub by_channel: HashMap<(NodeId, ChannelId), Vec<Delivery>>,
     pub total: usize,
+    /// Peer restarts and link resets, in arrival order.
     pub restarts: Vec<TransportEvent>,
 }
 
@@ -100,7 +125,9 @@ impl Received {
                     .or_default()
                     .push(delivery);
             }
-            restart @ TransportEvent::PeerRestarted { .. } => self.restarts.push(restart),
+            restart @ (TransportEvent::PeerRestarted { .. } | TransportEvent::LinkReset { .. }) => {
+                self.restarts.push(restart)
+            }
             TransportEvent::PeerUp { .. } | TransportEvent::PeerDown { .. } => {}
         }
     }

@@ -58,6 +58,11 @@ impl Sim {
                 self.zombies.push(zombie);
                 self.cut_off(target, "isolated coordinator").await;
             }
+            Fault::ShortPartition => {
+                let coordinator = self.coordinator();
+                let target = self.pick(|at| at != coordinator);
+                self.cut_briefly(target).await;
+            }
             Fault::JoinThenLeave => {
                 let joiner = *all_addresses()
                     .iter()
@@ -95,9 +100,7 @@ impl Sim {
         let before = self.incarnation(target);
         let hold = CUT_AT_LEAST + Duration::from_millis(self.rng.random_range(0..2_000));
         let cut_at = Instant::now();
-        for other in all_addresses().into_iter().filter(|at| *at != target) {
-            self.network.cut(target, other).await;
-        }
+        self.isolate(target, true).await;
         self.step(&format!(
             "{why}: {target} cut off for {hold:?} (incarnation {before:?})"
         ));
@@ -107,12 +110,47 @@ impl Sim {
         .await;
         self.step("the others moved on");
         tokio::time::sleep_until(cut_at + hold).await;
-        for other in all_addresses().into_iter().filter(|at| *at != target) {
-            self.network.heal(target, other).await;
-        }
+        self.isolate(target, false).await;
         self.step(&format!("{target} healed"));
         self.settle().await;
         self.assert_newer(target, before);
+    }
+
+    /// Cuts `target` off from every other address until the others run
+    /// without it, then heals it at once and waits until the cluster has
+    /// converged with it back, in the same incarnation or a newer one.
+    async fn cut_briefly(&mut self, target: SocketAddr) {
+        let before = self.incarnation(target);
+        self.isolate(target, true).await;
+        self.step(&format!(
+            "briefly partitioned: {target} cut off (incarnation {before:?})"
+        ));
+        self.wait_for("the others to move on without the cut-off member", |sim| {
+            sim.runs_without(target)
+        })
+        .await;
+        self.isolate(target, false).await;
+        self.step(&format!("the others moved on; {target} healed at once"));
+        self.settle().await;
+        let after = self.incarnation(target);
+        assert!(
+            after >= before,
+            "seed {}: {target} is back as incarnation {after:?}, older than {before:?}",
+            self.seed
+        );
+        let life = if after == before { "the same" } else { "a new" };
+        self.step(&format!("{target} is back in {life} incarnation {after:?}"));
+    }
+
+    /// Cuts `target` off from every other address (`cut`), or heals it.
+    async fn isolate(&self, target: SocketAddr, cut: bool) {
+        for other in all_addresses().into_iter().filter(|at| *at != target) {
+            if cut {
+                self.network.cut(target, other).await;
+            } else {
+                self.network.heal(target, other).await;
+            }
+        }
     }
 
     /// Whether every member but `target` runs a generation that gives

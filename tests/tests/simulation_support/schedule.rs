@@ -22,17 +22,23 @@ pub(super) enum Fault {
     IsolateCoordinator,
     /// A fourth member joins, then a member leaves gracefully.
     JoinThenLeave,
+    /// A member other than the coordinator cut off until the others have
+    /// moved on without it, then healed at once — before it finds that it
+    /// lost the majority, so it usually comes back in the *same*
+    /// incarnation, to peers that forgot it.
+    ShortPartition,
 }
 
-const FAULTS: [Fault; 4] = [
+const FAULTS: [Fault; 5] = [
     Fault::Partition,
     Fault::CrashAndReplace,
     Fault::IsolateCoordinator,
     Fault::JoinThenLeave,
+    Fault::ShortPartition,
 ];
 
 /// A seed's run: the network's frame faults throughout, and two
-/// cluster-level faults (consecutive seeds cover all four between them).
+/// cluster-level faults (seeds 1 to 4 cover all five between them).
 #[derive(Debug, Clone)]
 pub(super) struct Schedule {
     /// Drops, duplicates and delays of every transport frame until the end.
@@ -50,8 +56,9 @@ impl Schedule {
             duplicate: rng.random_range(0.0..0.1),
             max_delay: Duration::from_micros(rng.random_range(0..5_000)),
         };
-        let first = FAULTS[(seed % 4) as usize];
-        let second = FAULTS[((seed + 1) % 4) as usize];
+        let count = FAULTS.len() as u64;
+        let first = FAULTS[(seed % count) as usize];
+        let second = FAULTS[((seed + 1) % count) as usize];
         let faults = if rng.random_bool(0.5) {
             vec![first, second]
         } else {

@@ -4,7 +4,11 @@
 //! With no connections to carry them, the incarnation and generation
 //! travel on every datagram (SNAPSHOTS §3.1 rule 1): a datagram of an
 //! older incarnation of a known peer, addressed to an earlier incarnation
-//! of this node, or of a lower generation is dropped.
+//! of this node, or of a lower generation is dropped. So do the link ids
+//! (see `link`): a datagram of an older link of the peer is dropped, one
+//! made for an earlier link of this node is answered with a `Resume` that
+//! tells the sender which link is here now, and one from a newer link of
+//! the peer resets this side's channels to it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +27,7 @@ use crate::transport::config::TransportConfig;
 use crate::transport::error::{Refusal, TransportError};
 use crate::transport::events::{Delivery, Events, TransportEvent};
 use crate::transport::identity::{ChannelId, Generation, Incarnation, NodeId};
-use crate::transport::link::{IncarnationCheck, Link};
+use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId};
 use crate::transport::metrics::{refused_counter, WireCounters};
 use crate::transport::wire::Frame;
 use crate::transport::Transport;
@@ -34,7 +38,7 @@ use super::network::{Datagram, Inbound, MemoryNetwork};
 enum Command {
     Send(NodeId, ChannelId, Bytes),
     AddPeer(NodeId),
-    RemovePeer(NodeId),
+    RemovePeer(NodeId, Incarnation),
     SetGeneration(Generation),
 }
 
@@ -85,6 +89,7 @@ impl MemoryTransport {
             incarnation: config.incarnation,
             generation: config.generation,
             links: HashMap::new(),
+            next_link: 1,
             events: events_tx,
             network,
             delayed: DelayQueue::new(),
@@ -129,8 +134,8 @@ impl Transport for MemoryTransport {
         let _ = self.command(Command::AddPeer(peer));
     }
 
-    fn remove_peer(&self, peer: &NodeId) {
-        let _ = self.command(Command::RemovePeer(peer.clone()));
+    fn remove_peer(&self, peer: &NodeId, life: Incarnation) {
+        let _ = self.command(Command::RemovePeer(peer.clone(), life));
     }
 
     fn send(
@@ -181,6 +186,8 @@ struct Driver {
     config: TransportConfig,
     codec: FrameCodec,
     links: HashMap<NodeId, Link>,
+    /// The id of the next link made, so a peer's next link is newer.
+    next_link: u64,
     events: mpsc::UnboundedSender<TransportEvent>,
     network: MemoryNetwork,
     /// Datagrams received and not yet due.
@@ -228,9 +235,12 @@ impl Driver {
             self.config.reorder_window,
             self.config.carry_over_on_restart,
         );
-        self.links
-            .entry(peer.clone())
-            .or_insert_with(|| Link::new(window, carry_over))
+        let next_link = &mut self.next_link;
+        self.links.entry(peer.clone()).or_insert_with(|| {
+            let id = LinkId(*next_link);
+            *next_link += 1;
+            Link::new(id, window, carry_over)
+        })
     }
 
     fn command(&mut self, command: Command) {
@@ -245,8 +255,15 @@ impl Driver {
                     self.link_up(peer);
                 }
             }
-            Command::RemovePeer(peer) => {
-                self.links.remove(&peer);
+            Command::RemovePeer(peer, life) => {
+                let later = self
+                    .links
+                    .get(&peer)
+                    .and_then(Link::peer_incarnation)
+                    .is_some_and(|known| known > life);
+                if !later {
+                    self.links.remove(&peer);
+                }
             }
             Command::SetGeneration(generation) => {
                 self.generation = self.generation.max(generation);
@@ -277,11 +294,13 @@ impl Driver {
                 return;
             }
         };
-        let to_incarnation = self.links.get(peer).and_then(Link::peer_incarnation);
+        let link = self.link(peer);
+        let (to_incarnation, links) = (link.peer_incarnation(), link.ids());
         let datagram = Datagram {
             from: self.node.clone(),
             from_incarnation: self.incarnation,
             to_incarnation,
+            links,
             generation: self.generation,
             bytes,
         };
@@ -328,6 +347,19 @@ impl Driver {
                 });
             }
             IncarnationCheck::Same => {}
+        }
+        match self.link(&peer).observe_link(datagram.links.own) {
+            LinkCheck::Stale => return,
+            LinkCheck::Reset => self.emit(TransportEvent::LinkReset { peer: peer.clone() }),
+            LinkCheck::First | LinkCheck::Same => {}
+        }
+        if datagram.links.peer.is_some() && !self.link(&peer).addressed_by(datagram.links) {
+            // Made for an earlier link of this node: its sequence numbers
+            // and acknowledgements mean nothing to this one. Tell the
+            // sender which link is here, so it resets its side.
+            let delivered = self.link(&peer).delivered();
+            self.transmit(&peer, &Frame::Resume { delivered });
+            return;
         }
         match frame {
             Frame::Data {

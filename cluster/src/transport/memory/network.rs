@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::transport::config::TransportConfig;
 use crate::transport::events::Events;
 use crate::transport::identity::{Generation, Incarnation, NodeId};
+use crate::transport::link::LinkIds;
 
 use super::endpoint::MemoryTransport;
 
@@ -49,6 +50,9 @@ pub(crate) struct Datagram {
     pub(crate) from_incarnation: Incarnation,
     /// The incarnation of the destination the sender knows, if any.
     pub(crate) to_incarnation: Option<Incarnation>,
+    /// The sender's link to the destination, and the destination's link
+    /// as the sender knows it.
+    pub(crate) links: LinkIds,
     pub(crate) generation: Generation,
     pub(crate) bytes: Bytes,
 }

@@ -134,8 +134,8 @@ impl Transport for TcpTransport {
         }
     }
 
-    fn remove_peer(&self, peer: &NodeId) {
-        self.shared.remove_peer(peer);
+    fn remove_peer(&self, peer: &NodeId, life: Incarnation) {
+        self.shared.remove_peer(peer, life);
     }
 
     fn send(

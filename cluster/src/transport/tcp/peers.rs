@@ -16,7 +16,7 @@ use crate::transport::config::TransportConfig;
 use crate::transport::error::{Refusal, TransportError};
 use crate::transport::events::{Delivery, TransportEvent};
 use crate::transport::identity::{ChannelId, Generation, Incarnation, NodeId};
-use crate::transport::link::{IncarnationCheck, Link};
+use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId, LinkIds};
 use crate::transport::metrics::{refused_counter, WireCounters};
 use crate::transport::wire::{Delivered, Frame, Hello};
 
@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     tasks: Mutex<Option<JoinSet<()>>>,
     pub(crate) counters: WireCounters,
     next_conn: AtomicU64,
+    /// The id of the next link made, so a peer's next link is newer.
+    next_link: AtomicU64,
 }
 
 impl Shared {
@@ -77,6 +79,7 @@ impl Shared {
             tasks: Mutex::new(Some(JoinSet::new())),
             counters,
             next_conn: AtomicU64::new(0),
+            next_link: AtomicU64::new(1),
         }
     }
 
@@ -148,6 +151,7 @@ impl Shared {
     fn new_peer(&self) -> Peer {
         Peer {
             link: Link::new(
+                LinkId(self.next_link.fetch_add(1, Ordering::Relaxed)),
                 self.config.reorder_window,
                 self.config.carry_over_on_restart,
             ),
@@ -158,8 +162,18 @@ impl Shared {
         }
     }
 
-    pub(crate) fn remove_peer(&self, peer: &NodeId) {
-        if let Some(removed) = self.peers.lock().remove(peer) {
+    /// Forgets `peer` if the link is with its life `life` or an earlier
+    /// one (or with none yet): a later life that already connected stays.
+    pub(crate) fn remove_peer(&self, peer: &NodeId, life: Incarnation) {
+        let mut peers = self.peers.lock();
+        let later = peers
+            .get(peer)
+            .and_then(|entry| entry.link.peer_incarnation())
+            .is_some_and(|known| known > life);
+        if later {
+            return;
+        }
+        if let Some(removed) = peers.remove(peer) {
             if let Some(dialer) = removed.dialer {
                 dialer.cancel();
             }
@@ -224,9 +238,8 @@ impl Shared {
         }
     }
 
-    /// Checks an authenticated peer's incarnation and generation; returns
-    /// what this node has delivered from it, for the handshake.
-    pub(crate) fn admit(&self, hello: &Hello) -> Result<Delivered, Refusal> {
+    /// Checks an authenticated peer's incarnation and generation.
+    pub(crate) fn admit(&self, hello: &Hello) -> Result<(), Refusal> {
         if hello.generation < self.generation() {
             return Err(Refusal::StaleGeneration);
         }
@@ -249,7 +262,34 @@ impl Shared {
             IncarnationCheck::First | IncarnationCheck::Same => {}
         }
         entry.generation = hello.generation;
-        Ok(entry.link.delivered())
+        Ok(())
+    }
+
+    /// This node's link ids to an admitted `peer` and what it delivered
+    /// from it; `None` if the peer was forgotten meanwhile.
+    pub(crate) fn link_state(&self, peer: &NodeId) -> Option<(LinkIds, Delivered)> {
+        let peers = self.peers.lock();
+        let entry = peers.get(peer)?;
+        Some((entry.link.ids(), entry.link.delivered()))
+    }
+
+    /// Takes an admitted peer's link ids (see [`Link::observe_link`]):
+    /// returns this node's link ids and delivered map, after any reset,
+    /// and whether the peer's delivered map was made for this link.
+    pub(crate) fn join_link(
+        &self,
+        peer: &NodeId,
+        peer_link: LinkIds,
+    ) -> Result<(LinkIds, Delivered, bool), Refusal> {
+        let mut peers = self.peers.lock();
+        let entry = peers.get_mut(peer).ok_or(Refusal::Protocol)?;
+        match entry.link.observe_link(peer_link.own) {
+            LinkCheck::Stale => return Err(Refusal::StaleLink),
+            LinkCheck::Reset => self.emit(TransportEvent::LinkReset { peer: peer.clone() }),
+            LinkCheck::First | LinkCheck::Same => {}
+        }
+        let counts = entry.link.addressed_by(peer_link);
+        Ok((entry.link.ids(), entry.link.delivered(), counts))
     }
 
     /// Makes a handshaken connection the one carrying `peer`'s frames,
