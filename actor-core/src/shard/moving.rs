@@ -10,12 +10,14 @@
 //! which carries the real answer back. Each message is thus handled
 //! exactly once, by the new owner, and answered.
 //!
-//! To keep the order in which messages from outside reached the shard, the
-//! messages from outside queued *behind* the first such ask move with it
-//! (they would otherwise be restored from the snapshot and handled before
-//! it), and so do those that reach the frozen shard while it holds any.
-//! Messages from actors, timers and ingress records stay in the snapshot:
-//! they are ordered per channel, and the cut keeps that order.
+//! So as not to reverse messages from outside, those queued *behind* the
+//! first such ask move with it (restored from the snapshot, they would be
+//! handled before it for certain), and so do those that reach the frozen
+//! shard while it holds any; all are handed on in their order (an ask and
+//! a tell then travel on different channels between nodes, as any ask and
+//! tell from outside do). Messages from actors, timers and ingress records
+//! stay in the snapshot: they are ordered per channel, and the cut keeps
+//! that order.
 //!
 //! If the epoch does not commit, none of them was handled anywhere (the
 //! cluster restores the last commit, which precedes them): the asks fail
