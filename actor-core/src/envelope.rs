@@ -88,6 +88,40 @@ impl ReplyTo {
     }
 }
 
+/// The caller of an ask that goes on to the node running its actor's shard
+/// ([`RemoteShards::forward_ask`](crate::RemoteShards::forward_ask)):
+/// answered once, with the reply as MessagePack or why there is none. One
+/// dropped unanswered tells its caller that no reply came, so a caller is
+/// never left waiting in silence.
+#[derive(Debug)]
+pub struct AskReply {
+    reply: ReplyTo,
+}
+
+impl AskReply {
+    /// The caller of an ask, if it has one (an ingress record has not).
+    pub(crate) fn of(reply: ReplyTo) -> Result<Self, ReplyTo> {
+        if reply.has_caller() {
+            Ok(Self { reply })
+        } else {
+            Err(reply)
+        }
+    }
+
+    /// Whether the caller wants the reply only once the epoch holding the
+    /// handler's effects has committed (`ask_durable`).
+    pub fn durable(&self) -> bool {
+        matches!(self.reply, ReplyTo::DurableAsk(_))
+    }
+
+    /// Hands the caller the handler's reply, MessagePack-encoded as it
+    /// came from the other node (the caller decodes it as the type it
+    /// expects, see [`Payload::encoded`]), or the error.
+    pub fn answer(self, reply: Result<Vec<u8>, AskError>) {
+        self.reply.answer(reply.map(Payload::encoded));
+    }
+}
+
 /// A message with its routing: destination, sender, and the ask waiting for
 /// a reply, if any.
 #[derive(Debug)]

@@ -53,6 +53,17 @@ pub enum Error {
         /// The shard.
         shard: u32,
     },
+    /// The actor's shard was leaving this node at the cut of `epoch`, and
+    /// that epoch did not commit (or the node stopped first): the message
+    /// was taken along for the new owner and never handled anywhere, so it
+    /// is safe to send again.
+    #[error("shard {shard} was moving to another node at epoch {epoch}, which did not commit; the message was not handled")]
+    HandoffAborted {
+        /// The shard.
+        shard: u32,
+        /// The epoch at whose cut the shard was leaving.
+        epoch: u64,
+    },
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -12,7 +12,8 @@
 //! - `function`: the traits the macros implement, and the erased actor.
 //! - `registry`: the function types a node runs.
 //! - `context`: what a handler may do besides changing its state.
-//! - `envelope`: a message with its routing.
+//! - `envelope`: a message with its routing, and [`AskReply`], the caller
+//!   of an ask that goes on to another node.
 //! - `timers`: a shard's delayed messages.
 //! - `egress`: sinks for records leaving the system.
 //! - `shard`: the single-threaded executor of one key range.
@@ -43,6 +44,7 @@ mod timers;
 pub use address::{ActorId, Address, FunctionType, ShardCount, ShardId};
 pub use context::Context;
 pub use egress::{EgressKey, EgressRecord, EgressSink, FileSink, StdoutSink};
+pub use envelope::AskReply;
 pub use error::{AskError, CodecError, Error, MarkerBatchError, Result};
 pub use function::{Access, FunctionDescriptor, Handlers, MessageType, StatefulFunction};
 pub use ingress::{

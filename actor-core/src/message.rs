@@ -71,14 +71,26 @@ impl Payload {
         self.0.as_any().downcast_ref::<M>()
     }
 
+    /// A message that arrived from another node still MessagePack-encoded,
+    /// because only whoever takes it out knows its Rust type: the reply to
+    /// an ask forwarded to the node running its actor. [`Payload::downcast`]
+    /// decodes it as the type asked for; [`Payload::is`] and
+    /// [`Payload::downcast_ref`] see only its bytes.
+    pub fn encoded(msgpack: Vec<u8>) -> Self {
+        Self::new(Encoded(msgpack))
+    }
+
     /// Takes the typed message out, or gives the payload back if it holds
-    /// another type.
+    /// another type. A payload made by [`Payload::encoded`] is decoded as
+    /// `M`, and given back if it does not decode as one.
     pub fn downcast<M: Message>(self) -> Result<M, Payload> {
         if self.is::<M>() {
             let any = self.0.into_any();
             Ok(*any
                 .downcast::<M>()
                 .expect("type checked just above; this is a bug"))
+        } else if let Some(Encoded(bytes)) = self.downcast_ref::<Encoded>() {
+            rmp_serde::from_slice::<M>(bytes).map_err(|_| self)
         } else {
             Err(self)
         }
@@ -95,6 +107,10 @@ impl Payload {
     /// [`Payload::to_msgpack`], appended to `bytes` (which keeps what it
     /// held before; on an error, what was appended may be partial).
     pub fn append_msgpack(&self, bytes: &mut Vec<u8>) -> Result<(), CodecError> {
+        if let Some(Encoded(encoded)) = self.downcast_ref::<Encoded>() {
+            bytes.extend_from_slice(encoded);
+            return Ok(());
+        }
         let mut serializer = rmp_serde::Serializer::new(bytes).with_struct_map();
         erased_serde::serialize(&*self.0, &mut serializer)
             .map_err(|error| CodecError::Encode(error.to_string()))
@@ -120,6 +136,28 @@ impl Payload {
     }
 }
 
+/// MessagePack bytes standing for a message of a type only their reader
+/// knows ([`Payload::encoded`]). Serializing them re-emits the value they
+/// hold (as JSON, for instance), not a byte string.
+struct Encoded(Vec<u8>);
+
+impl Serialize for Encoded {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut deserializer = rmp_serde::Deserializer::from_read_ref(&self.0);
+        serde_transcode::transcode(&mut deserializer, serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Encoded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut bytes = Vec::new();
+        let mut serializer = rmp_serde::Serializer::new(&mut bytes).with_struct_map();
+        serde_transcode::transcode(deserializer, &mut serializer)
+            .map_err(serde::de::Error::custom)?;
+        Ok(Self(bytes))
+    }
+}
+
 impl fmt::Debug for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Payload<{}>", self.type_name())
@@ -135,6 +173,33 @@ mod tests {
     struct Credit {
         amount: i64,
         transfer: String,
+    }
+
+    /// A reply that crossed nodes as MessagePack comes out as the type its
+    /// reader asks for, keeps its bytes when encoded again, renders as
+    /// JSON, and is given back when it is not of the type asked for.
+    #[test]
+    fn an_encoded_payload_decodes_as_the_type_asked_for() {
+        let original = Credit {
+            amount: -3,
+            transfer: "t-9".into(),
+        };
+        let bytes = Payload::new(Credit {
+            amount: -3,
+            transfer: "t-9".into(),
+        })
+        .to_msgpack()
+        .unwrap();
+        assert_eq!(Payload::encoded(bytes.clone()).to_msgpack().unwrap(), bytes);
+        assert_eq!(
+            Payload::encoded(bytes.clone()).to_json().unwrap(),
+            serde_json::json!({"amount": -3, "transfer": "t-9"})
+        );
+        let decoded = Payload::encoded(bytes.clone())
+            .downcast::<Credit>()
+            .unwrap();
+        assert_eq!(decoded, original);
+        assert!(Payload::encoded(bytes).downcast::<u64>().is_err());
     }
 
     #[test]

@@ -86,12 +86,12 @@ pub use cairn_core::{
     StoredMessage, StoredTimer, FULL_SNAPSHOT_EVERY,
 };
 pub use cairn_core::{
-    Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, CodecError, Context,
-    EgressKey, EgressRecord, EgressSink, Epoch, Error, FileSink, FunctionCount, FunctionDescriptor,
-    FunctionTraffic, FunctionType, Handlers, HandoffPlan, MarkerBatchError, Message, MessageType,
-    Payload, Placement, Registry, RemoteChannel, RemoteShards, Result, Runtime, RuntimeConfig,
-    ShardCount, ShardId, ShardStats, SnapshotLink, StatefulFunction, StdoutSink, TimerId,
-    EXTERNAL_SOURCE, PROTOCOL_ERRORS,
+    Access, ActorId, ActorStatus, ActorSummary, ActorView, Address, AskError, AskReply, CodecError,
+    Context, EgressKey, EgressRecord, EgressSink, Epoch, Error, FileSink, FunctionCount,
+    FunctionDescriptor, FunctionTraffic, FunctionType, Handlers, HandoffPlan, MarkerBatchError,
+    Message, MessageType, Payload, Placement, Registry, RemoteChannel, RemoteShards, Result,
+    Runtime, RuntimeConfig, ShardCount, ShardId, ShardStats, SnapshotLink, StatefulFunction,
+    StdoutSink, TimerId, EXTERNAL_SOURCE, PROTOCOL_ERRORS,
 };
 pub use cairn_core::{
     FileSource, Ingress, IngressSource, RouteError, SplitReader, DEFAULT_MAX_IN_FLIGHT,

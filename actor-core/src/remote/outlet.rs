@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::address::ShardId;
-use crate::envelope::Envelope;
+use crate::envelope::{AskReply, Envelope};
 use crate::error::{AskError, Error, Result};
 use crate::registry::Registry;
 use crate::shard::{Batch, Inbound, InboxSender};
@@ -133,16 +133,30 @@ impl RemoteOutlet {
     }
 
     /// Forwards a message sent from outside the actor system, on this
-    /// node's external channel to the shard. Asks cannot be forwarded.
+    /// node's external channel to the shard; an ask goes through
+    /// [`RemoteShards::forward_ask`], which carries its answer back. A
+    /// message that does not encode is refused (an ask is answered so).
     pub(crate) fn forward_external(&self, mut envelope: Envelope) -> Result<()> {
-        if let Some(reply) = envelope.reply.take() {
-            if reply.has_caller() {
-                let error = Error::RemoteShard { shard: self.to.0 };
-                reply.answer(Err(AskError::Send(error.clone())));
+        let caller = match envelope.reply.take().map(AskReply::of) {
+            Some(Ok(caller)) => Some(caller),
+            // An ingress record's credit returns here, when it leaves.
+            Some(Err(_)) | None => None,
+        };
+        let message = match StoredMessage::encode(&self.registry, &envelope) {
+            Ok(message) => message,
+            Err(error) => {
+                let error = Error::from(error);
+                if let Some(caller) = caller {
+                    caller.answer(Err(AskError::Send(error.clone())));
+                }
                 return Err(error);
             }
+        };
+        if let Some(caller) = caller {
+            let durable = caller.durable();
+            self.sink.forward_ask(self.to.0, message, durable, caller);
+            return Ok(());
         }
-        let message = StoredMessage::encode(&self.registry, &envelope)?;
         let frame = Frame::External {
             to: self.to,
             messages: vec![message],

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::address::{ShardCount, ShardId};
-use crate::error::{Error, Result};
+use crate::envelope::AskReply;
+use crate::error::{AskError, Error, Result};
+use crate::snapshot::StoredMessage;
 
 /// The source of the node-level channel that carries messages sent from
 /// outside the actor system ([`Runtime::send`](crate::Runtime::send)) to a
@@ -69,6 +71,22 @@ pub trait RemoteShards: Send + Sync + 'static {
     /// it holds, ingress readers admit no new record (the default: never).
     fn congested(&self) -> bool {
         false
+    }
+
+    /// Forwards an ask from outside the actor system (`message`, for an
+    /// actor of `shard`) to the node running that shard, and hands that
+    /// node's answer to `reply` (`durable`: answered there only once the
+    /// epoch holding the handler's effects commits). Called when an ask
+    /// reaches a node its shard has left, possibly from a shard's turn:
+    /// must not block. Every failure on the way (the owner is dead, the
+    /// cluster moved to a new generation) must reach `reply` as an error;
+    /// dropping it unanswered tells the caller no reply came.
+    ///
+    /// The default refuses the ask with [`Error::RemoteShard`], for sinks
+    /// with no way to carry a reply back.
+    fn forward_ask(&self, shard: u32, message: StoredMessage, durable: bool, reply: AskReply) {
+        let _ = (message, durable);
+        reply.answer(Err(AskError::Send(Error::RemoteShard { shard })));
     }
 }
 

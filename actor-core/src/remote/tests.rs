@@ -12,18 +12,22 @@ use super::outlet::{Outlet, RemoteOutlet};
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 use super::wire::{Frame, Undeliverable};
 use crate::address::{Address, ShardCount, ShardId};
-use crate::envelope::{Envelope, ReplyTo};
-use crate::error::{AskError, Error};
+use crate::envelope::{AskReply, Envelope, ReplyTo};
 use crate::function::StatefulFunction;
 use crate::message::Payload;
 use crate::registry::Registry;
 use crate::shard::{Batch, Inbound};
+use crate::snapshot::StoredMessage;
 use crate::test_support::Tally;
 
-/// Records every frame it is given.
+/// An ask handed to the sink: its shard, message, durability and caller.
+type ForwardedAsk = (u32, StoredMessage, bool, AskReply);
+
+/// Records every frame and every ask it is given.
 struct Recorder {
     max_frame: usize,
     frames: Mutex<Vec<(RemoteChannel, Vec<u8>)>>,
+    asks: Mutex<Vec<ForwardedAsk>>,
 }
 
 impl RemoteShards for Recorder {
@@ -40,6 +44,10 @@ impl RemoteShards for Recorder {
     }
 
     fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
+
+    fn forward_ask(&self, shard: u32, message: StoredMessage, durable: bool, reply: AskReply) {
+        self.asks.lock().push((shard, message, durable, reply));
+    }
 }
 
 const COUNT: u32 = 4;
@@ -67,6 +75,7 @@ fn outlet(max_frame: usize) -> (Outlet, Arc<Recorder>, Arc<Registry>) {
     let recorder = Arc::new(Recorder {
         max_frame,
         frames: Mutex::new(Vec::new()),
+        asks: Mutex::new(Vec::new()),
     });
     let outlet = Outlet::Remote(Box::new(RemoteOutlet::new(
         DESTINATION,
@@ -166,8 +175,13 @@ fn a_message_that_cannot_cross_keeps_its_place_as_a_dead_letter() {
     assert!(batch.envelopes[2].payload.is::<u64>());
 }
 
+/// A message from outside for a shard on another node crosses on the
+/// node's external channel; an ask is handed to the sink with its caller,
+/// and the answer the sink gets back (MessagePack) reaches the caller as
+/// the type it asked for. A durable ask says so; a caller the sink drops
+/// sees its reply channel close.
 #[tokio::test]
-async fn externals_cross_on_the_node_channel_and_asks_do_not() {
+async fn externals_cross_on_the_node_channel_and_asks_are_forwarded() {
     let (outlet, recorder, registry) = outlet(1 << 20);
     let Outlet::Remote(remote) = &outlet else {
         unreachable!("built remote");
@@ -176,15 +190,33 @@ async fn externals_cross_on_the_node_channel_and_asks_do_not() {
     remote
         .forward_external(Envelope::new(to.clone(), None, Payload::new(9u64)))
         .unwrap();
+    let ask = |n: u64, reply| {
+        remote
+            .forward_external(Envelope::ask(to.clone(), Payload::new(n), reply))
+            .expect("an ask is forwarded, not refused");
+    };
     let (reply, answer) = oneshot::channel();
-    let refused =
-        remote.forward_external(Envelope::ask(to, Payload::new(1u64), ReplyTo::Ask(reply)));
-    assert_eq!(refused, Err(Error::RemoteShard { shard: 1 }));
-    assert!(matches!(
-        answer.await.unwrap(),
-        Err(AskError::Send(Error::RemoteShard { shard: 1 }))
-    ));
-    assert_eq!(recorder.frames.lock().len(), 1, "the ask sent nothing");
+    ask(1, ReplyTo::Ask(reply));
+    let (durable_reply, durable_answer) = oneshot::channel();
+    ask(2, ReplyTo::DurableAsk(durable_reply));
+    let mut asks = std::mem::take(&mut *recorder.asks.lock());
+    assert_eq!(asks.len(), 2, "both asks went to the sink");
+    let (shard, message, durable, caller) = asks.remove(0);
+    assert_eq!((shard, durable), (1, false));
+    assert_eq!(message.to, to);
+    let decoded = message.decode(&registry).unwrap();
+    assert_eq!(decoded.payload.downcast_ref::<u64>(), Some(&1));
+    caller.answer(Ok(Payload::new(41u64).to_msgpack().unwrap()));
+    let reply = answer.await.unwrap().expect("the owner's answer");
+    assert_eq!(reply.downcast::<u64>().ok(), Some(41));
+    let (_, _, durable, caller) = asks.remove(0);
+    assert!(durable);
+    drop(caller);
+    assert!(
+        durable_answer.await.is_err(),
+        "the caller sees its reply channel closed (`Runtime::ask` reports no reply)"
+    );
+    assert_eq!(recorder.frames.lock().len(), 1, "the asks sent no frame");
     assert_eq!(
         recorder.frames.lock()[0].0,
         RemoteChannel {

@@ -239,20 +239,30 @@ mod tests {
 
     use super::*;
     use crate::address::{Address, ShardCount};
+    use crate::envelope::AskReply;
+    use crate::error::AskError;
     use crate::function::StatefulFunction;
     use crate::message::Payload;
     use crate::registry::Registry;
     use crate::remote::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
     use crate::runtime::RuntimeConfig;
+    use crate::snapshot::StoredMessage;
     use crate::test_support::Tally;
 
-    /// Records every frame it is given.
+    /// Records every frame and every ask it is given.
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(RemoteChannel, Vec<u8>)>>);
+    struct Recorder(
+        Mutex<Vec<(RemoteChannel, Vec<u8>)>>,
+        Mutex<Vec<(u32, StoredMessage, AskReply)>>,
+    );
 
     impl RemoteShards for Recorder {
         fn send(&self, channel: RemoteChannel, frame: Vec<u8>) {
             self.0.lock().push((channel, frame));
+        }
+
+        fn forward_ask(&self, shard: u32, message: StoredMessage, _durable: bool, reply: AskReply) {
+            self.1.lock().push((shard, message, reply));
         }
 
         fn max_frame(&self) -> usize {
@@ -321,5 +331,152 @@ mod tests {
         );
         runtime.shutdown().await;
         sender.shutdown().await;
+    }
+
+    /// A runtime running both shards of two, with snapshots, and the
+    /// receiver of its parts.
+    fn two_shards(
+        recorder: &Arc<Recorder>,
+    ) -> (
+        Runtime,
+        tokio::sync::mpsc::UnboundedReceiver<ShardSnapshot>,
+        ShardCount,
+    ) {
+        let count = ShardCount::new(2).unwrap();
+        let config = RuntimeConfig {
+            shard_count: count,
+            ..RuntimeConfig::default()
+        };
+        let (parts, received) = tokio::sync::mpsc::unbounded_channel();
+        let link = crate::runtime::SnapshotLink {
+            parts,
+            restore: Vec::new(),
+            pressure: Arc::default(),
+        };
+        let placement = Placement::partial([ShardId(0), ShardId(1)], recorder.clone());
+        let runtime = Runtime::start_with(
+            config,
+            registry(),
+            Vec::new(),
+            Some(link),
+            Vec::new(),
+            placement,
+        )
+        .unwrap();
+        (runtime, received, count)
+    }
+
+    /// Queues, on shard 0, a tell, an ask (whose answer goes to the
+    /// returned receiver) and another tell, all from outside; then
+    /// prepares shard 0's move away at the cut of epoch 1 and starts it.
+    /// Nothing runs in between (one thread), so all three wait in the
+    /// shard's queue at its cut.
+    fn ask_at_the_cut(
+        runtime: &Runtime,
+        recorder: &Arc<Recorder>,
+        count: ShardCount,
+    ) -> tokio::sync::oneshot::Receiver<Result<Payload, AskError>> {
+        let here = (0u64..)
+            .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
+            .find(|address| address.shard(count) == ShardId(0))
+            .unwrap();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        runtime
+            .send_payload(here.clone(), Payload::new(1u64))
+            .unwrap();
+        runtime.ask_then(here.clone(), Payload::new(2u64), move |result| {
+            let _ = reply.send(result);
+        });
+        runtime.send_payload(here, Payload::new(3u64)).unwrap();
+        let plan = runtime
+            .prepare_handoff(1, Placement::partial([ShardId(1)], recorder.clone()))
+            .unwrap();
+        assert_eq!(plan.departing, vec![ShardId(0)]);
+        runtime.start_epoch(1).unwrap();
+        answer
+    }
+
+    fn numbers(messages: &[StoredMessage]) -> Vec<u64> {
+        messages
+            .iter()
+            .map(|message| rmp_serde::from_slice(&message.body).unwrap())
+            .collect()
+    }
+
+    /// Until `done` holds of the recorder, yielding to the shards.
+    async fn until(recorder: &Recorder, done: impl Fn(&Recorder) -> bool) {
+        for _ in 0..500 {
+            if done(recorder) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("the shard never got there");
+    }
+
+    /// An ask waiting in a departing shard's queue at its cut is left out
+    /// of the snapshot — with the message from outside queued behind it —
+    /// and once the epoch commits it goes to the new owner as an ask, ahead
+    /// of that message: it is handled once, there, and its caller gets the
+    /// new owner's answer.
+    #[tokio::test]
+    async fn an_ask_queued_at_a_departing_cut_moves_to_the_new_owner_after_commit() {
+        let recorder = Arc::new(Recorder::default());
+        let (runtime, mut parts, count) = two_shards(&recorder);
+        let answer = ask_at_the_cut(&runtime, &recorder, count);
+        let part = loop {
+            let part = parts.recv().await.expect("parts");
+            if part.shard == ShardId(0) {
+                break part;
+            }
+        };
+        assert_eq!(
+            numbers(&part.mailbox),
+            vec![1],
+            "the snapshot holds the tell ahead of the ask, not the ask nor what followed it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(
+            recorder.1.lock().is_empty(),
+            "nothing moves before the commit"
+        );
+
+        runtime.epoch_committed(1).unwrap();
+        until(&recorder, |recorder| !recorder.0.lock().is_empty()).await;
+        let (shard, message, caller) = recorder.1.lock().pop().expect("the ask moved");
+        assert_eq!((shard, numbers(&[message])), (0, vec![2]));
+        let (channel, frame) = recorder.0.lock().pop().expect("the tell moved");
+        assert_eq!(channel.src, EXTERNAL_SOURCE);
+        let (_, items) = crate::remote::decode_frame(&registry(), count, channel, &frame).unwrap();
+        let [Inbound::External(tell)] = &items[..] else {
+            panic!("one message from outside: {items:?}");
+        };
+        assert_eq!(tell.payload.downcast_ref::<u64>(), Some(&3));
+        caller.answer(Ok(Payload::new(7u64).to_msgpack().unwrap()));
+        let reply = answer.await.unwrap().expect("the new owner's answer");
+        assert_eq!(reply.downcast::<u64>().ok(), Some(7));
+        runtime.shutdown().await;
+    }
+
+    /// If the epoch of the cut aborts, the ask taken out of the snapshot
+    /// was handled nowhere: its caller is told so, nothing is forwarded.
+    #[tokio::test]
+    async fn an_ask_queued_at_a_departing_cut_fails_when_the_epoch_aborts() {
+        let recorder = Arc::new(Recorder::default());
+        let (runtime, mut parts, count) = two_shards(&recorder);
+        let answer = ask_at_the_cut(&runtime, &recorder, count);
+        while parts.recv().await.expect("parts").shard != ShardId(0) {}
+        runtime.epoch_aborted(1).unwrap();
+        let failed = answer.await.unwrap();
+        assert!(
+            matches!(
+                failed,
+                Err(AskError::Send(Error::HandoffAborted { shard: 0, epoch: 1 }))
+            ),
+            "{failed:?}"
+        );
+        assert!(recorder.1.lock().is_empty(), "no ask forwarded");
+        assert!(recorder.0.lock().is_empty(), "no message forwarded");
+        runtime.shutdown().await;
     }
 }

@@ -12,15 +12,18 @@
 //! cut and handles what follows. It only records the pre-cut messages
 //! still on their way (the channel logs), forwards messages from outside
 //! to the new owner, and once the epoch commits — its part, logs included,
-//! is then durable — it answers the durable asks the epoch released and
-//! stops.
+//! is then durable — it answers the durable asks the epoch released, hands
+//! the asks it took out of its queue at the cut on to the new owner
+//! (`moving`), and stops.
 
 use std::sync::Arc;
 
+use crate::envelope::Envelope;
 use crate::error::{AskError, Error};
 use crate::remote::Outlet;
 use crate::snapshot::Epoch;
 
+use super::moving::Moving;
 use super::{Batch, Inbound, Shard};
 
 /// The routes a shard switches to at its snapshot of `epoch`.
@@ -52,8 +55,9 @@ pub(super) enum Handoff {
     /// New routes wait for the shard's snapshot of their epoch.
     Prepared(Reroute),
     /// The shard left this node at its snapshot of `epoch` and only
-    /// records its channels' logs until the epoch commits.
-    Frozen { epoch: Epoch },
+    /// records its channels' logs until the epoch commits; `moving` waits
+    /// for the commit to go to the new owner.
+    Frozen { epoch: Epoch, moving: Moving },
 }
 
 impl Shard {
@@ -73,9 +77,24 @@ impl Shard {
         self.handoff = Handoff::Prepared(reroute);
     }
 
+    /// Right before snapshot `epoch` is recorded: if the shard leaves at
+    /// this cut, takes the asks from outside out of its queue (with the
+    /// messages from outside behind them), so that the snapshot does not
+    /// hold them; they go to the new owner once the epoch commits.
+    pub(super) fn take_moving_at_cut(&mut self, epoch: Epoch) -> Moving {
+        match &self.handoff {
+            Handoff::Prepared(reroute) if reroute.departs && reroute.epoch <= epoch => {
+                Moving::take_from(&mut self.effects.local)
+            }
+            _ => Moving::default(),
+        }
+    }
+
     /// Right after the markers of snapshot `epoch` (rule 25): switches to
-    /// the prepared routes of this epoch, and freezes if the shard leaves.
-    pub(super) fn reroute_at_cut(&mut self, epoch: Epoch) {
+    /// the prepared routes of this epoch, and freezes if the shard leaves,
+    /// holding `moving` (from [`Shard::take_moving_at_cut`]) for the new
+    /// owner.
+    pub(super) fn reroute_at_cut(&mut self, epoch: Epoch, moving: Moving) {
         let Handoff::Prepared(reroute) = &self.handoff else {
             return;
         };
@@ -90,35 +109,31 @@ impl Shard {
         };
         self.peers = reroute.routes;
         if reroute.departs {
-            self.freeze(epoch);
+            self.freeze(epoch, moving);
         }
     }
 
     /// Stops handling anything (rule 26): the snapshot just taken holds
     /// the queue, the timers and the ingress offsets, and the new owner
-    /// starts from them. Asks waiting in the queue are answered with an
-    /// error: their messages are handled on the new owner, but the reply
-    /// channel stays here.
-    fn freeze(&mut self, epoch: Epoch) {
-        self.handoff = Handoff::Frozen { epoch };
-        for envelope in self.effects.local.drain(..) {
-            if let Some(reply) = envelope.reply {
-                if reply.has_caller() {
-                    let error = Error::RemoteShard { shard: self.id.0 };
-                    reply.answer(Err(AskError::Send(error)));
-                }
-            }
+    /// starts from them. The asks taken out before it (`moving`) wait for
+    /// the commit here.
+    fn freeze(&mut self, epoch: Epoch, moving: Moving) {
+        let moving_count = moving.len();
+        self.handoff = Handoff::Frozen { epoch, moving };
+        let left = self.effects.local.drain(..).count();
+        if left > 0 {
+            tracing::error!(shard = %self.id, epoch, left, "messages queued at the cut but not in its snapshot; this is a bug");
         }
         // Read again from the snapshot's offsets by the new owner.
         self.admitted.clear();
-        tracing::debug!(shard = %self.id, epoch, "frozen at the cut; handing off");
+        tracing::debug!(shard = %self.id, epoch, moving = moving_count, "frozen at the cut; handing off");
     }
 
     /// Takes one inbox item: as usual, or, once frozen, as a shard that
     /// has moved. Returns `false` when the shard must stop, and once a
     /// frozen shard has handed off for good (its epoch committed).
     pub(super) fn receive(&mut self, item: Inbound) -> bool {
-        let Handoff::Frozen { epoch } = self.handoff else {
+        let Handoff::Frozen { epoch, .. } = self.handoff else {
             return self.accept(item);
         };
         match item {
@@ -137,9 +152,13 @@ impl Shard {
             | Inbound::EgressWritten { .. } => return self.accept(item),
             Inbound::Committed(committed) if committed >= epoch => {
                 self.release_durable_replies(committed);
+                self.hand_on_moving();
                 return false;
             }
             Inbound::Shutdown => return false,
+            // The cut's epoch did not commit: the cluster rolls back to the
+            // last commit, which none of the moving messages reached.
+            Inbound::Aborted(aborted) if aborted >= epoch => self.fail_moving(epoch),
             // Records are read again by the new owner; an abort leaves the
             // shard frozen until the cluster is configured anew.
             Inbound::Ingress { .. }
@@ -204,12 +223,55 @@ impl Shard {
         }
     }
 
-    /// Forwards a message from outside to the shard's new node (an ask is
-    /// refused there: its reply channel cannot follow).
-    fn forward_stray(&self, envelope: crate::envelope::Envelope) {
+    /// Forwards a message from outside to the shard's new node, an ask
+    /// with its answer relayed back; behind the moving messages while the
+    /// shard holds any, to keep their order.
+    fn forward_stray(&mut self, envelope: Envelope) {
+        if let Handoff::Frozen { moving, .. } = &mut self.handoff {
+            if !moving.is_empty() {
+                moving.push(envelope);
+                return;
+            }
+        }
+        self.forward(envelope);
+    }
+
+    /// Sends a message from outside on to the shard's new node. One that
+    /// cannot go is dropped, which answers an ask that no reply came.
+    fn forward(&self, envelope: Envelope) {
         if let Outlet::Remote(remote) = &self.peers[self.id.index()] {
             if let Err(error) = remote.forward_external(envelope) {
                 tracing::warn!(shard = %self.id, %error, "message for a moved shard not forwarded");
+            }
+        } else {
+            tracing::error!(shard = %self.id, "a moved shard routes to itself; message dropped; this is a bug");
+        }
+    }
+
+    /// The cut's epoch committed: the moving messages go to the new owner,
+    /// in the order they reached this shard.
+    fn hand_on_moving(&mut self) {
+        let Handoff::Frozen { moving, .. } = &mut self.handoff else {
+            return;
+        };
+        for envelope in moving.take() {
+            self.forward(envelope);
+        }
+    }
+
+    /// The cut's epoch did not commit (or the node stops first): the
+    /// moving asks fail, since none of their messages was handled.
+    fn fail_moving(&mut self, epoch: Epoch) {
+        let shard = self.id.0;
+        if let Handoff::Frozen { moving, .. } = &mut self.handoff {
+            let failed = moving.fail(Error::HandoffAborted { shard, epoch });
+            if failed > 0 {
+                tracing::warn!(
+                    shard,
+                    epoch,
+                    failed,
+                    "messages moving with the shard dropped: its epoch did not commit"
+                );
             }
         }
     }
@@ -218,6 +280,10 @@ impl Shard {
     /// is still in its inbox, answers probes, and leaves its state to the
     /// new owner.
     pub(super) fn depart(&mut self) {
+        // Still holding moving messages: the epoch never committed here.
+        if let Handoff::Frozen { epoch, .. } = self.handoff {
+            self.fail_moving(epoch);
+        }
         while let Ok(item) = self.inbox.try_recv() {
             match item {
                 Inbound::Probe(reply) => {

@@ -13,6 +13,7 @@ mod effects;
 mod handoff;
 mod inbox;
 mod inspect;
+mod moving;
 mod traffic;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -548,6 +549,8 @@ impl Shard {
             tracing::error!(shard = %self.id, epoch, "snapshot requested on a node without snapshots; this is a bug");
             return;
         };
+        // Asks leaving with the shard at this cut are not part of it.
+        let moving = self.take_moving_at_cut(epoch);
         let mut unencodable = 0;
         let mut encode = |envelope: &Envelope| match StoredMessage::encode(&self.registry, envelope)
         {
@@ -618,7 +621,7 @@ impl Shard {
             .filter_map(|(destination, peer)| peer.marker(self.id, epoch, sent[destination]))
             .collect();
         self.settings.markers.recorded(self.id, epoch, &remote);
-        self.reroute_at_cut(epoch);
+        self.reroute_at_cut(epoch, moving);
         self.finish_snapshot_if_complete();
     }
 

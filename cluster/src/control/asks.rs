@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_core::{Address, AskError, Payload, Runtime};
+use cairn_core::{Address, AskError, Payload, Runtime, StoredMessage};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
@@ -22,7 +22,26 @@ type Answer = Result<Vec<u8>, String>;
 #[derive(Default)]
 pub(crate) struct PendingAsks {
     next: AtomicU64,
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Answer>>>,
+    waiting: Mutex<HashMap<u64, Waiter>>,
+}
+
+/// Who takes the answer to an ask sent to another node.
+enum Waiter {
+    /// A task of this node, in [`ask_remote`].
+    Task(oneshot::Sender<Answer>),
+    /// The caller of an ask this node's runtime relayed (`relay`).
+    Relayed(super::relay::Relayed),
+}
+
+impl Waiter {
+    fn answer(self, answer: Answer) {
+        match self {
+            Waiter::Task(task) => {
+                let _ = task.send(answer);
+            }
+            Waiter::Relayed(relayed) => relayed.answer(answer),
+        }
+    }
 }
 
 /// A reply that travelled between nodes: the value as JSON-like data,
@@ -34,17 +53,45 @@ impl PendingAsks {
     /// cluster moved to a new generation, so an owner may be dead and
     /// would never answer, and one alive answers from rolled-back state.
     pub(crate) fn fail_all(&self, reason: &str) {
-        for (_, waiting) in self.waiting.lock().drain() {
-            let _ = waiting.send(Err(reason.to_owned()));
+        let waiting: Vec<_> = self.waiting.lock().drain().collect();
+        for (_, waiter) in waiting {
+            waiter.answer(Err(reason.to_owned()));
         }
     }
 
     /// Completes ask `id` with `reply`; an unknown id (its asker gave up)
     /// is ignored.
     pub(crate) fn complete(&self, id: u64, reply: Answer) {
-        if let Some(waiting) = self.waiting.lock().remove(&id) {
-            let _ = waiting.send(reply);
+        let waiter = self.waiting.lock().remove(&id);
+        if let Some(waiter) = waiter {
+            waiter.answer(reply);
         }
+    }
+
+    /// Registers a relayed ask's caller and returns the ask's id. Relayed
+    /// callers whose time ran out are answered and forgotten first: no
+    /// task watches them, and an owner that never answers (its answer
+    /// lost with a link) would otherwise keep them for good.
+    pub(crate) fn relay(&self, relayed: super::relay::Relayed) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let now = tokio::time::Instant::now();
+        let expired: Vec<_> = {
+            let mut waiting = self.waiting.lock();
+            let ids: Vec<u64> = waiting
+                .iter()
+                .filter(|(_, waiter)| matches!(waiter, Waiter::Relayed(relayed) if relayed.expired(now)))
+                .map(|(id, _)| *id)
+                .collect();
+            let expired = ids.iter().filter_map(|id| waiting.remove(id)).collect();
+            waiting.insert(id, Waiter::Relayed(relayed));
+            expired
+        };
+        for waiter in expired {
+            if let Waiter::Relayed(relayed) = waiter {
+                relayed.time_out();
+            }
+        }
+        id
     }
 }
 
@@ -82,24 +129,14 @@ pub(crate) async fn ask_remote(
     let asks = &shared.asks;
     let id = asks.next.fetch_add(1, Ordering::Relaxed);
     let (reply_tx, reply) = oneshot::channel();
-    asks.waiting.lock().insert(id, reply_tx);
-    shared.send(
-        owner,
-        Control::Ask(AskRequest {
-            id,
-            asker: shared.transport.incarnation(),
-            owner: shared
-                .membership
-                .view()
-                .member(owner)
-                .map(|member| member.incarnation),
-            to: to.clone(),
-            message: message.to_owned(),
-            body,
-            durable,
-            timeout_ms: timeout.as_millis() as u64,
-        }),
-    );
+    asks.waiting.lock().insert(id, Waiter::Task(reply_tx));
+    let message = StoredMessage {
+        to: to.clone(),
+        from: None,
+        message: message.to_owned(),
+        body,
+    };
+    send_request(shared, owner, id, message, durable, timeout);
     // A little beyond the owner's own timeout, so its answer wins.
     let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), reply).await;
     asks.waiting.lock().remove(&id);
@@ -111,6 +148,35 @@ pub(crate) async fn ask_remote(
             timeout,
         }),
     }
+}
+
+/// Sends ask `id` of `message` to `owner`, naming the owner's life this
+/// node knows, so that a later life does not handle it.
+pub(crate) fn send_request(
+    shared: &Shared,
+    owner: &NodeId,
+    id: u64,
+    message: StoredMessage,
+    durable: bool,
+    timeout: Duration,
+) {
+    shared.send(
+        owner,
+        Control::Ask(AskRequest {
+            id,
+            asker: shared.transport.incarnation(),
+            owner: shared
+                .membership
+                .view()
+                .member(owner)
+                .map(|member| member.incarnation),
+            to: message.to,
+            message: message.message,
+            body: message.body,
+            durable,
+            timeout_ms: timeout.as_millis() as u64,
+        }),
+    );
 }
 
 /// Asks, on this node, the actor of a forwarded `request` from `asker`,

@@ -9,6 +9,7 @@
 //! starts them at exactly that cut. Nothing else pauses.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cairn_core::{Epoch, Placement, ShardId};
 
@@ -17,6 +18,17 @@ use super::Shared;
 use crate::dataplane::TransportSink;
 use crate::snapshots::recovery::restore_owned;
 use crate::transport::{Generation, NodeId, Transport};
+
+/// How long a member reads the parts of the shards arriving at it before it
+/// gives up. The member loop waits on this read (nothing else may reach
+/// the runtime between the commit and the shards' start), so it must be
+/// bounded: a store that stalls would otherwise wedge the member for good
+/// while gossip shows it alive. The parts were written within the
+/// coordinator's part timeout (10 s) and the read is of the same objects
+/// plus their delta chains (a few parts per shard), so 30 s — as long as a
+/// member has to start a whole generation, which reads every owned shard's
+/// chain — is ample for a healthy store and short next to a stall.
+pub(crate) const ARRIVING_PARTS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Prepares this member's runtime for the map `owners` at the cut of
 /// `epoch`, and tells the coordinator it is ready.
@@ -48,7 +60,8 @@ pub(crate) fn prepare(
         generation,
         owners.clone(),
         shared.max_payload,
-    );
+    )
+    .with_asks(Arc::new(super::relay::Relay::of(shared)));
     match runtime.prepare_handoff(epoch, Placement::partial(owned, Arc::new(sink))) {
         Ok(plan) => {
             {
@@ -74,9 +87,10 @@ pub(crate) fn prepare(
 }
 
 /// After `epoch` committed: starts the shards that arrive here from their
-/// parts of it. A member that cannot read them rejoins (the coordinator
-/// then rolls the cluster back to the last commit and places the shards
-/// again), since the cluster cannot go on without them.
+/// parts of it. A member that cannot read them, or not within
+/// [`ARRIVING_PARTS_TIMEOUT`], rejoins (the coordinator then rolls the
+/// cluster back to the last commit and places the shards again), since
+/// the cluster cannot go on without them.
 pub(crate) async fn finish(shared: &Shared, generation: Generation, epoch: Epoch) {
     let Some(runtime) = shared.runtime_of(generation) else {
         return;
@@ -105,7 +119,16 @@ pub(crate) async fn finish(shared: &Shared, generation: Generation, epoch: Epoch
             .finish_handoff(epoch, restore)
             .map_err(crate::NodeError::from)
     };
-    match started.await {
+    let Ok(started) = tokio::time::timeout(ARRIVING_PARTS_TIMEOUT, started).await else {
+        tracing::error!(
+            epoch,
+            timeout = ?ARRIVING_PARTS_TIMEOUT,
+            "the parts of the shards handed to this node did not read in time; rejoining"
+        );
+        shared.cut_off.send_replace(true);
+        return;
+    };
+    match started {
         Ok(plan) => {
             tracing::info!(epoch, arrived = ?plan.arriving, departed = ?plan.departing, "handoff done");
             // Wakes whoever waits for this node's shards to change (a leave).

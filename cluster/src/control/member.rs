@@ -247,7 +247,8 @@ async fn start_generation(
         configuration.generation,
         configuration.owners.clone(),
         shared.max_payload,
-    );
+    )
+    .with_asks(Arc::new(super::relay::Relay::of(shared)));
     let started = blueprint.start(
         Placement::partial(owned.iter().copied(), Arc::new(sink)),
         restore,

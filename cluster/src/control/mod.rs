@@ -12,6 +12,8 @@
 //! - `handoff`: a member's side of moving shards at an epoch cut.
 //! - `coordinator`: generations, fencing and epochs across the cluster.
 //! - `asks`: asks of actors on other nodes.
+//! - `relay`: asks the runtime could not answer here (their shard moved),
+//!   carried to the shard's node with their answers back.
 //! - `rebalance`: the coordinator moving shards at an epoch cut.
 //! - `quorum`: majorities, and a member finding it was cut off.
 //! - `supervisor`: [`ClusterNode`], a member that rejoins when cut off.
@@ -27,6 +29,7 @@ mod messages;
 mod network;
 mod quorum;
 mod rebalance;
+mod relay;
 mod settings;
 mod status;
 mod supervisor;

@@ -17,7 +17,8 @@
 //! the transport's deliveries into the runtime.
 //!
 //! # Layout
-//! - `sink`: [`TransportSink`], the runtime's remote sink over a transport.
+//! - `sink`: [`TransportSink`], the runtime's remote sink over a transport,
+//!   and the [`AskRelay`] it hands asks to.
 //! - `receiver`: [`ReceiveLoop`], the task that delivers frames.
 //! - [`generation`]: the generation tag every frame carries.
 //! - `error`: [`DataPlaneError`].
@@ -36,7 +37,7 @@ use crate::transport::{Generation, Transport, TransportConfig};
 
 pub use error::DataPlaneError;
 pub use receiver::{deliver, Delivered, ReceiveLoop};
-pub use sink::{TransportSink, CONGESTION_FRAMES, MARKER_CHANNEL};
+pub use sink::{AskRelay, TransportSink, CONGESTION_FRAMES, MARKER_CHANNEL};
 
 /// This node's part of the data plane under one shard map: which shards
 /// run here, and where frames for the others go.

@@ -1,7 +1,9 @@
 //! The runtime's sink for frames to shards on other nodes, over a
 //! transport.
 
-use cairn_core::{RemoteChannel, RemoteShards};
+use std::sync::Arc;
+
+use cairn_core::{AskError, AskReply, Error, RemoteChannel, RemoteShards, StoredMessage};
 
 use super::generation::{tag, TAG_LEN};
 use crate::transport::{ChannelId, Generation, NodeId, Transport};
@@ -14,10 +16,20 @@ pub const MARKER_CHANNEL: ChannelId = ChannelId {
     dst: u32::MAX - 2,
 };
 
+/// Carries an ask from outside to the node running its actor's shard, and
+/// its answer back ([`RemoteShards::forward_ask`]): the cluster's control
+/// plane, which asks other nodes' actors anyway. Must not block.
+pub trait AskRelay: Send + Sync + 'static {
+    /// Asks `message` of the actor it names on `owner`, and hands the
+    /// answer — or why there is none — to `reply`.
+    fn relay(&self, owner: &NodeId, message: StoredMessage, durable: bool, reply: AskReply);
+}
+
 /// Sends each frame to the node that owns its destination shard, on the
 /// transport channel of the same (source, destination) pair, and each
 /// marker batch to its node on [`MARKER_CHANNEL`], tagged with the
-/// generation of the shard map.
+/// generation of the shard map. Asks go through its [`AskRelay`], if it
+/// has one; without, they are refused.
 pub struct TransportSink<T: Transport> {
     transport: T,
     generation: Generation,
@@ -25,6 +37,7 @@ pub struct TransportSink<T: Transport> {
     /// The owner of each shard, by index.
     owners: Vec<NodeId>,
     max_payload: usize,
+    asks: Option<Arc<dyn AskRelay>>,
 }
 
 impl<T: Transport> TransportSink<T> {
@@ -43,7 +56,14 @@ impl<T: Transport> TransportSink<T> {
             congestion: Congestion::default(),
             owners,
             max_payload,
+            asks: None,
         }
+    }
+
+    /// The sink, with asks for other nodes' shards carried by `relay`.
+    pub fn with_asks(mut self, relay: Arc<dyn AskRelay>) -> Self {
+        self.asks = Some(relay);
+        self
     }
 }
 
@@ -87,6 +107,17 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
 
     fn congested(&self) -> bool {
         self.congestion.congested(|| self.transport.backlog())
+    }
+
+    fn forward_ask(&self, shard: u32, message: StoredMessage, durable: bool, reply: AskReply) {
+        let owner = self
+            .owners
+            .get(shard as usize)
+            .filter(|owner| *owner != self.transport.local_node());
+        match (owner, &self.asks) {
+            (Some(owner), Some(relay)) => relay.relay(owner, message, durable, reply),
+            _ => reply.answer(Err(AskError::Send(Error::RemoteShard { shard }))),
+        }
     }
 }
 

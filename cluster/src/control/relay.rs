@@ -1,0 +1,94 @@
+//! Asks from outside that this node's runtime cannot answer because their
+//! actor's shard has moved (or was never here): they go on to the shard's
+//! node as any forwarded ask (`Control::Ask`), and the answer comes back
+//! to the runtime's caller ([`AskRelay`]).
+//!
+//! The caller hears exactly one outcome: the owner's reply (MessagePack,
+//! decoded by the caller as the type it expects), the owner's error, a
+//! failure when the cluster moves to a new generation (the owner may be
+//! dead, or its state rolled back), or a timeout.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use cairn_core::{Address, AskError, AskReply, Error, StoredMessage};
+use tokio::time::Instant;
+
+use super::asks::send_request;
+use super::Shared;
+use crate::dataplane::AskRelay;
+use crate::transport::NodeId;
+
+/// The control plane as the data plane's [`AskRelay`]. It holds its node
+/// weakly: the runtime holds the relay, and the node holds the runtime.
+pub(crate) struct Relay {
+    shared: Weak<Shared>,
+}
+
+impl Relay {
+    /// The relay of `shared`'s node.
+    pub(crate) fn of(shared: &Shared) -> Self {
+        Self {
+            shared: shared.myself.clone(),
+        }
+    }
+}
+
+impl AskRelay for Relay {
+    fn relay(&self, owner: &NodeId, message: StoredMessage, durable: bool, reply: AskReply) {
+        let Some(shared) = self.shared.upgrade() else {
+            return reply.answer(Err(AskError::Send(Error::ShuttingDown)));
+        };
+        // The owner answers within the runtime's ask timeout; a little
+        // beyond it, the caller is told it timed out.
+        let timeout = shared.blueprint.config.ask_timeout;
+        let id = shared.asks.relay(Relayed {
+            reply,
+            address: message.to.clone(),
+            owner: owner.clone(),
+            timeout,
+            deadline: Instant::now() + timeout + Duration::from_secs(1),
+        });
+        send_request(&shared, owner, id, message, durable, timeout);
+    }
+}
+
+/// The caller of a relayed ask, waiting for the owner's answer.
+pub(crate) struct Relayed {
+    reply: AskReply,
+    address: Address,
+    owner: NodeId,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+impl Relayed {
+    /// Hands the caller the owner's answer: the reply as MessagePack, or
+    /// why there is none.
+    pub(crate) fn answer(self, answer: Result<Vec<u8>, String>) {
+        let Self {
+            reply,
+            address,
+            owner,
+            ..
+        } = self;
+        reply.answer(answer.map_err(|reason| AskError::Remote {
+            address,
+            node: owner.to_string(),
+            reason,
+        }));
+    }
+
+    /// Whether the owner had its time to answer by `now`.
+    pub(crate) fn expired(&self, now: Instant) -> bool {
+        now >= self.deadline
+    }
+
+    /// Tells the caller no answer came in time.
+    pub(crate) fn time_out(self) {
+        self.reply.answer(Err(AskError::Timeout {
+            address: self.address,
+            timeout: self.timeout,
+        }));
+    }
+}
