@@ -153,6 +153,13 @@ pub(crate) async fn run(
                     }
                 }
             }
+            if !super::quorum::confirmed(&shared, &live, &mut inbox).await {
+                tokio::select! {
+                    changed = views.changed() => if changed.is_err() { return },
+                    () = tokio::time::sleep(SETTLE) => {}
+                }
+                continue;
+            }
             match reconfigure(&shared, &live, active.as_ref(), &mut inbox).await {
                 Ok(next) => {
                     shared

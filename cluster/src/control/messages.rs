@@ -4,7 +4,8 @@
 //! The coordinator configures a generation (`Configure` → `Ready`), drives
 //! epochs (`StartEpoch` → `Parts` → `Committed` or `Aborted`), moves shards
 //! at an epoch's cut (`PrepareHandoff` → `Prepared`, then that epoch), and
-//! members ask it for an epoch sooner (`EpochWanted`). `Ask` and `Answer` carry an
+//! members ask it for an epoch sooner (`EpochWanted`); before it claims a
+//! generation it checks that a majority hears it (`Probe` → `ProbeAck`). `Ask` and `Answer` carry an
 //! ask to the node running its actor's shard.
 
 use bytes::Bytes;
@@ -66,6 +67,12 @@ pub(crate) enum Control {
     /// Member → coordinator: a shard is over its bound on active actors
     /// and needs an epoch to make dirty actors clean.
     EpochWanted { generation: Generation },
+    /// Coordinator → member: answer if you hear this. Sent before a new
+    /// generation is claimed, since gossip may still show members alive
+    /// that the coordinator can no longer reach.
+    Probe { nonce: u64 },
+    /// Member → coordinator: the answer to `Probe { nonce }`.
+    ProbeAck { nonce: u64 },
     /// Any node → the node running `request.to`'s shard.
     Ask(AskRequest),
     /// The answer to ask `id`: the reply as MessagePack, or why there is none.

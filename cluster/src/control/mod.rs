@@ -116,10 +116,13 @@ impl Shared {
             | Control::Aborted { .. } => {
                 let _ = self.member_inbox.send(control);
             }
+            // Answered here, not by the member loop, which may be busy.
+            Control::Probe { nonce } => self.send(&from, Control::ProbeAck { nonce }),
             Control::Ready { .. }
             | Control::Prepared { .. }
             | Control::Parts { .. }
-            | Control::EpochWanted { .. } => {
+            | Control::EpochWanted { .. }
+            | Control::ProbeAck { .. } => {
                 let _ = self
                     .coordinator_inbox
                     .send(coordinator::Input::Member(from, control));
