@@ -7,7 +7,7 @@ mod common;
 
 use cairn::http::views::{ClusterMode, ClusterView, MemberStatus, ShardsView};
 use cairn::ClusterSettings;
-use common::{samples, scalar, store_url, TestNode};
+use common::{samples, scalar, store_url, sum, TestNode};
 
 /// A loopback address whose TCP and UDP ports are both free.
 fn free_addr() -> std::net::SocketAddr {
@@ -70,5 +70,72 @@ fn a_member_shows_the_real_cluster() {
             !samples(&all, metric, &[("node", id.as_str())]).is_empty(),
             "{metric} is not labelled with the cluster address"
         );
+    }
+}
+
+/// A shard that moved to another member holds no actors, queue or timers
+/// on the member it left: its gauges there read 0, not what they read
+/// before it moved.
+#[test]
+fn a_shard_that_moved_away_reads_zero_in_its_gauges() {
+    let dir = tempfile::tempdir().unwrap();
+    let first_bind = free_addr();
+    let first_id = first_bind.to_string();
+    let member = |bind: std::net::SocketAddr| {
+        common::builder(8).store(store_url(dir.path())).cluster(
+            ClusterSettings::new(bind, [first_id.clone()]).with_cluster_id("http-cluster-move"),
+        )
+    };
+    let first = TestNode::start(member(first_bind));
+    for i in 0..40 {
+        let answer = first.post(
+            &format!("/v1/invoke/http/counter/c{i}/Add"),
+            r#"{"amount": 1}"#,
+        );
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    first.flush();
+    let active_on_first = |shard: &str| {
+        sum(
+            &first.scrape_all(),
+            "cairn_active_actors",
+            &[("node", first_id.as_str()), ("shard", shard)],
+        )
+    };
+    let busy: Vec<String> = (0..8)
+        .map(|shard| shard.to_string())
+        .filter(|shard| active_on_first(shard) > 0.0)
+        .collect();
+
+    let second_bind = free_addr();
+    let second_id = second_bind.to_string();
+    let _second = TestNode::start(member(second_bind));
+    // Once the move is done the old member runs the shard no more; its
+    // gauges would keep their old values for good. The deadline guards
+    // against a hang, it is not a latency bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let view: ClusterView = serde_json::from_str(&first.get("/v1/cluster").body).unwrap();
+        let moved: Vec<String> = (0..8)
+            .filter(|&shard| view.shard_owners[shard] == second_id)
+            .map(|shard| shard.to_string())
+            .collect();
+        let stale: Vec<(String, f64)> = moved
+            .iter()
+            .map(|shard| (shard.clone(), active_on_first(shard)))
+            .filter(|(_, active)| *active != 0.0)
+            .collect();
+        if !moved.is_empty() && stale.is_empty() {
+            assert!(
+                moved.iter().any(|shard| busy.contains(shard)),
+                "no shard with actors moved ({moved:?} moved, {busy:?} had actors): the test proves nothing"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "shards that moved away still read their old actors on the member they left: {stale:?} (moved: {moved:?})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

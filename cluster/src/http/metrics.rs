@@ -412,10 +412,27 @@ pub(crate) fn record_functions(node: &str, registry: &Registry, counts: &[Functi
     }
 }
 
-/// Copies every shard's counters into the registry, before a scrape.
-pub(crate) fn record_shards(node: &str, stats: &[ShardStats]) {
+/// Copies the counters of every shard running here into the registry,
+/// before a scrape. A shard of `shards` that does not run here (it moved
+/// to another member) holds nothing here: its gauges read 0, while its
+/// counters keep what it did here.
+pub(crate) fn record_shards(node: &str, shards: ShardCount, stats: &[ShardStats]) {
     for shard in stats {
         record_shard(node, shard);
+    }
+    for shard in shards.ids() {
+        if !stats.iter().any(|running| running.shard == shard.0) {
+            let labels = shard_labels(node, shard.0);
+            for gauge in [
+                ACTIVE_ACTORS,
+                PASSIVATED_ACTORS,
+                QUEUED_MESSAGES,
+                TIMERS_PENDING,
+                EGRESS_PENDING,
+            ] {
+                gauge!(gauge, labels.clone()).set(0.0);
+            }
+        }
     }
 }
 

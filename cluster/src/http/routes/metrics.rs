@@ -22,7 +22,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, 
         .map_err(|reason| ApiError::MetricsUnavailable(reason.clone()))?;
     if let Ok(node) = state.node() {
         let stats = node.shard_stats().await?;
-        record_shards(&state.node_id, &stats);
+        record_shards(&state.node_id, node.shard_count(), &stats);
         let functions = node.function_counts().await?;
         record_functions(&state.node_id, node.registry(), &functions);
         let history = node.snapshot_history();
