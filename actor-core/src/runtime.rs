@@ -6,27 +6,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::address::{Address, FunctionType, ShardCount, ShardId};
+use crate::address::{Address, ShardCount, ShardId};
 use crate::egress::{EgressHub, EgressSink, EgressThreads};
-use crate::envelope::{AskResult, Envelope, ReplyCallback, ReplyTo};
-use crate::error::{AskError, Error, Result};
+use crate::envelope::Envelope;
+use crate::error::{Error, Result};
 use crate::ingress::{
     hosting_shard, spawn_reader, FlowControl, Ingress, ReaderHandle, ReaderTarget, SplitCursor,
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
 use crate::remote::{LinkCuts, NodeMarkers, Outlet, Placement, RemoteOutlet, Role};
-use crate::shard::{
-    listing_order, ActorSummary, ActorView, FunctionCount, Inbound, InboxSender, Inspection, Shard,
-    ShardSettings, ShardStats,
-};
+use crate::shard::{Inbound, InboxSender, Shard, ShardSettings};
 use crate::snapshot::{Epoch, ShardSnapshot};
 
+mod asks;
 mod handoff;
 mod inbound;
+mod inspection;
 pub use handoff::HandoffPlan;
 
 /// How a node's shards run.
@@ -352,127 +351,6 @@ impl Runtime {
         self.deliver(envelope)
     }
 
-    /// Sends `message` and waits for the handler's reply, with the default
-    /// ask timeout.
-    ///
-    /// The reply is a read of *uncommitted* state: it is answered as soon as
-    /// the handler runs, so after a crash and recovery to an earlier snapshot
-    /// the effect it reported may be undone.
-    pub async fn ask<R: Message, M: Message>(
-        &self,
-        to: Address,
-        message: M,
-    ) -> Result<R, AskError> {
-        self.ask_with_timeout(to, message, self.inner.config.ask_timeout)
-            .await
-    }
-
-    /// [`Runtime::ask`] with an explicit timeout.
-    pub async fn ask_with_timeout<R: Message, M: Message>(
-        &self,
-        to: Address,
-        message: M,
-        timeout: Duration,
-    ) -> Result<R, AskError> {
-        let reply = self
-            .ask_payload(to.clone(), Payload::new(message), timeout)
-            .await?;
-        typed_reply(to, reply)
-    }
-
-    /// [`Runtime::ask`], answered only once the epoch holding the handler's
-    /// effects has committed; see [`Runtime::ask_durable_payload`].
-    pub async fn ask_durable<R: Message, M: Message>(
-        &self,
-        to: Address,
-        message: M,
-    ) -> Result<R, AskError> {
-        let timeout = self.inner.config.ask_timeout;
-        let reply = self
-            .ask_durable_payload(to.clone(), Payload::new(message), timeout)
-            .await?;
-        typed_reply(to, reply)
-    }
-
-    /// Asks with an already type-erased message and returns the reply as is.
-    pub async fn ask_payload(
-        &self,
-        to: Address,
-        payload: Payload,
-        timeout: Duration,
-    ) -> Result<Payload, AskError> {
-        self.ask_with(to, payload, timeout, ReplyTo::Ask).await
-    }
-
-    /// Sends `payload` and waits for the handler's reply, which is answered
-    /// only once the snapshot epoch holding the handler's effects has
-    /// committed (SNAPSHOTS §3.5 rule 17): what it reports survives any
-    /// crash. Needs a node with snapshots.
-    pub async fn ask_durable_payload(
-        &self,
-        to: Address,
-        payload: Payload,
-        timeout: Duration,
-    ) -> Result<Payload, AskError> {
-        if !self.inner.snapshots {
-            return Err(AskError::Send(Error::NoSnapshots));
-        }
-        self.ask_with(to, payload, timeout, ReplyTo::DurableAsk)
-            .await
-    }
-
-    /// Sends `payload` to `to` and hands the handler's reply — or why
-    /// there is none — to `reply`, on the thread of the shard that ran the
-    /// handler (or at once, if the message cannot be sent). For callers
-    /// that must not wait on a task of their own, such as an ask forwarded
-    /// from another node: `reply` must be quick and must not block. There
-    /// is no timeout here; the caller keeps its own. Like
-    /// [`Runtime::ask`], the reply is a read of uncommitted state.
-    pub fn ask_then(
-        &self,
-        to: Address,
-        payload: Payload,
-        reply: impl FnOnce(Result<Payload, AskError>) + Send + 'static,
-    ) {
-        if let Err(error) = self.inner.registry.check_accepts(to.function(), &payload) {
-            reply(Err(AskError::Send(error)));
-            return;
-        }
-        let callback = ReplyCallback::new(to.clone(), reply);
-        // A message that cannot be delivered drops its callback, which
-        // answers that there is no reply.
-        if let Err(error) = self.deliver(Envelope::ask(
-            to,
-            payload,
-            ReplyTo::Callback(Box::new(callback)),
-        )) {
-            tracing::debug!(%error, "ask not delivered");
-        }
-    }
-
-    async fn ask_with(
-        &self,
-        to: Address,
-        payload: Payload,
-        timeout: Duration,
-        reply_to: fn(oneshot::Sender<AskResult>) -> ReplyTo,
-    ) -> Result<Payload, AskError> {
-        self.inner.registry.check_accepts(to.function(), &payload)?;
-        let (reply, answer) = oneshot::channel();
-        self.deliver(Envelope::ask(to.clone(), payload, reply_to(reply)))?;
-        match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_dropped)) if self.is_shutting_down() => {
-                Err(AskError::Send(Error::ShuttingDown))
-            }
-            Ok(Err(_dropped)) => Err(AskError::NoReply { address: to }),
-            Err(_elapsed) => Err(AskError::Timeout {
-                address: to,
-                timeout,
-            }),
-        }
-    }
-
     fn deliver(&self, envelope: Envelope) -> Result<()> {
         if self.is_shutting_down() {
             return Err(Error::ShuttingDown);
@@ -545,103 +423,6 @@ impl Runtime {
             Some(None) => Err(Error::RemoteShard { shard: shard.0 }),
             None => Err(Error::Config(format!("no shard {shard}"))),
         }
-    }
-
-    /// The counters of every shard that runs here, in shard order.
-    pub async fn shard_stats(&self) -> Result<Vec<ShardStats>> {
-        let mut answers = Vec::new();
-        for shard in self.local_inboxes() {
-            let (reply, answer) = oneshot::channel();
-            shard
-                .send(Inbound::Probe(reply))
-                .map_err(|_| Error::ShuttingDown)?;
-            answers.push(answer);
-        }
-        let mut stats = Vec::with_capacity(answers.len());
-        for answer in answers {
-            stats.push(answer.await.map_err(|_| Error::ShuttingDown)?);
-        }
-        Ok(stats)
-    }
-
-    /// The counters of one shard.
-    pub async fn stats_of(&self, shard: ShardId) -> Result<ShardStats> {
-        let sender = self.local_inbox(shard)?;
-        let (reply, answer) = oneshot::channel();
-        sender
-            .send(Inbound::Probe(reply))
-            .map_err(|_| Error::ShuttingDown)?;
-        answer.await.map_err(|_| Error::ShuttingDown)
-    }
-
-    /// Up to `limit` actors, active or passivated, of every shard, in
-    /// (function type, id) order, starting after `after` (the last address
-    /// of the previous page), of `function` only if given.
-    pub async fn list_actors(
-        &self,
-        function: Option<FunctionType>,
-        after: Option<Address>,
-        limit: usize,
-    ) -> Result<Vec<ActorSummary>> {
-        let mut answers = Vec::new();
-        for shard in self.local_inboxes() {
-            let (reply, answer) = oneshot::channel();
-            let inspection = Inspection::ListActors {
-                function,
-                after: after.clone(),
-                limit,
-                reply,
-            };
-            shard
-                .send(Inbound::Inspect(inspection))
-                .map_err(|_| Error::ShuttingDown)?;
-            answers.push(answer);
-        }
-        let mut actors = Vec::new();
-        for answer in answers {
-            actors.extend(answer.await.map_err(|_| Error::ShuttingDown)?);
-        }
-        actors.sort_by(|a, b| listing_order(&a.address).cmp(&listing_order(&b.address)));
-        actors.truncate(limit);
-        Ok(actors)
-    }
-
-    /// One actor as its shard holds it now: status, state as JSON, queued
-    /// messages. Nothing is activated.
-    pub async fn inspect_actor(&self, address: Address) -> Result<ActorView> {
-        let shard = address.shard(self.inner.config.shard_count);
-        let (reply, answer) = oneshot::channel();
-        self.local_inbox(shard)?
-            .send(Inbound::Inspect(Inspection::Actor { address, reply }))
-            .map_err(|_| Error::ShuttingDown)?;
-        answer.await.map_err(|_| Error::ShuttingDown)
-    }
-
-    /// Active and passivated actors per function type, over every shard.
-    pub async fn function_counts(&self) -> Result<Vec<FunctionCount>> {
-        let mut answers = Vec::new();
-        for shard in self.local_inboxes() {
-            let (reply, answer) = oneshot::channel();
-            shard
-                .send(Inbound::Inspect(Inspection::Functions { reply }))
-                .map_err(|_| Error::ShuttingDown)?;
-            answers.push(answer);
-        }
-        let mut totals: std::collections::BTreeMap<String, FunctionCount> = Default::default();
-        for answer in answers {
-            for count in answer.await.map_err(|_| Error::ShuttingDown)? {
-                let total = totals
-                    .entry(count.function.clone())
-                    .or_insert_with(|| FunctionCount {
-                        function: count.function.clone(),
-                        active: 0,
-                        passivated: 0,
-                    });
-                total.active += count.active;
-                total.passivated += count.passivated;
-            }
-        }
-        Ok(totals.into_values().collect())
     }
 
     /// Waits until every message sent before the call, and every message
@@ -834,15 +615,6 @@ fn host_ingress(
         );
     }
     readers
-}
-
-/// The reply as the type the caller asked for.
-fn typed_reply<R: Message>(to: Address, reply: Payload) -> Result<R, AskError> {
-    reply.downcast::<R>().map_err(|reply| AskError::ReplyType {
-        address: to,
-        expected: std::any::type_name::<R>(),
-        actual: reply.type_name(),
-    })
 }
 
 impl std::fmt::Debug for Runtime {
