@@ -14,7 +14,8 @@ use crate::egress::{EgressHub, EgressSink, EgressThreads};
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::ingress::{
-    hosting_shard, spawn_reader, FlowControl, Ingress, ReaderHandle, ReaderTarget, SplitCursor,
+    hosting_shard, spawn_reader, FlowControl, Ingress, ReaderHandle, ReaderStop, ReaderTarget,
+    SplitCursor,
 };
 use crate::message::{Message, Payload};
 use crate::registry::Registry;
@@ -585,15 +586,18 @@ fn host_ingress(
                 let offset = recorded
                     .remove(&(source.name().to_owned(), split))
                     .flatten();
+                let stop = Arc::new(ReaderStop::default());
                 let target = ReaderTarget {
                     shard: shard.inbox(),
                     cursor: cursors.len(),
+                    stop: stop.clone(),
                 };
                 cursors.push(SplitCursor {
                     source: source.name.clone(),
                     split,
                     offset,
                     finished: false,
+                    reader_stop: stop,
                 });
                 readers.push(spawn_reader(
                     source,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::ReaderStop;
 use crate::address::{ShardCount, ShardId};
 
 /// A split's read position as recorded in its hosting shard's snapshot.
@@ -30,6 +31,8 @@ pub(crate) struct SplitCursor {
     /// Whether the reader has reached the split's end and every record
     /// before it has been admitted.
     pub(crate) finished: bool,
+    /// Stops the split's reader when the shard leaves this node.
+    pub(crate) reader_stop: Arc<ReaderStop>,
 }
 
 impl SplitCursor {

@@ -30,7 +30,7 @@ pub use cursor::StoredCursor;
 pub(crate) use cursor::{hosting_shard, SplitCursor};
 pub use file::FileSource;
 pub(crate) use flow::{FlowControl, IngressPermit};
-pub(crate) use reader::{spawn_reader, ReaderHandle, ReaderTarget};
+pub(crate) use reader::{spawn_reader, ReaderHandle, ReaderStop, ReaderTarget};
 
 /// The records admitted and not yet handled, per source (a gauge).
 pub const INGRESS_IN_FLIGHT: &str = "cairn_ingress_records_in_flight";

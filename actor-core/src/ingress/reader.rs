@@ -1,9 +1,11 @@
 //! The reader of one split: reads records off the shards' threads and hands
 //! them, turned into messages, to the split's hosting shard.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{FlowControl, Ingress, SplitReader, INGRESS_RECORDS, INGRESS_REJECTED};
@@ -22,15 +24,47 @@ pub(crate) struct ReaderHandle {
 }
 
 /// Where a reader delivers: the hosting shard, and the split's index among
-/// the cursors that shard holds.
+/// the cursors that shard holds; and how that shard stops it.
 pub(crate) struct ReaderTarget {
     pub(crate) shard: InboxSender,
     pub(crate) cursor: usize,
+    pub(crate) stop: Arc<ReaderStop>,
+}
+
+/// Raised by a shard that leaves this node, for the readers of the splits
+/// it hosts: they stop at once, even while they wait for credit (the new
+/// owner reads on from the offsets in the shard's snapshot). Without it a
+/// reader whose records the shard no longer takes would wait for credit
+/// until the runtime shuts down, holding a thread.
+#[derive(Debug, Default)]
+pub(crate) struct ReaderStop {
+    raised: AtomicBool,
+    notify: Notify,
+}
+
+impl ReaderStop {
+    /// Stops the reader.
+    pub(crate) fn raise(&self) {
+        self.raised.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Returns once [`ReaderStop::raise`] was called.
+    async fn raised(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.raised.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// Starts reading split `split` of `ingress` at `offset` (its start if
 /// `None`) on a blocking thread. The reader stops at the split's end, when
-/// the flow control closes, or when the shard is gone.
+/// the flow control closes, when the shard leaves this node, or when the
+/// shard is gone.
 pub(crate) fn spawn_reader(
     ingress: &Ingress,
     flow: Arc<FlowControl>,
@@ -62,7 +96,14 @@ pub(crate) fn spawn_reader(
                 }
             };
             loop {
-                let Some(permit) = runtime.block_on(flow.admit()) else {
+                let permit = runtime.block_on(async {
+                    tokio::select! {
+                        biased;
+                        () = target.stop.raised() => None,
+                        permit = flow.admit() => permit,
+                    }
+                });
+                let Some(permit) = permit else {
                     return;
                 };
                 let (record, next_offset) = match reader.next_record() {

@@ -342,6 +342,18 @@ mod tests {
         tokio::sync::mpsc::UnboundedReceiver<ShardSnapshot>,
         ShardCount,
     ) {
+        two_shards_reading(recorder, Vec::new())
+    }
+
+    /// [`two_shards`], reading `ingress`.
+    fn two_shards_reading(
+        recorder: &Arc<Recorder>,
+        ingress: Vec<crate::ingress::Ingress>,
+    ) -> (
+        Runtime,
+        tokio::sync::mpsc::UnboundedReceiver<ShardSnapshot>,
+        ShardCount,
+    ) {
         let count = ShardCount::new(2).unwrap();
         let config = RuntimeConfig {
             shard_count: count,
@@ -359,7 +371,7 @@ mod tests {
             registry(),
             Vec::new(),
             Some(link),
-            Vec::new(),
+            ingress,
             placement,
         )
         .unwrap();
@@ -477,6 +489,91 @@ mod tests {
         );
         assert!(recorder.1.lock().is_empty(), "no ask forwarded");
         assert!(recorder.0.lock().is_empty(), "no message forwarded");
+        runtime.shutdown().await;
+    }
+
+    /// An endless source of two splits that counts the records read from
+    /// each.
+    struct Endless(Arc<[std::sync::atomic::AtomicU64; 2]>);
+
+    struct EndlessSplit {
+        read: Arc<[std::sync::atomic::AtomicU64; 2]>,
+        split: usize,
+        next: u64,
+    }
+
+    impl crate::ingress::IngressSource for Endless {
+        fn split_count(&self) -> u32 {
+            2
+        }
+
+        fn open(
+            &self,
+            split: u32,
+            offset: Option<u64>,
+        ) -> std::io::Result<Box<dyn crate::ingress::SplitReader>> {
+            Ok(Box::new(EndlessSplit {
+                read: self.0.clone(),
+                split: split as usize,
+                next: offset.unwrap_or(0),
+            }))
+        }
+    }
+
+    impl crate::ingress::SplitReader for EndlessSplit {
+        fn next_record(&mut self) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+            self.read[self.split].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.next += 1;
+            Ok(Some((b"1".to_vec(), self.next)))
+        }
+    }
+
+    /// The reader of a split hosted by a shard that leaves ends at the
+    /// shard's cut (the new owner reads on from the offset in its part),
+    /// rather than waiting for credit with its thread until the runtime
+    /// shuts down; the split of the shard that stays is read on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_reader_of_a_departing_shards_split_ends_at_the_cut() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let recorder = Arc::new(Recorder::default());
+        let count = ShardCount::new(2).unwrap();
+        let staying = (0u64..)
+            .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
+            .find(|address| address.shard(count) == ShardId(1))
+            .unwrap();
+        let read: Arc<[std::sync::atomic::AtomicU64; 2]> = Arc::default();
+        let ingress = crate::ingress::Ingress::new("endless", Endless(read.clone()), move |_| {
+            Ok::<_, std::convert::Infallible>((staying.clone(), 1u64))
+        })
+        .max_in_flight(4);
+        let (runtime, mut received, _) = two_shards_reading(&recorder, vec![ingress]);
+        until(&recorder, |_| {
+            read.iter().all(|split| split.load(Relaxed) > 100)
+        })
+        .await;
+        let readers_running = || {
+            let running = runtime.inner.running.lock();
+            let readers = &running.as_ref().expect("running").readers;
+            readers
+                .iter()
+                .filter(|reader| !reader.task.is_finished())
+                .count()
+        };
+        assert_eq!(readers_running(), 2);
+
+        runtime
+            .prepare_handoff(1, Placement::partial([ShardId(1)], recorder.clone()))
+            .unwrap();
+        runtime.start_epoch(1).unwrap();
+        while received.recv().await.expect("parts").shard != ShardId(0) {}
+        until(&recorder, |_| readers_running() == 1).await;
+        let other = usize::from(crate::ingress::hosting_shard("endless", 0, count) == ShardId(0));
+        let before = read[other].load(Relaxed);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            read[other].load(Relaxed) > before,
+            "the staying shard's split is read on"
+        );
         runtime.shutdown().await;
     }
 }

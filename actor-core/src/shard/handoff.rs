@@ -122,8 +122,12 @@ impl Shard {
         self.handoff = Handoff::Frozen { epoch, moving };
         // What stayed queued is in the snapshot: the new owner handles it.
         self.effects.local.clear();
-        // Read again from the snapshot's offsets by the new owner.
+        // Read again from the snapshot's offsets by the new owner, which
+        // reads on from there: the readers here stop.
         self.admitted.clear();
+        for cursor in &self.ingress {
+            cursor.reader_stop.raise();
+        }
         tracing::debug!(shard = %self.id, epoch, moving = moving_count, "frozen at the cut; handing off");
     }
 
