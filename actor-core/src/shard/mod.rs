@@ -9,6 +9,7 @@
 //! will be taken.
 
 mod actors;
+mod chain;
 mod effects;
 mod handoff;
 mod inbox;
@@ -149,6 +150,8 @@ pub(crate) struct Shard {
     snapshot: SnapshotProcess,
     /// The snapshot recorded and still collecting its channels' logs.
     open: Option<OpenSnapshot>,
+    /// What the shard's chain of parts carries, to start it anew in time.
+    chain: chain::ChainWeight,
     /// Where finished shard snapshots go (the coordinator); `None` when the
     /// node runs without snapshots.
     snapshots_out: Option<SnapshotSender>,
@@ -216,6 +219,7 @@ impl Shard {
             registry,
             snapshot: SnapshotProcess::new(id, 0, vec![0; peers.len()]),
             open: None,
+            chain: chain::ChainWeight::default(),
             snapshots_out,
             unreleased: Vec::new(),
             unconfirmed: Vec::new(),
@@ -276,6 +280,7 @@ impl Shard {
             self.unconfirmed.extend(republished.iter().cloned());
             self.egress.publish(republished, Some(self.own_inbox()));
         }
+        self.chain.restored();
         self.effects.next_egress_seq = next_egress_seq;
         self.effects.timers.continue_ids_from(next_timer_id);
         self.effects.egress_epoch = epoch + 1;
@@ -591,7 +596,7 @@ impl Shard {
             })
             .collect();
         self.effects.egress_epoch = epoch + 1;
-        let full = crate::snapshot::is_full_epoch(epoch);
+        let full = self.chain.full_at(epoch);
         let part = ShardSnapshot {
             shard: self.id,
             epoch,
@@ -709,6 +714,7 @@ impl Shard {
                 StoredChannel::new(cut, log)
             })
             .collect();
+        self.chain.add(&part);
         if let Some(out) = &self.snapshots_out {
             if out.send(part).is_err() {
                 tracing::debug!(shard = %self.id, "coordinator gone; snapshot part dropped at shutdown");

@@ -121,8 +121,9 @@ impl StoredChannel {
 /// Every this many epochs (by number), each shard writes a full part —
 /// every actor it holds, not only those written since its last part — so a
 /// shard's chain of parts never grows past this length and older parts
-/// can be collected (SNAPSHOTS §3.10 rule 33). Every shard decides it from
-/// the epoch number alone, whatever triggered its cut.
+/// can be collected (SNAPSHOTS §3.10 rule 33), whatever triggered the cut.
+/// A shard also writes one sooner: right after a restore, and once the
+/// messages queued in its chain pass a bound (`shard/chain.rs`).
 pub const FULL_SNAPSHOT_EVERY: Epoch = 32;
 
 /// Whether `epoch` is one whose parts are full.

@@ -163,7 +163,9 @@ async fn configure(shared: &Arc<Shared>, configuration: Configuration) {
         state.running.take()
     };
     if let Some(previous) = previous {
+        let stopping = std::time::Instant::now();
         previous.stop().await;
+        tracing::debug!(%generation, took = ?stopping.elapsed(), "the previous generation stopped");
     }
     shared
         .asks
@@ -223,6 +225,7 @@ async fn start_generation(
         .iter()
         .map(|owner| owner == me)
         .collect();
+    let restoring = std::time::Instant::now();
     let restore = restore_owned(
         &shared.store,
         configuration.restore,
@@ -231,6 +234,7 @@ async fn start_generation(
         &owned_mask,
     )
     .await?;
+    tracing::debug!(generation = %configuration.generation, took = ?restoring.elapsed(), "this node's shards read from the store");
     for member in configuration.members() {
         if &member != me {
             shared.transport.add_peer(member);
