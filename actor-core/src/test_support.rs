@@ -1,4 +1,4 @@
-//! Test functions shared by the crate's unit tests.
+//! Test functions and parts shared by the crate's unit tests.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,5 +25,24 @@ impl Handlers for Tally {
 
     fn message_types() -> Vec<MessageType> {
         vec![MessageType::of::<u64>("u64")]
+    }
+}
+
+/// An empty, not full part of shard 0 for `epoch`.
+pub(crate) fn empty_part(epoch: crate::snapshot::Epoch) -> crate::snapshot::ShardSnapshot {
+    crate::snapshot::ShardSnapshot {
+        shard: crate::address::ShardId(0),
+        epoch,
+        full: false,
+        actors: Vec::new(),
+        mailbox: Vec::new(),
+        timers: Vec::new(),
+        sent: Vec::new(),
+        channels: Vec::new(),
+        unencodable: 0,
+        egress: Vec::new(),
+        next_egress_seq: 0,
+        next_timer_id: 0,
+        ingress: Vec::new(),
     }
 }

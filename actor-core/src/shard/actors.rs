@@ -526,19 +526,9 @@ mod tests {
 
     fn part(epoch: Epoch, full: bool, actors: Vec<StoredActor>) -> crate::snapshot::ShardSnapshot {
         crate::snapshot::ShardSnapshot {
-            shard: ShardId(0),
-            epoch,
             full,
             actors,
-            mailbox: Vec::new(),
-            timers: Vec::new(),
-            sent: Vec::new(),
-            channels: Vec::new(),
-            unencodable: 0,
-            egress: Vec::new(),
-            next_egress_seq: 0,
-            next_timer_id: 0,
-            ingress: Vec::new(),
+            ..crate::test_support::empty_part(epoch)
         }
     }
 

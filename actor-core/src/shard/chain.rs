@@ -57,7 +57,7 @@ impl ChainWeight {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::address::{Address, FunctionType, ShardId};
+    use crate::address::{Address, FunctionType};
     use crate::snapshot::{StoredMessage, FULL_SNAPSHOT_EVERY};
 
     fn part(epoch: Epoch, queued: usize, each: usize) -> ShardSnapshot {
@@ -68,19 +68,8 @@ mod tests {
             body: vec![0; each],
         };
         ShardSnapshot {
-            shard: ShardId(0),
-            epoch,
-            full: false,
-            actors: Vec::new(),
             mailbox: vec![message; queued],
-            timers: Vec::new(),
-            sent: Vec::new(),
-            channels: Vec::new(),
-            unencodable: 0,
-            egress: Vec::new(),
-            next_egress_seq: 0,
-            next_timer_id: 0,
-            ingress: Vec::new(),
+            ..crate::test_support::empty_part(epoch)
         }
     }
 
