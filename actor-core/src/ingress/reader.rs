@@ -89,7 +89,7 @@ pub(crate) fn spawn_reader(
                 Ok(reader) => reader,
                 Err(error) => {
                     tracing::error!(source = %name, split, %error, "cannot open the split; retrying");
-                    if !wait_to_retry(&runtime, &flow) {
+                    if !wait_to_retry(&runtime, &flow, &target.stop) {
                         return;
                     }
                     continue;
@@ -159,7 +159,7 @@ pub(crate) fn spawn_reader(
                     return;
                 }
             }
-            if !wait_to_retry(&runtime, &flow) {
+            if !wait_to_retry(&runtime, &flow, &target.stop) {
                 return;
             }
         }
@@ -167,8 +167,13 @@ pub(crate) fn spawn_reader(
     ReaderHandle { flow, task }
 }
 
-/// Waits [`RETRY_AFTER`]; `false` if the source closed meanwhile.
-fn wait_to_retry(runtime: &tokio::runtime::Handle, flow: &FlowControl) -> bool {
-    runtime.block_on(tokio::time::sleep(RETRY_AFTER));
-    !flow.is_closed()
+/// Waits [`RETRY_AFTER`]; `false` if the source closed or the shard left
+/// meanwhile.
+fn wait_to_retry(runtime: &tokio::runtime::Handle, flow: &FlowControl, stop: &ReaderStop) -> bool {
+    runtime.block_on(async {
+        tokio::select! {
+            () = stop.raised() => false,
+            () = tokio::time::sleep(RETRY_AFTER) => !flow.is_closed(),
+        }
+    })
 }

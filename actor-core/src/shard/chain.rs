@@ -25,17 +25,31 @@ pub(super) struct ChainWeight {
     message_bytes: usize,
     /// Whether the next part must be full.
     rebase: bool,
+    /// The epoch of the last part, if this module forced it full: if that
+    /// epoch aborts, the chain keeps its old parts, and the next part must
+    /// be full instead.
+    forced: Option<Epoch>,
 }
 
 impl ChainWeight {
     /// Whether the part of `epoch` is full; a full part starts the count
     /// again.
     pub(super) fn full_at(&mut self, epoch: Epoch) -> bool {
-        let full = is_full_epoch(epoch) || self.rebase;
+        let forced = self.rebase;
+        let full = is_full_epoch(epoch) || forced;
         if full {
             *self = Self::default();
         }
+        self.forced = forced.then_some(epoch);
         full
+    }
+
+    /// Epoch `epoch` was aborted: if its part was a forced full one, the
+    /// next part is full in its stead.
+    pub(super) fn aborted(&mut self, epoch: Epoch) {
+        if self.forced == Some(epoch) {
+            self.rebase = true;
+        }
     }
 
     /// Counts a finished part's queued and in-flight messages.
@@ -88,6 +102,17 @@ mod tests {
         assert!(
             weight.full_at(FULL_SNAPSHOT_EVERY + 1),
             "the first part after a restore"
+        );
+        weight.aborted(FULL_SNAPSHOT_EVERY + 1);
+        assert!(
+            weight.full_at(FULL_SNAPSHOT_EVERY + 2),
+            "a forced full part whose epoch aborted is written again"
+        );
+        assert!(!weight.full_at(FULL_SNAPSHOT_EVERY + 3));
+        weight.aborted(FULL_SNAPSHOT_EVERY + 2);
+        assert!(
+            !weight.full_at(FULL_SNAPSHOT_EVERY + 4),
+            "the abort of an epoch before the last part changes nothing"
         );
     }
 }

@@ -474,6 +474,7 @@ impl Shard {
             }
             Inbound::Aborted(epoch) => {
                 self.actors.aborted(epoch);
+                self.chain.aborted(epoch);
                 self.awaiting_commit_for_bound = false;
             }
             Inbound::EgressWritten { sink, through_seq } => self

@@ -79,8 +79,8 @@ fn quorum_among(shared: &Shared, is_reachable: impl Fn(&NodeId) -> bool, live: u
     }
 }
 
-/// Probes `live` and the previous generation's members (one leaving still
-/// counts) over the transport, and waits until the members that answered,
+/// Probes `live` and the previous generation's members that gossip does
+/// not show dead (one leaving still counts) over the transport, and waits until the members that answered,
 /// this node included, make a majority of the previous generation;
 /// `false` if they do not within [`PROBE_PATIENCE`]. Other messages
 /// reaching the coordinator meanwhile are dropped, as while it configures
@@ -94,6 +94,10 @@ pub(crate) async fn confirmed(
     let mut probed = live.clone();
     probed.extend(shared.previous_members().0.unwrap_or_default());
     probed.remove(shared.me());
+    // Not those gossip shows dead: they count for nothing, and sending to
+    // one would make the transport dial it again.
+    let view = shared.membership.view();
+    probed.retain(|node| shows_reachable(&view, node));
     for member in &probed {
         shared.send(member, Control::Probe { nonce });
     }

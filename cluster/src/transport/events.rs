@@ -54,9 +54,9 @@ pub enum TransportEvent {
     },
     /// `peer`, in the same incarnation, began a new link to this node: it
     /// had forgotten this node (say, it declared it dead while this node
-    /// went on). As for a restart, every channel to and from it was reset;
-    /// what this node had not had acknowledged is dropped, or renumbered
-    /// for the new link if the transport carries over.
+    /// went on). What its old link sent and this node had not delivered
+    /// is gone (the peer dropped it when it forgot); what this node sent
+    /// goes on, numbered as before, from what the peer had delivered.
     LinkReset {
         /// The peer.
         peer: NodeId,

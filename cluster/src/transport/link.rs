@@ -8,13 +8,16 @@
 //!
 //! A link is one *life* of a node's relation to a peer, named by a
 //! [`LinkId`]: forgetting a peer (`remove_peer`) ends the link, and the
-//! next one numbers every channel from 1 again under a newer id. Each side
-//! tells the other its link id and the one it knows of the other's (in the
-//! handshake, or on every datagram), so a peer that forgot this node —
-//! while this node went on, as after an asymmetric partition in which only
-//! the peer declared it dead — is noticed, and this side resets its
-//! channels to match ([`LinkCheck::Reset`]) instead of numbering on where
-//! the peer no longer listens.
+//! next one numbers its outgoing channels from 1 again under a newer id.
+//! Each side tells the other its link id and the one it knows of the
+//! other's (in the handshake, or on every datagram), so a peer that forgot
+//! this node — while this node went on, as after an asymmetric partition
+//! in which only the peer declared it dead — is noticed: this side forgets
+//! what came from the peer's old link, since the new one numbers from 1
+//! ([`LinkCheck::Reset`]). Its own outgoing numbering goes on: the
+//! forgetting side [`Remembered`] what it had delivered on each channel
+//! and starts its new link from there, so what it had delivered is not
+//! delivered again and what it had not is sent again, exactly once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -60,11 +63,20 @@ pub(crate) enum LinkCheck {
     First,
     /// The link id already known.
     Same,
-    /// The peer began a new link (it forgot this node): every channel was
-    /// reset, as for a restart.
+    /// The peer began a new link (it forgot this node): what came from
+    /// its old link was forgotten here too.
     Reset,
     /// An older link of the peer than the one known: to be ignored.
     Stale,
+}
+
+/// What a forgotten link had received from a peer's life, so that the
+/// next link to that life goes on from there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Remembered {
+    incarnation: Incarnation,
+    peer_link: Option<LinkId>,
+    delivered: Delivered,
 }
 
 /// The sending end of one channel.
@@ -146,9 +158,32 @@ impl Link {
         ids.peer == Some(self.id)
     }
 
+    /// What this link received from the peer, to start the next link to
+    /// the same life from (`None` before the peer was heard from).
+    pub(crate) fn remembered(&self) -> Option<Remembered> {
+        Some(Remembered {
+            incarnation: self.peer_incarnation?,
+            peer_link: self.peer_link,
+            delivered: self.delivered(),
+        })
+    }
+
+    /// Starts this (new) link where a forgotten one to the same peer left
+    /// off: its incoming channels go on from what that one delivered, as
+    /// long as the peer's life and link are the ones it knew.
+    pub(crate) fn resume_from(&mut self, remembered: Remembered) {
+        self.peer_incarnation = Some(remembered.incarnation);
+        self.peer_link = remembered.peer_link;
+        for (channel, delivered) in remembered.delivered {
+            self.incoming.entry(channel).or_default().delivered = delivered;
+        }
+    }
+
     /// Records the peer's link id (after [`observe`](Self::observe) of its
     /// incarnation). A newer one than known means the peer forgot this
-    /// node and numbers from 1: every channel is reset as for a restart.
+    /// node and numbers from 1: what came from it is forgotten too, while
+    /// this side's numbering goes on (the peer resumed from what it had
+    /// delivered).
     pub(crate) fn observe_link(&mut self, peer: LinkId) -> LinkCheck {
         let check = match self.peer_link {
             None => LinkCheck::First,
@@ -159,7 +194,8 @@ impl Link {
         match check {
             LinkCheck::First => self.peer_link = Some(peer),
             LinkCheck::Reset => {
-                self.reset_channels();
+                self.incoming.clear();
+                self.acks_due.clear();
                 self.peer_link = Some(peer);
             }
             LinkCheck::Same | LinkCheck::Stale => {}
@@ -451,9 +487,9 @@ mod tests {
         assert_eq!(link.delivered(), vec![(C, 1)]);
 
         assert_eq!(link.observe_link(LinkId(6)), LinkCheck::Reset);
-        assert!(link.delivered().is_empty());
+        assert!(link.delivered().is_empty(), "what came from the old link");
         let resent: Vec<u64> = link.resume(&[]).iter().map(|f| data(f).1).collect();
-        assert_eq!(resent, [1, 2], "the unacknowledged two, renumbered");
+        assert_eq!(resent, [2, 3], "this side's numbering goes on");
         assert_eq!(
             link.ids(),
             LinkIds {
@@ -461,6 +497,30 @@ mod tests {
                 peer: Some(LinkId(6)),
             }
         );
+    }
+
+    #[test]
+    fn a_new_link_goes_on_from_what_the_forgotten_one_delivered() {
+        let mut old = Link::new(LinkId(1), 16, true);
+        old.observe(Incarnation(4));
+        old.observe_link(LinkId(9));
+        for seq in 1..=3 {
+            old.receive(C, seq, Bytes::new());
+        }
+        let mut new = Link::new(LinkId(2), 16, true);
+        new.resume_from(old.remembered().expect("heard from the peer"));
+        assert_eq!(new.observe(Incarnation(4)), IncarnationCheck::Same);
+        assert_eq!(new.observe_link(LinkId(9)), LinkCheck::Same);
+        assert!(
+            new.receive(C, 3, Bytes::new()).is_empty(),
+            "delivered before"
+        );
+        assert_eq!(new.receive(C, 4, Bytes::new()).len(), 1);
+        // The peer forgot too: its new link numbers from 1.
+        let mut again = Link::new(LinkId(3), 16, true);
+        again.resume_from(new.remembered().unwrap());
+        assert_eq!(again.observe_link(LinkId(10)), LinkCheck::Reset);
+        assert_eq!(again.receive(C, 1, Bytes::new()).len(), 1);
     }
 
     #[test]

@@ -68,10 +68,12 @@ pub trait Transport: Clone + Send + Sync + 'static {
     fn add_peer(&self, peer: NodeId);
 
     /// Forgets `peer`'s life `life`: closes its connection, stops dialing
-    /// it, drops what was unacknowledged to it, and ends the link (the
-    /// peer sees a new one next time and resets its side:
-    /// [`TransportEvent::LinkReset`]). Does nothing if the link is already
-    /// with a later life of the peer.
+    /// it, drops what was unacknowledged to it, and ends the link,
+    /// remembering only what it delivered from the peer. The next link to
+    /// that life goes on from there, so nothing the peer sent is delivered
+    /// twice or lost; the peer sees the new link and forgets what this
+    /// node's old one sent ([`TransportEvent::LinkReset`]). Does nothing
+    /// if the link is already with a later life of the peer.
     fn remove_peer(&self, peer: &NodeId, life: Incarnation);
 
     /// Queues `payload` for `peer` on `channel`. It is delivered exactly

@@ -27,7 +27,7 @@ use crate::transport::config::TransportConfig;
 use crate::transport::error::{Refusal, TransportError};
 use crate::transport::events::{Delivery, Events, TransportEvent};
 use crate::transport::identity::{ChannelId, Generation, Incarnation, NodeId};
-use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId};
+use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId, Remembered};
 use crate::transport::metrics::{refused_counter, WireCounters};
 use crate::transport::wire::Frame;
 use crate::transport::Transport;
@@ -89,6 +89,7 @@ impl MemoryTransport {
             incarnation: config.incarnation,
             generation: config.generation,
             links: HashMap::new(),
+            remembered: HashMap::new(),
             next_link: 1,
             events: events_tx,
             network,
@@ -186,6 +187,8 @@ struct Driver {
     config: TransportConfig,
     codec: FrameCodec,
     links: HashMap<NodeId, Link>,
+    /// What the links of forgotten peers had delivered, for their next.
+    remembered: HashMap<NodeId, Remembered>,
     /// The id of the next link made, so a peer's next link is newer.
     next_link: u64,
     events: mpsc::UnboundedSender<TransportEvent>,
@@ -235,11 +238,14 @@ impl Driver {
             self.config.reorder_window,
             self.config.carry_over_on_restart,
         );
-        let next_link = &mut self.next_link;
+        let (next_link, remembered) = (&mut self.next_link, &self.remembered);
         self.links.entry(peer.clone()).or_insert_with(|| {
-            let id = LinkId(*next_link);
+            let mut link = Link::new(LinkId(*next_link), window, carry_over);
             *next_link += 1;
-            Link::new(id, window, carry_over)
+            if let Some(remembered) = remembered.get(peer) {
+                link.resume_from(remembered.clone());
+            }
+            link
         })
     }
 
@@ -262,7 +268,10 @@ impl Driver {
                     .and_then(Link::peer_incarnation)
                     .is_some_and(|known| known > life);
                 if !later {
-                    self.links.remove(&peer);
+                    if let Some(remembered) = self.links.remove(&peer).and_then(|l| l.remembered())
+                    {
+                        self.remembered.insert(peer, remembered);
+                    }
                 }
             }
             Command::SetGeneration(generation) => {

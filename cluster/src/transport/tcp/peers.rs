@@ -16,7 +16,7 @@ use crate::transport::config::TransportConfig;
 use crate::transport::error::{Refusal, TransportError};
 use crate::transport::events::{Delivery, TransportEvent};
 use crate::transport::identity::{ChannelId, Generation, Incarnation, NodeId};
-use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId, LinkIds};
+use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId, LinkIds, Remembered};
 use crate::transport::metrics::{refused_counter, WireCounters};
 use crate::transport::wire::{Delivered, Frame, Hello};
 
@@ -53,6 +53,9 @@ pub(crate) struct Shared {
     pub(crate) local: NodeId,
     generation: AtomicU64,
     peers: Mutex<HashMap<NodeId, Peer>>,
+    /// What the links of forgotten peers had delivered, for their next
+    /// links (locked only under `peers`).
+    remembered: Mutex<HashMap<NodeId, Remembered>>,
     events: mpsc::UnboundedSender<TransportEvent>,
     pub(crate) cancel: CancellationToken,
     tasks: Mutex<Option<JoinSet<()>>>,
@@ -74,6 +77,7 @@ impl Shared {
             config,
             local,
             peers: Mutex::new(HashMap::new()),
+            remembered: Mutex::new(HashMap::new()),
             events,
             cancel: CancellationToken::new(),
             tasks: Mutex::new(Some(JoinSet::new())),
@@ -130,6 +134,7 @@ impl Shared {
             while tasks.join_next().await.is_some() {}
         }
         self.peers.lock().clear();
+        self.remembered.lock().clear();
     }
 
     /// Makes `peer` known. Returns a dialer token when this node must
@@ -139,7 +144,9 @@ impl Shared {
             return None;
         }
         let mut peers = self.peers.lock();
-        let entry = peers.entry(peer.clone()).or_insert_with(|| self.new_peer());
+        let entry = peers
+            .entry(peer.clone())
+            .or_insert_with(|| self.new_peer(peer));
         if self.local < *peer && entry.dialer.is_none() {
             let token = self.cancel.child_token();
             entry.dialer = Some(token.clone());
@@ -148,13 +155,19 @@ impl Shared {
         None
     }
 
-    fn new_peer(&self) -> Peer {
+    /// A new link to `peer`, going on from what a forgotten one had
+    /// delivered, if any.
+    fn new_peer(&self, peer: &NodeId) -> Peer {
+        let mut link = Link::new(
+            LinkId(self.next_link.fetch_add(1, Ordering::Relaxed)),
+            self.config.reorder_window,
+            self.config.carry_over_on_restart,
+        );
+        if let Some(remembered) = self.remembered.lock().get(peer) {
+            link.resume_from(remembered.clone());
+        }
         Peer {
-            link: Link::new(
-                LinkId(self.next_link.fetch_add(1, Ordering::Relaxed)),
-                self.config.reorder_window,
-                self.config.carry_over_on_restart,
-            ),
+            link,
             conn: None,
             dialer: None,
             generation: Generation::default(),
@@ -174,6 +187,9 @@ impl Shared {
             return;
         }
         if let Some(removed) = peers.remove(peer) {
+            if let Some(remembered) = removed.link.remembered() {
+                self.remembered.lock().insert(peer.clone(), remembered);
+            }
             if let Some(dialer) = removed.dialer {
                 dialer.cancel();
             }
@@ -246,7 +262,7 @@ impl Shared {
         let mut peers = self.peers.lock();
         let entry = peers
             .entry(hello.node.clone())
-            .or_insert_with(|| self.new_peer());
+            .or_insert_with(|| self.new_peer(&hello.node));
         match entry.link.observe(hello.incarnation) {
             IncarnationCheck::Stale { .. } => return Err(Refusal::StaleIncarnation),
             IncarnationCheck::Restarted { previous } => {
@@ -285,7 +301,14 @@ impl Shared {
         let entry = peers.get_mut(peer).ok_or(Refusal::Protocol)?;
         match entry.link.observe_link(peer_link.own) {
             LinkCheck::Stale => return Err(Refusal::StaleLink),
-            LinkCheck::Reset => self.emit(TransportEvent::LinkReset { peer: peer.clone() }),
+            LinkCheck::Reset => {
+                // Frames still read on the old link's connection would be
+                // taken for the new link's.
+                if let Some(conn) = entry.conn.take() {
+                    conn.cancel.cancel();
+                }
+                self.emit(TransportEvent::LinkReset { peer: peer.clone() });
+            }
             LinkCheck::First | LinkCheck::Same => {}
         }
         let counts = entry.link.addressed_by(peer_link);
