@@ -1,7 +1,7 @@
 //! Ask round trips from this node to an actor whose shard runs on the
 //! other member, beside raw TCP echo round trips to that member's
-//! process and round trips over the node-to-node transport alone, in
-//! alternating blocks so all three see the same machine.
+//! process and round trips over the node-to-node transport alone, one of
+//! each in turn so all three see the same machine.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -55,16 +55,16 @@ pub(crate) async fn measure(
     let (mut raw_samples, mut transport_samples, mut ask_samples) =
         (Vec::new(), Vec::new(), Vec::new());
     for index in 0..BLOCKS {
-        let mut block_raw = Vec::with_capacity(block);
+        // One of each in turn, so that all three see the same placement
+        // of threads on vCPUs, which drifts on a scale of milliseconds.
+        let (mut block_raw, mut block_transport, mut block_ask) = (
+            Vec::with_capacity(block),
+            Vec::with_capacity(block),
+            Vec::with_capacity(block),
+        );
         for _ in 0..block {
             block_raw.push(raw.round_trip().await?);
-        }
-        let mut block_transport = Vec::with_capacity(block);
-        for _ in 0..block {
             block_transport.push(transport.round_trip().await?);
-        }
-        let mut block_ask = Vec::with_capacity(block);
-        for _ in 0..block {
             block_ask.push(ask(node, &echo).await?);
         }
         eprintln!(

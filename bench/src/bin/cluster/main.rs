@@ -15,8 +15,8 @@
 //!
 //! - **ask**: round trips of 64-byte asks from A to an echo actor whose
 //!   shard runs on B (A forwards each ask to its owner), against raw TCP
-//!   echoes of 64-byte frames to B's process, in alternating blocks;
-//!   p50 and p99. A third series, the node-to-node transport alone
+//!   echoes of 64-byte frames to B's process, one of each in turn (so
+//!   both see the same placement of threads on vCPUs); p50 and p99. A third series, the node-to-node transport alone
 //!   (`TcpTransport` to an echo in B's process), tells what the
 //!   transport costs and what the node adds.
 //! - **one-way tells**: a driver actor on A sends 64-byte items with
@@ -52,20 +52,33 @@ use std::time::Duration;
 use anyhow::{ensure, Context as _, Result};
 use cairn::membership::{FailureDetection, DEFAULT_GOSSIP_INTERVAL};
 use cairn::Node;
+use clap::Parser;
 
 use member::{free_addr, start_node, MemberProcess};
 
 /// The size of every ask body, tell body and raw frame.
 const PAYLOAD: usize = 64;
 
-/// What the measuring run is told.
+/// What a Cairn cluster costs beside raw TCP, and how fast it recovers.
+#[derive(Debug, Parser)]
+#[command(name = "cluster")]
 struct Options {
+    /// Multiplies every round-trip and message count (at least 1,000 each).
+    #[arg(long, default_value_t = 1.0, value_parser = positive, allow_negative_numbers = true)]
     scale: f64,
+
+    /// Members killed with SIGKILL, one after another, to time recovery.
+    #[arg(long, default_value_t = 3)]
     recoveries: usize,
+
+    /// Internal: run as a member child (B or C) at BIND, seeded by SEED,
+    /// on STORE.
+    #[arg(long, hide = true, num_args = 3, value_names = ["BIND", "SEED", "STORE"])]
+    member: Option<Vec<String>>,
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = Options::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
@@ -76,35 +89,17 @@ fn main() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    if args.first().map(String::as_str) == Some("--member") {
-        return runtime.block_on(member::run_child(&args[1..]));
+    if let Some(member) = &options.member {
+        return runtime.block_on(member::run_child(member));
     }
-    let options = parse(&args)?;
     runtime.block_on(async move { tokio::spawn(measure(options)).await? })
 }
 
-fn parse(args: &[String]) -> Result<Options> {
-    let mut options = Options {
-        scale: 1.0,
-        recoveries: 3,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{arg} takes a value"))?;
-        match arg.as_str() {
-            "--scale" => options.scale = value.parse().context("--scale takes a number")?,
-            "--recoveries" => {
-                options.recoveries = value.parse().context("--recoveries takes a count")?
-            }
-            other => anyhow::bail!(
-                "unknown argument {other:?}; usage: cluster [--scale F] [--recoveries N]"
-            ),
-        }
+fn positive(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(scale) if scale > 0.0 && scale.is_finite() => Ok(scale),
+        _ => Err(format!("`{value}` is not a positive number")),
     }
-    ensure!(options.scale > 0.0, "--scale must be positive");
-    Ok(options)
 }
 
 fn loopback(last: u8) -> IpAddr {
