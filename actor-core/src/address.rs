@@ -89,9 +89,24 @@ impl Serialize for FunctionType {
 
 impl<'de> Deserialize<'de> for FunctionType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        FunctionType::lookup(&name)
-            .ok_or_else(|| serde::de::Error::custom(format_args!("unknown function type `{name}`")))
+        deserializer.deserialize_str(FunctionTypeVisitor)
+    }
+}
+
+/// Looks the name up where the deserializer has it, borrowed or not:
+/// decoding an address copies no name (a `Cow<str>` always would).
+struct FunctionTypeVisitor;
+
+impl serde::de::Visitor<'_> for FunctionTypeVisitor {
+    type Value = FunctionType;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("the name of a registered function type")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<FunctionType, E> {
+        FunctionType::lookup(name)
+            .ok_or_else(|| E::custom(format_args!("unknown function type `{name}`")))
     }
 }
 

@@ -20,7 +20,7 @@ pub(crate) fn decode_frame(
     channel: RemoteChannel,
     bytes: &[u8],
 ) -> Result<(ShardId, Vec<Inbound>)> {
-    let frame = Frame::decode(bytes)?;
+    let frame = Frame::read(bytes)?;
     let (src, dst) = match &frame {
         Frame::Batch { from, to, .. } => (from.0, *to),
         Frame::External { to, .. } => (EXTERNAL_SOURCE, *to),
@@ -58,12 +58,12 @@ pub(crate) fn decode_frame(
             first_seq,
             color,
             envelopes: messages
-                .iter()
+                .into_iter()
                 .map(|message| decode_message(registry, message))
                 .collect(),
         })],
         Frame::External { messages, .. } => messages
-            .iter()
+            .into_iter()
             .map(|message| Inbound::External(decode_message(registry, message)))
             .collect(),
     };

@@ -322,7 +322,19 @@ proptest::proptest! {
             0 => Frame::Batch { from, to, first_seq: seq, color, messages },
             _ => Frame::External { to, messages },
         };
-        let decoded = Frame::decode(&frame.encode().unwrap()).unwrap();
-        proptest::prop_assert_eq!(decoded, frame);
+        let bytes = frame.encode().unwrap();
+        let decoded = Frame::decode(&bytes).unwrap();
+        proptest::prop_assert_eq!(&decoded, &frame);
+        // Read as it arrives, names and bodies borrowed, it is the same.
+        let read = Frame::read(&bytes).unwrap();
+        let (Frame::Batch { messages: sent, .. } | Frame::External { messages: sent, .. }) = &frame;
+        let (Frame::Batch { messages: got, .. } | Frame::External { messages: got, .. }) = &read;
+        proptest::prop_assert_eq!(sent.len(), got.len());
+        for (sent, got) in sent.iter().zip(got) {
+            proptest::prop_assert_eq!(&sent.to, &got.to);
+            proptest::prop_assert_eq!(&sent.from, &got.from);
+            proptest::prop_assert_eq!(sent.message.as_str(), got.message);
+            proptest::prop_assert_eq!(sent.body.as_slice(), &got.body[..]);
+        }
     }
 }

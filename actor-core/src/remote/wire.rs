@@ -5,16 +5,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::address::ShardId;
+use crate::address::{Address, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::message::Payload;
 use crate::registry::Registry;
 use crate::snapshot::{Epoch, StoredMessage};
 
-/// One frame on a channel to a shard on another node.
+/// One frame on a channel to a shard on another node. Sent with owned
+/// [`StoredMessage`]s (or views that serialize the same, see `batch`);
+/// read with [`IncomingMessage`]s borrowing from the frame's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Frame {
+pub(crate) enum Frame<M = StoredMessage> {
     /// Messages on the channel `from → to`; the `i`th has sequence
     /// `first_seq + i`. `color` is the sender's epoch.
     Batch {
@@ -22,13 +24,10 @@ pub(crate) enum Frame {
         to: ShardId,
         first_seq: u64,
         color: Epoch,
-        messages: Vec<StoredMessage>,
+        messages: Vec<M>,
     },
     /// Messages sent from outside the actor system to actors of `to`.
-    External {
-        to: ShardId,
-        messages: Vec<StoredMessage>,
-    },
+    External { to: ShardId, messages: Vec<M> },
 }
 
 impl Frame {
@@ -36,9 +35,27 @@ impl Frame {
         rmp_serde::to_vec(self).map_err(|error| CodecError::Encode(error.to_string()))
     }
 
+    #[cfg(test)]
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
         rmp_serde::from_slice(bytes).map_err(|error| CodecError::Decode(error.to_string()))
     }
+}
+
+impl<'a> Frame<IncomingMessage<'a>> {
+    /// Reads a frame, its messages' names and bodies borrowed from `bytes`.
+    pub(crate) fn read(bytes: &'a [u8]) -> Result<Self, CodecError> {
+        rmp_serde::from_slice(bytes).map_err(|error| CodecError::Decode(error.to_string()))
+    }
+}
+
+/// A [`StoredMessage`] as it arrives, its name and body borrowed from the
+/// frame: reading a frame allocates nothing per message for them.
+#[derive(Debug, Deserialize)]
+pub(crate) struct IncomingMessage<'a> {
+    pub(crate) to: Address,
+    pub(crate) from: Option<Address>,
+    pub(crate) message: &'a str,
+    pub(crate) body: &'a serde_bytes::Bytes,
 }
 
 /// What a message that could not cross between nodes becomes at its
@@ -51,20 +68,30 @@ pub(crate) struct Undeliverable {
     pub(crate) message: String,
 }
 
-/// Decodes a message from the wire; one that does not decode becomes an
+/// Decodes a message from the wire, typed through its destination's
+/// function in `registry`; one that does not decode becomes an
 /// [`Undeliverable`] for the same actor.
-pub(crate) fn decode_message(registry: &Registry, message: &StoredMessage) -> Envelope {
-    match message.decode(registry) {
-        Ok(envelope) => envelope,
+pub(crate) fn decode_message(registry: &Registry, message: IncomingMessage<'_>) -> Envelope {
+    let IncomingMessage {
+        to,
+        from,
+        message,
+        body,
+    } = message;
+    let function = to.function();
+    let decoded = registry
+        .get(function)
+        .and_then(|descriptor| descriptor.message(message))
+        .ok_or_else(|| CodecError::Decode(format!("`{function}` has no message `{message}`")))
+        .and_then(|descriptor| descriptor.decode_msgpack(body));
+    match decoded {
+        Ok(payload) => Envelope::new(to, from, payload),
         Err(error) => {
-            tracing::warn!(to = %message.to, %error, "message from another node does not decode; dead letter");
-            Envelope::new(
-                message.to.clone(),
-                message.from.clone(),
-                Payload::new(Undeliverable {
-                    message: message.message.clone(),
-                }),
-            )
+            tracing::warn!(%to, %error, "message from another node does not decode; dead letter");
+            let undeliverable = Undeliverable {
+                message: message.to_owned(),
+            };
+            Envelope::new(to, from, Payload::new(undeliverable))
         }
     }
 }
