@@ -108,6 +108,14 @@ impl serde::de::Visitor<'_> for FunctionTypeVisitor {
         FunctionType::lookup(name)
             .ok_or_else(|| E::custom(format_args!("unknown function type `{name}`")))
     }
+
+    /// A name sent as bytes (MessagePack `bin`) counts if it is UTF-8.
+    fn visit_bytes<E: serde::de::Error>(self, name: &[u8]) -> Result<FunctionType, E> {
+        match std::str::from_utf8(name) {
+            Ok(name) => self.visit_str(name),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(name), &self)),
+        }
+    }
 }
 
 /// The identity of one actor within its function type.

@@ -5,8 +5,8 @@
 //! clone of both addresses, a `String` and a `Vec`, and then a second copy
 //! into the frame. Here the frame is written from borrowed views that
 //! serialize exactly as `Frame::Batch` does (checked by a test), with every
-//! body encoded into one shared buffer: the receiver decodes a
-//! `Frame::Batch` as before.
+//! body encoded into one shared buffer. The receiver reads it as any
+//! `Frame::Batch`, borrowing names and bodies (`wire::IncomingMessage`).
 
 use std::borrow::Cow;
 

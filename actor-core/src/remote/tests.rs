@@ -232,6 +232,26 @@ async fn externals_cross_on_the_node_channel_and_asks_are_forwarded() {
 }
 
 #[test]
+fn function_types_decode_from_names_as_str_or_utf8_bytes() {
+    registry();
+    let name = Tally::FUNCTION_TYPE.name();
+    let decode = |bytes: Vec<u8>| rmp_serde::from_slice::<crate::address::FunctionType>(&bytes);
+    let as_str = rmp_serde::to_vec(name).unwrap();
+    let as_bin = rmp_serde::to_vec(serde_bytes::Bytes::new(name.as_bytes())).unwrap();
+    assert_eq!(decode(as_str).unwrap(), Tally::FUNCTION_TYPE);
+    assert_eq!(decode(as_bin).unwrap(), Tally::FUNCTION_TYPE);
+    let unknown = decode(rmp_serde::to_vec("no/such-function").unwrap()).unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("unknown function type `no/such-function`"),
+        "{unknown}"
+    );
+    let not_utf8 = rmp_serde::to_vec(serde_bytes::Bytes::new(&[0xff, 0xfe])).unwrap();
+    assert!(decode(not_utf8).is_err());
+}
+
+#[test]
 fn frames_that_do_not_match_their_channel_are_refused() {
     let registry = registry();
     let empty_batch = |from: u32, to: u32| {

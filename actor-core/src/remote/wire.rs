@@ -10,7 +10,7 @@ use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::message::Payload;
 use crate::registry::Registry;
-use crate::snapshot::{Epoch, StoredMessage};
+use crate::snapshot::{decode_payload, Epoch, StoredMessage};
 
 /// One frame on a channel to a shard on another node. Sent with owned
 /// [`StoredMessage`]s (or views that serialize the same, see `batch`);
@@ -78,13 +78,7 @@ pub(crate) fn decode_message(registry: &Registry, message: IncomingMessage<'_>) 
         message,
         body,
     } = message;
-    let function = to.function();
-    let decoded = registry
-        .get(function)
-        .and_then(|descriptor| descriptor.message(message))
-        .ok_or_else(|| CodecError::Decode(format!("`{function}` has no message `{message}`")))
-        .and_then(|descriptor| descriptor.decode_msgpack(body));
-    match decoded {
+    match decode_payload(registry, &to, message, body) {
         Ok(payload) => Envelope::new(to, from, payload),
         Err(error) => {
             tracing::warn!(%to, %error, "message from another node does not decode; dead letter");

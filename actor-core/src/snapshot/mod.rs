@@ -11,7 +11,7 @@ mod process;
 #[cfg(test)]
 mod simulation;
 
-pub(crate) use parts::registered_name;
+pub(crate) use parts::{decode_payload, registered_name};
 pub use parts::{is_full_epoch, FULL_SNAPSHOT_EVERY};
 pub use parts::{
     ShardSnapshot, StoredActor, StoredChannel, StoredEgress, StoredMessage, StoredTimer,

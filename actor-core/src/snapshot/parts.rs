@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::address::{Address, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
+use crate::message::Payload;
 use crate::registry::Registry;
 use crate::snapshot::process::{ChannelCut, Epoch};
 
@@ -58,16 +59,25 @@ impl StoredMessage {
 
     /// Decodes the message back into an envelope.
     pub(crate) fn decode(&self, registry: &Registry) -> Result<Envelope, CodecError> {
-        let function = self.to.function();
-        let payload = registry
-            .get(function)
-            .and_then(|descriptor| descriptor.message(&self.message))
-            .ok_or_else(|| {
-                CodecError::Decode(format!("`{function}` has no message `{}`", self.message))
-            })?
-            .decode_msgpack(&self.body)?;
+        let payload = decode_payload(registry, &self.to, &self.message, &self.body)?;
         Ok(Envelope::new(self.to.clone(), self.from.clone(), payload))
     }
+}
+
+/// Decodes the MessagePack `body` of a message registered as `message` by
+/// the function of `to`, typed through `registry`.
+pub(crate) fn decode_payload(
+    registry: &Registry,
+    to: &Address,
+    message: &str,
+    body: &[u8],
+) -> Result<Payload, CodecError> {
+    let function = to.function();
+    registry
+        .get(function)
+        .and_then(|descriptor| descriptor.message(message))
+        .ok_or_else(|| CodecError::Decode(format!("`{function}` has no message `{message}`")))?
+        .decode_msgpack(body)
 }
 
 /// One actor's state as of a snapshot.

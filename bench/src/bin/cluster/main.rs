@@ -15,10 +15,11 @@
 //!
 //! - **ask**: round trips of 64-byte asks from A to an echo actor whose
 //!   shard runs on B (A forwards each ask to its owner), against raw TCP
-//!   echoes of 64-byte frames to B's process, one of each in turn (so
-//!   both see the same placement of threads on vCPUs); p50 and p99. A third series, the node-to-node transport alone
-//!   (`TcpTransport` to an echo in B's process), tells what the
-//!   transport costs and what the node adds.
+//!   echoes of 64-byte frames to B's process; p50 and p99. A third
+//!   series, the node-to-node transport alone (`TcpTransport` to an echo
+//!   in B's process), tells what the transport costs and what the node
+//!   adds. Each block takes one of each in turn, so that all three see
+//!   the same placement of threads on vCPUs.
 //! - **one-way tells**: a driver actor on A sends 64-byte items with
 //!   `ctx.send`, round-robin to 64 sink actors whose shards run on B (the
 //!   data plane: shard-to-shard channels, batched frames); the sinks
