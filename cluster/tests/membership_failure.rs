@@ -78,3 +78,42 @@ async fn a_member_silent_for_a_short_stall_stays_alive() {
         assert_eq!(member.view().live_nodes(), vec![node(0), node(1), node(2)]);
     }
 }
+
+/// Node 2's gossip stops reaching the others while theirs still reaches
+/// it (`cut_one_way`): they declare it dead, it still sees them alive;
+/// healed, it is alive to them again in the same life.
+#[tokio::test(start_paused = true)]
+async fn an_unheard_member_is_dead_to_the_others_and_hears_them() {
+    let network = GossipNetwork::new();
+    let members = three_live_members(&network).await;
+    for other in [0, 1] {
+        network.cut_one_way(membership_support::addr(2), membership_support::addr(other));
+    }
+    for membership in &members[..2] {
+        wait_for_view(&mut membership.watch(), "node 2 dead", |view| {
+            view.member(&node(2))
+                .is_some_and(|member| member.state == MemberState::Dead)
+        })
+        .await;
+    }
+    assert_eq!(
+        members[2].view().live_nodes(),
+        vec![node(0), node(1), node(2)],
+        "node 2 still hears the others"
+    );
+    let life = members[2].view().member(&node(2)).map(|m| m.incarnation);
+    for other in [0, 1] {
+        network
+            .heal(membership_support::addr(2), membership_support::addr(other))
+            .await;
+    }
+    for membership in &members[..2] {
+        wait_for_view(&mut membership.watch(), "node 2 alive again", |view| {
+            view.member(&node(2))
+                .is_some_and(|member| member.state == MemberState::Alive)
+        })
+        .await;
+        let seen = membership.view().member(&node(2)).map(|m| m.incarnation);
+        assert_eq!(seen, life, "the same life");
+    }
+}

@@ -3,8 +3,9 @@
 //! a shared fs store — on the in-memory transport and gossip, under frame
 //! drops, duplicates and delays, with partitions, a crash and replacement,
 //! an isolated coordinator, a join and a graceful leave, a member cut off
-//! only until the others moved on (back in its same life) chosen by the
-//! seed; then liveness, exact balances, every committed epoch audited,
+//! only until the others moved on (back in its same life), a member whose
+//! gossip the others stop hearing while it hears theirs (an asymmetric
+//! partition), chosen by the seed; then liveness, exact balances, every committed epoch audited,
 //! fencing and FIFO checked. Each run prints its seed and schedule.
 //!
 //! Real time, not paused: the shards, the store and the ingress readers
@@ -49,10 +50,19 @@ async fn seed_3_join_leave_and_short_partition() {
     simulate(3).await;
 }
 
-/// Seed 4: a member cut off briefly, and a partitioned member.
+/// Seed 4: a member cut off briefly, and a member the others stop
+/// hearing while it hears them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_4_short_partition_and_partition() {
+async fn seed_4_short_partition_and_unheard_member() {
     init_tracing();
     let _serial = SERIAL.lock().await;
     simulate(4).await;
+}
+
+/// Seed 5: a member the others stop hearing, and a partitioned member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_5_unheard_member_and_partition() {
+    init_tracing();
+    let _serial = SERIAL.lock().await;
+    simulate(5).await;
 }

@@ -131,7 +131,7 @@ impl Membership {
         config: MembershipConfig,
         network: &GossipNetwork,
     ) -> Result<Self, MembershipError> {
-        Self::start_on(config, network.transport()).await
+        Self::start_on(config, &network.transport()).await
     }
 
     async fn start_on(

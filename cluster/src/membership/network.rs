@@ -1,18 +1,25 @@
 //! The in-memory gossip network for tests and simulation.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use chitchat::transport::ChannelTransport;
+use async_trait::async_trait;
+use chitchat::transport::{ChannelTransport, RecvOutcome, SendOutcome, Socket, Transport};
+use chitchat::ChitchatEnvelope;
+use parking_lot::Mutex;
 
 /// An in-process network that memberships started with
 /// [`Membership::start_in_memory`](super::Membership::start_in_memory)
 /// gossip over instead of UDP. Every message is serialized and parsed as
-/// on the wire; links can be cut and healed. Cheap to clone: clones are
-/// the same network. Works on paused Tokio time.
+/// on the wire; links can be cut and healed, both ways or one way. Cheap
+/// to clone: clones are the same network. Works on paused Tokio time.
 #[derive(Clone, Default)]
 pub struct GossipNetwork {
     transport: ChannelTransport,
+    /// The (sender, receiver) pairs whose messages are dropped one way.
+    deaf: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
 }
 
 impl GossipNetwork {
@@ -27,13 +34,29 @@ impl GossipNetwork {
         self.transport.remove_link(a, b).await;
     }
 
-    /// Lets messages between `a` and `b` through again.
+    /// Lets messages between `a` and `b` through again, both ways (after
+    /// [`cut`](Self::cut) or [`cut_one_way`](Self::cut_one_way)).
     pub async fn heal(&self, a: SocketAddr, b: SocketAddr) {
         self.transport.add_link(a, b).await;
+        let mut deaf = self.deaf.lock();
+        deaf.remove(&(a, b));
+        deaf.remove(&(b, a));
     }
 
-    pub(crate) fn transport(&self) -> &ChannelTransport {
-        &self.transport
+    /// Drops every message `from` sends to `to`, while `to`'s messages
+    /// still reach `from`, until [`heal`](Self::heal): an asymmetric
+    /// partition, in which `to` stops hearing `from` but `from` goes on
+    /// hearing `to`.
+    pub fn cut_one_way(&self, from: SocketAddr, to: SocketAddr) {
+        self.deaf.lock().insert((from, to));
+    }
+
+    /// What memberships on this network open their sockets on.
+    pub(crate) fn transport(&self) -> OneWayCuts {
+        OneWayCuts {
+            inner: self.transport.clone(),
+            deaf: self.deaf.clone(),
+        }
     }
 }
 
@@ -44,5 +67,56 @@ impl fmt::Debug for GossipNetwork {
             .field("messages", &statistics.num_messages_total)
             .field("bytes", &statistics.num_bytes_total)
             .finish()
+    }
+}
+
+/// chitchat's in-process transport, with one-way cuts on top (it only
+/// cuts links both ways).
+pub(crate) struct OneWayCuts {
+    inner: ChannelTransport,
+    deaf: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
+}
+
+#[async_trait]
+impl Transport for OneWayCuts {
+    async fn open(&self, listen_addr: SocketAddr) -> anyhow::Result<Box<dyn Socket>> {
+        let inner = self.inner.open(listen_addr).await?;
+        Ok(Box::new(OneWaySocket {
+            local: listen_addr,
+            inner,
+            deaf: self.deaf.clone(),
+        }))
+    }
+}
+
+/// A socket whose messages to peers that cannot hear it are dropped.
+struct OneWaySocket {
+    local: SocketAddr,
+    inner: Box<dyn Socket>,
+    deaf: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
+}
+
+#[async_trait]
+impl Socket for OneWaySocket {
+    fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn send(
+        &mut self,
+        to: SocketAddr,
+        envelope: ChitchatEnvelope,
+    ) -> anyhow::Result<SendOutcome> {
+        if self.deaf.lock().contains(&(self.local, to)) {
+            // Lost on the way, as a UDP datagram would be: sent, as far as
+            // the sender can tell.
+            let num_bytes_sent = 0;
+            return Ok(SendOutcome { num_bytes_sent });
+        }
+        self.inner.send(to, envelope).await
+    }
+
+    async fn recv(&mut self) -> anyhow::Result<RecvOutcome> {
+        self.inner.recv().await
     }
 }

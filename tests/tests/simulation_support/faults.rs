@@ -12,6 +12,16 @@ use super::invariants::Zombie;
 use super::schedule::Fault;
 use super::{all_addresses, Sim};
 
+/// How a member is cut off briefly.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    /// Transport and gossip, both ways.
+    Both,
+    /// Only the gossip it sends: it still hears the others, and the
+    /// transport stays up.
+    GossipFromIt,
+}
+
 /// How long a cut member stays cut at least: past the others' failure
 /// detection (at most 4.4 s) and then past its own finding that it lost
 /// the majority (as long again), so it rejoins as a new incarnation.
@@ -61,7 +71,12 @@ impl Sim {
             Fault::ShortPartition => {
                 let coordinator = self.coordinator();
                 let target = self.pick(|at| at != coordinator);
-                self.cut_briefly(target).await;
+                self.cut_briefly(target, Cut::Both).await;
+            }
+            Fault::UnheardMember => {
+                let coordinator = self.coordinator();
+                let target = self.pick(|at| at != coordinator);
+                self.cut_briefly(target, Cut::GossipFromIt).await;
             }
             Fault::JoinThenLeave => {
                 let joiner = *all_addresses()
@@ -116,14 +131,22 @@ impl Sim {
         self.assert_newer(target, before);
     }
 
-    /// Cuts `target` off from every other address until the others run
-    /// without it, then heals it at once and waits until the cluster has
-    /// converged with it back, in the same incarnation or a newer one.
-    async fn cut_briefly(&mut self, target: SocketAddr) {
+    /// Cuts `target` off from every other address (`how`) until the
+    /// others run without it, then heals it at once and waits until the
+    /// cluster has converged with it back, in the same incarnation or a
+    /// newer one.
+    async fn cut_briefly(&mut self, target: SocketAddr, how: Cut) {
         let before = self.incarnation(target);
-        self.isolate(target, true).await;
+        match how {
+            Cut::Both => self.isolate(target, true).await,
+            Cut::GossipFromIt => {
+                for other in all_addresses().into_iter().filter(|at| *at != target) {
+                    self.network.gossip.cut_one_way(target, other);
+                }
+            }
+        }
         self.step(&format!(
-            "briefly partitioned: {target} cut off (incarnation {before:?})"
+            "briefly partitioned ({how:?}): {target} cut off (incarnation {before:?})"
         ));
         self.wait_for("the others to move on without the cut-off member", |sim| {
             sim.runs_without(target)
@@ -142,7 +165,8 @@ impl Sim {
         self.step(&format!("{target} is back in {life} incarnation {after:?}"));
     }
 
-    /// Cuts `target` off from every other address (`cut`), or heals it.
+    /// Cuts `target` off from every other address (`cut`), or heals it
+    /// (both ways, whichever way it was cut).
     async fn isolate(&self, target: SocketAddr, cut: bool) {
         for other in all_addresses().into_iter().filter(|at| *at != target) {
             if cut {

@@ -27,18 +27,25 @@ pub(super) enum Fault {
     /// lost the majority, so it usually comes back in the *same*
     /// incarnation, to peers that forgot it.
     ShortPartition,
+    /// A member other than the coordinator whose gossip stops reaching the
+    /// others, while it still hears theirs and the transport stays up (an
+    /// asymmetric partition): the others declare it dead and move on; it
+    /// is healed once they have, and comes back in the same incarnation
+    /// or a newer one, to peers whose transport forgot it.
+    UnheardMember,
 }
 
-const FAULTS: [Fault; 5] = [
+const FAULTS: [Fault; 6] = [
     Fault::Partition,
     Fault::CrashAndReplace,
     Fault::IsolateCoordinator,
     Fault::JoinThenLeave,
     Fault::ShortPartition,
+    Fault::UnheardMember,
 ];
 
 /// A seed's run: the network's frame faults throughout, and two
-/// cluster-level faults (seeds 1 to 4 cover all five between them).
+/// cluster-level faults (seeds 1 to 5 cover all six between them).
 #[derive(Debug, Clone)]
 pub(super) struct Schedule {
     /// Drops, duplicates and delays of every transport frame until the end.
