@@ -64,6 +64,15 @@ pub(crate) fn print(figures: &Figures) {
         list(&throughput.raw),
         list(&throughput.tells)
     );
+    let local = median(&throughput.local);
+    println!(
+        "| one-way tells on one member, no network (the ceiling), median of {} runs | {} | – | {} | {:.3}× | | |",
+        throughput.local.len(),
+        rate(raw),
+        rate(local),
+        local / raw,
+    );
+    println!("  runs: {}", list(&throughput.local));
     if figures.recoveries.is_empty() {
         return;
     }

@@ -1,13 +1,15 @@
 //! One-way tells from a driver actor on this node to sinks whose shards
 //! run on the other member (the data plane: shard-to-shard channels,
 //! batched frames), beside raw length-prefixed frames to that member's
-//! process. Alternating runs; both are counted at the receiver.
+//! process, and beside the same tells to sinks on this node's other shards
+//! (no network: the ceiling of what actors do on this machine). Alternating
+//! runs; all are counted at the receiver.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
-use cairn::{Address, Node};
+use cairn::{Address, Node, ShardCount};
 
 use crate::functions::{Driver, GetCount, GetDone, Sink, StartTells, Tally};
 use crate::placement::ids_on;
@@ -28,6 +30,8 @@ pub(crate) struct Throughput {
     pub(crate) raw_messages: u64,
     pub(crate) raw: Vec<f64>,
     pub(crate) tells: Vec<f64>,
+    /// The same tells to sinks on this node's other shards.
+    pub(crate) local: Vec<f64>,
 }
 
 /// Where the run's actors live.
@@ -41,7 +45,8 @@ pub(crate) struct Layout<'a> {
 }
 
 /// `runs` alternating runs: `raw_messages` raw frames to `raw`, then
-/// `messages` tells from a driver here to sinks there.
+/// `messages` tells from a driver here to sinks there, then as many to
+/// sinks here.
 pub(crate) async fn measure(
     node: &Node,
     layout: &Layout<'_>,
@@ -55,25 +60,42 @@ pub(crate) async fn measure(
         raw_messages,
         raw: Vec::new(),
         tells: Vec::new(),
+        local: Vec::new(),
     };
     for run in 0..runs {
         let raw_rate = crate::raw::tell(raw, raw_messages, PAYLOAD).await?;
         eprintln!("  run {run}: raw TCP {:.2} M msgs/s", raw_rate / 1e6);
         result.raw.push(raw_rate);
-        let rate = tells(node, layout, run, messages).await?;
+        let rate = tells(node, layout, layout.there, 2 * run, messages).await?;
         eprintln!("  run {run}: data plane {:.2} M msgs/s", rate / 1e6);
         result.tells.push(rate);
+        let rate = tells(node, layout, layout.here, 2 * run + 1, messages).await?;
+        eprintln!(
+            "  run {run}: one member, no network {:.2} M msgs/s",
+            rate / 1e6
+        );
+        result.local.push(rate);
     }
     Ok(result)
 }
 
-/// One run of `messages` tells with actors of their own (ids offset by
+/// One run of `messages` tells from a driver here to sinks on `sinks_on`,
+/// never on the driver's shard, with actors of their own (ids offset by
 /// `run`): messages per second until every sink has counted its share.
-async fn tells(node: &Node, layout: &Layout<'_>, run: u64, messages: u64) -> Result<f64> {
+async fn tells(
+    node: &Node,
+    layout: &Layout<'_>,
+    sinks_on: &str,
+    run: u64,
+    messages: u64,
+) -> Result<f64> {
     let base = 1_000_000 * (run + 1);
-    let sinks = ids_on::<Sink>(layout.owners, layout.there, base, SINKS);
-    let tally = ids_on::<Tally>(layout.owners, layout.there, base, 1)[0];
     let driver = ids_on::<Driver>(layout.owners, layout.here, base, 1)[0];
+    let shards = ShardCount::new(layout.owners.len() as u32).expect("a cluster has shards");
+    let mut others = layout.owners.to_vec();
+    others[Address::of::<Driver>(driver).shard(shards).index()] = String::new();
+    let sinks = ids_on::<Sink>(&others, sinks_on, base, SINKS);
+    let tally = ids_on::<Tally>(&others, sinks_on, base, 1)[0];
     let start = StartTells {
         total: messages,
         payload: PAYLOAD,
