@@ -3,9 +3,9 @@
 //! a shared fs store — on the in-memory transport and gossip, under frame
 //! drops, duplicates and delays, with partitions, a crash and replacement,
 //! an isolated coordinator, a join and a graceful leave, a member cut off
-//! only until the others moved on (back in its same life), a member whose
-//! gossip the others stop hearing while it hears theirs (an asymmetric
-//! partition), chosen by the seed; then liveness, exact balances, every committed epoch audited,
+//! only until the others moved on (back in its same life), a member
+//! whose gossip the others stop hearing while it hears theirs (an
+//! asymmetric partition), chosen by the seed; then liveness, exact balances, every committed epoch audited,
 //! fencing and FIFO checked. Each run prints its seed and schedule.
 //!
 //! Real time, not paused: the shards, the store and the ingress readers

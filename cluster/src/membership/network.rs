@@ -82,7 +82,8 @@ impl Transport for OneWayCuts {
     async fn open(&self, listen_addr: SocketAddr) -> anyhow::Result<Box<dyn Socket>> {
         let inner = self.inner.open(listen_addr).await?;
         Ok(Box::new(OneWaySocket {
-            local: listen_addr,
+            // Where it really listens: the address others see it send from.
+            local: inner.local_addr()?,
             inner,
             deaf: self.deaf.clone(),
         }))

@@ -28,10 +28,10 @@ pub(super) enum Fault {
     /// incarnation, to peers that forgot it.
     ShortPartition,
     /// A member other than the coordinator whose gossip stops reaching the
-    /// others, while it still hears theirs and the transport stays up (an
-    /// asymmetric partition): the others declare it dead and move on; it
-    /// is healed once they have, and comes back in the same incarnation
-    /// or a newer one, to peers whose transport forgot it.
+    /// others, while it still gets their heartbeats and the transport stays
+    /// up (an asymmetric partition): the others declare it dead and move
+    /// on; it is healed once they have, and comes back in the same
+    /// incarnation or a newer one, to peers whose transport forgot it.
     UnheardMember,
 }
 

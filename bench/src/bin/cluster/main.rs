@@ -26,8 +26,8 @@
 //!   count what they receive and tell a tally on B once complete; A asks
 //!   the tally every millisecond. Against raw 64-byte frames through a
 //!   buffered writer to B's process, counted by the reader there. And
-//!   the same tells to sinks on A's other shards: no network, the ceiling
-//!   of what the actors do on this machine. Alternating runs, medians of
+//!   the same tells to sinks on A's other shards: no network, what the
+//!   same actors do without the data plane. Alternating runs, medians of
 //!   3.
 //! - **recovery**: C joins; under steady tells from A, C is killed with
 //!   SIGKILL; A records when it declared C dead, when a generation

@@ -59,20 +59,20 @@ pub(crate) fn print(figures: &Figures) {
         rate(tells),
         met(ratio >= 0.5)
     );
-    println!(
-        "  runs: raw {}; Cairn {}",
-        list(&throughput.raw),
-        list(&throughput.tells)
-    );
     let local = median(&throughput.local);
     println!(
-        "| one-way tells on one member, no network (the ceiling), median of {} runs | {} | – | {} | {:.3}× | | |",
+        "| one-way tells on one member, no network (reference), median of {} runs | {} | – | {} | {:.3}× | | |",
         throughput.local.len(),
         rate(raw),
         rate(local),
         local / raw,
     );
-    println!("  runs: {}", list(&throughput.local));
+    println!(
+        "  runs: raw {}; Cairn {}; one member {}",
+        list(&throughput.raw),
+        list(&throughput.tells),
+        list(&throughput.local)
+    );
     if figures.recoveries.is_empty() {
         return;
     }

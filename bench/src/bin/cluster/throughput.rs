@@ -2,8 +2,8 @@
 //! run on the other member (the data plane: shard-to-shard channels,
 //! batched frames), beside raw length-prefixed frames to that member's
 //! process, and beside the same tells to sinks on this node's other shards
-//! (no network: the ceiling of what actors do on this machine). Alternating
-//! runs; all are counted at the receiver.
+//! (no network: what the same actors do without the data plane).
+//! Alternating runs; all are counted at the receiver.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -94,6 +94,10 @@ async fn tells(
     let shards = ShardCount::new(layout.owners.len() as u32).expect("a cluster has shards");
     let mut others = layout.owners.to_vec();
     others[Address::of::<Driver>(driver).shard(shards).index()] = String::new();
+    ensure!(
+        others.iter().any(|owner| owner == sinks_on),
+        "{sinks_on} runs no shard but the driver's: no room for sinks"
+    );
     let sinks = ids_on::<Sink>(&others, sinks_on, base, SINKS);
     let tally = ids_on::<Tally>(&others, sinks_on, base, 1)[0];
     let start = StartTells {
