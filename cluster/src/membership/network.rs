@@ -18,8 +18,10 @@ use parking_lot::Mutex;
 #[derive(Clone, Default)]
 pub struct GossipNetwork {
     transport: ChannelTransport,
-    /// The (sender, receiver) pairs whose messages are dropped one way.
-    deaf: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
+    /// The (sender, receiver) pairs whose messages are dropped. chitchat's
+    /// in-process transport cuts links only both ways; one set of
+    /// directed pairs serves both kinds of cut.
+    cut: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
 }
 
 impl GossipNetwork {
@@ -31,16 +33,17 @@ impl GossipNetwork {
     /// Drops every message between `a` and `b`, both ways, until
     /// [`heal`](Self::heal).
     pub async fn cut(&self, a: SocketAddr, b: SocketAddr) {
-        self.transport.remove_link(a, b).await;
+        let mut cut = self.cut.lock();
+        cut.insert((a, b));
+        cut.insert((b, a));
     }
 
     /// Lets messages between `a` and `b` through again, both ways (after
     /// [`cut`](Self::cut) or [`cut_one_way`](Self::cut_one_way)).
     pub async fn heal(&self, a: SocketAddr, b: SocketAddr) {
-        self.transport.add_link(a, b).await;
-        let mut deaf = self.deaf.lock();
-        deaf.remove(&(a, b));
-        deaf.remove(&(b, a));
+        let mut cut = self.cut.lock();
+        cut.remove(&(a, b));
+        cut.remove(&(b, a));
     }
 
     /// Drops every message `from` sends to `to`, while `to`'s messages
@@ -48,14 +51,14 @@ impl GossipNetwork {
     /// partition, in which `to` stops hearing `from` but `from` goes on
     /// hearing `to`.
     pub fn cut_one_way(&self, from: SocketAddr, to: SocketAddr) {
-        self.deaf.lock().insert((from, to));
+        self.cut.lock().insert((from, to));
     }
 
     /// What memberships on this network open their sockets on.
-    pub(crate) fn transport(&self) -> OneWayCuts {
-        OneWayCuts {
+    pub(crate) fn transport(&self) -> Cuts {
+        Cuts {
             inner: self.transport.clone(),
-            deaf: self.deaf.clone(),
+            cut: self.cut.clone(),
         }
     }
 }
@@ -70,35 +73,35 @@ impl fmt::Debug for GossipNetwork {
     }
 }
 
-/// chitchat's in-process transport, with one-way cuts on top (it only
-/// cuts links both ways).
-pub(crate) struct OneWayCuts {
+/// chitchat's in-process transport, with the network's directed cuts on
+/// top.
+pub(crate) struct Cuts {
     inner: ChannelTransport,
-    deaf: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
+    cut: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
 }
 
 #[async_trait]
-impl Transport for OneWayCuts {
+impl Transport for Cuts {
     async fn open(&self, listen_addr: SocketAddr) -> anyhow::Result<Box<dyn Socket>> {
         let inner = self.inner.open(listen_addr).await?;
-        Ok(Box::new(OneWaySocket {
+        Ok(Box::new(CutSocket {
             // Where it really listens: the address others see it send from.
             local: inner.local_addr()?,
             inner,
-            deaf: self.deaf.clone(),
+            cut: self.cut.clone(),
         }))
     }
 }
 
 /// A socket whose messages to peers that cannot hear it are dropped.
-struct OneWaySocket {
+struct CutSocket {
     local: SocketAddr,
     inner: Box<dyn Socket>,
-    deaf: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
+    cut: Arc<Mutex<HashSet<(SocketAddr, SocketAddr)>>>,
 }
 
 #[async_trait]
-impl Socket for OneWaySocket {
+impl Socket for CutSocket {
     fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         self.inner.local_addr()
     }
@@ -108,7 +111,7 @@ impl Socket for OneWaySocket {
         to: SocketAddr,
         envelope: ChitchatEnvelope,
     ) -> anyhow::Result<SendOutcome> {
-        if self.deaf.lock().contains(&(self.local, to)) {
+        if self.cut.lock().contains(&(self.local, to)) {
             // Lost on the way, as a UDP datagram would be: sent, as far as
             // the sender can tell.
             let num_bytes_sent = 0;
