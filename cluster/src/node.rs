@@ -234,6 +234,16 @@ impl Node {
         self.http.as_ref().map(|http| http.addr())
     }
 
+    /// The address this node listens on for the cluster and is known by, if
+    /// it is a cluster member ([`NodeBuilder::cluster`]): its bind address,
+    /// with the port the system chose if it was bound to port 0.
+    pub fn cluster_addr(&self) -> Option<SocketAddr> {
+        match &self.core {
+            Core::Member(cluster) => Some(cluster.current().bound()),
+            Core::Single { .. } => None,
+        }
+    }
+
     /// Takes a Chandy–Lamport snapshot of every actor and every message in
     /// flight now, without pausing processing, and returns its epoch once
     /// its manifest is committed to the store.
@@ -599,6 +609,12 @@ impl NodeBuilder {
             return Err(error.into());
         }
         self.http.validate().map_err(Error::Config)?;
+        // The cluster port is bound first: a member is named by the address
+        // bound (port 0 becomes a real port), and so are its series.
+        let cluster_port = match self.cluster.as_mut() {
+            Some(settings) => crate::control::bind_cluster_port(settings).await?,
+            None => None,
+        };
         self.http.node_id = self
             .cluster
             .as_ref()
@@ -623,7 +639,7 @@ impl NodeBuilder {
             None => None,
         };
         let http_addr = http.as_ref().map(|http| http.addr());
-        let node = match self.start_node(http_addr).await {
+        let node = match self.start_node(http_addr, cluster_port).await {
             Ok(node) => node,
             Err(error) => {
                 if let Some(http) = http {
@@ -646,9 +662,13 @@ impl NodeBuilder {
 
     /// Recovers (with a store) and starts the shards and the snapshot
     /// coordinator; a cluster member joins its cluster instead.
-    async fn start_node(mut self, http: Option<SocketAddr>) -> Result<Node, NodeError> {
+    async fn start_node(
+        mut self,
+        http: Option<SocketAddr>,
+        cluster_port: Option<tokio::net::TcpListener>,
+    ) -> Result<Node, NodeError> {
         if let Some(settings) = self.cluster.take() {
-            return self.join_cluster(settings, http).await;
+            return self.join_cluster(settings, cluster_port, http).await;
         }
         let (link, pending) = match &mut self.snapshots {
             Some(settings) => {
@@ -671,6 +691,7 @@ impl NodeBuilder {
     async fn join_cluster(
         self,
         settings: ClusterSettings,
+        cluster_port: Option<tokio::net::TcpListener>,
         http: Option<SocketAddr>,
     ) -> Result<Node, NodeError> {
         let snapshots = self.snapshots.ok_or_else(|| {
@@ -711,6 +732,7 @@ impl NodeBuilder {
         };
         let cluster = ClusterNode::join(
             settings,
+            cluster_port,
             MemberSetup {
                 blueprint,
                 store,

@@ -32,7 +32,7 @@ use crate::{ClusterSettings, NodeBuilder, DEFAULT_CLUSTER_ID};
 #[command(next_help_heading = "Node")]
 pub struct NodeArgs {
     /// Joins a cluster, listening for it on HOST:PORT (TCP, and UDP for
-    /// gossip). Without it the node runs alone.
+    /// gossip; port 0: a free one). Without it the node runs alone.
     #[arg(long, value_name = "HOST:PORT")]
     pub bind: Option<SocketAddr>,
     /// Members to join through, comma-separated HOST:PORT; none starts a

@@ -1,7 +1,8 @@
 //! The endpoint of a cluster member: `/v1/cluster` shows the gossip view,
 //! the coordinator, the generation and every shard's owner; `/v1/shards`
-//! and every series name the member by its cluster address; members alive
-//! and the transport series are there.
+//! and every series name the member by its cluster address (the real port
+//! when it was bound to port 0); members alive and the transport series
+//! are there.
 
 mod common;
 
@@ -9,26 +10,35 @@ use cairn::http::views::{ClusterMode, ClusterView, MemberStatus, ShardsView};
 use cairn::ClusterSettings;
 use common::{samples, scalar, store_url, sum, TestNode};
 
-/// A loopback address whose TCP and UDP ports are both free.
-fn free_addr() -> std::net::SocketAddr {
-    loop {
-        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = tcp.local_addr().expect("addr");
-        if std::net::UdpSocket::bind(addr).is_ok() {
-            return addr;
-        }
-    }
+/// A loopback address on a port the node picks.
+fn any_port() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().expect("an address")
+}
+
+/// The address `node` is known by in its cluster.
+fn cluster_id(node: &TestNode) -> String {
+    node.node
+        .cluster_addr()
+        .expect("a cluster member")
+        .to_string()
 }
 
 #[test]
 fn a_member_shows_the_real_cluster() {
     let dir = tempfile::tempdir().unwrap();
-    let bind = free_addr();
-    let id = bind.to_string();
-    let builder = common::builder(8)
-        .store(store_url(dir.path()))
-        .cluster(ClusterSettings::new(bind, [id.clone()]).with_cluster_id("http-cluster"));
+    let builder = common::builder(8).store(store_url(dir.path())).cluster(
+        ClusterSettings::new(any_port(), Vec::<String>::new()).with_cluster_id("http-cluster"),
+    );
     let node = TestNode::start(builder);
+    let id = cluster_id(&node);
+    // Bound to port 0, the member took a real port, and gossip listens on
+    // the same number over UDP.
+    let bound = node.node.cluster_addr().expect("a cluster member");
+    assert_ne!(bound.port(), 0);
+    assert!(
+        std::net::UdpSocket::bind(bound).is_err(),
+        "gossip does not listen on {bound}"
+    );
 
     let answer = node.get("/v1/cluster");
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -79,14 +89,13 @@ fn a_member_shows_the_real_cluster() {
 #[test]
 fn a_shard_that_moved_away_reads_zero_in_its_gauges() {
     let dir = tempfile::tempdir().unwrap();
-    let first_bind = free_addr();
-    let first_id = first_bind.to_string();
-    let member = |bind: std::net::SocketAddr| {
-        common::builder(8).store(store_url(dir.path())).cluster(
-            ClusterSettings::new(bind, [first_id.clone()]).with_cluster_id("http-cluster-move"),
-        )
+    let member = |seeds: Vec<String>| {
+        common::builder(8)
+            .store(store_url(dir.path()))
+            .cluster(ClusterSettings::new(any_port(), seeds).with_cluster_id("http-cluster-move"))
     };
-    let first = TestNode::start(member(first_bind));
+    let first = TestNode::start(member(Vec::new()));
+    let first_id = cluster_id(&first);
     for i in 0..40 {
         let answer = first.post(
             &format!("/v1/invoke/http/counter/c{i}/Add"),
@@ -107,9 +116,8 @@ fn a_shard_that_moved_away_reads_zero_in_its_gauges() {
         .filter(|shard| active_on_first(shard) > 0.0)
         .collect();
 
-    let second_bind = free_addr();
-    let second_id = second_bind.to_string();
-    let _second = TestNode::start(member(second_bind));
+    let second = TestNode::start(member(vec![first_id.clone()]));
+    let second_id = cluster_id(&second);
     // Once the move is done the old member runs the shard no more; its
     // gauges would keep their old values for good. The deadline guards
     // against a hang, it is not a latency bound.

@@ -15,7 +15,15 @@ use cairn_tests::gate::Gate;
 const ACCOUNTS: u64 = 40;
 const INITIAL: i64 = 1_000;
 
-/// A loopback address whose TCP and UDP ports are both free.
+/// A loopback address on a port the node picks.
+fn any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().expect("an address")
+}
+
+/// A loopback address whose TCP and UDP ports are both free now, for a
+/// member whose address must be known before it starts. Another socket
+/// could take the port before the member binds it; the member then fails
+/// to start with its own error.
 fn free_addr() -> SocketAddr {
     loop {
         let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -26,13 +34,18 @@ fn free_addr() -> SocketAddr {
     }
 }
 
-async fn member(bind: SocketAddr, seed: SocketAddr, store: &str) -> Node {
+/// A member on a port it picks, joining through `seed` (none: it starts
+/// the cluster).
+async fn member(seed: Option<SocketAddr>, store: &str) -> Node {
     Node::builder()
         .register::<Account>()
         .shards(8)
         .store(store)
         .snapshot_interval(Some(Duration::from_millis(200)))
-        .cluster(ClusterSettings::new(bind, [seed.to_string()]).with_cluster_id("members-test"))
+        .cluster(
+            ClusterSettings::new(any_port(), seed.map(|seed| seed.to_string()))
+                .with_cluster_id("members-test"),
+        )
         .start()
         .await
         .expect("the member joins")
@@ -114,12 +127,9 @@ fn transfers(expected: &mut [i64], round: u64) -> Vec<(u64, Transfer)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_share_shards_and_keep_balances_through_leave_and_join() {
     let (_dir, store) = traced_store();
-    let addrs = [free_addr(), free_addr(), free_addr()];
-    let (a, b, c) = tokio::join!(
-        member(addrs[0], addrs[0], &store),
-        member(addrs[1], addrs[0], &store),
-        member(addrs[2], addrs[0], &store),
-    );
+    let a = member(None, &store).await;
+    let seed = a.cluster_addr();
+    let (b, c) = tokio::join!(member(seed, &store), member(seed, &store));
     one_generation_of(&a, 3).await;
     for account in 0..ACCOUNTS {
         b.send(Address::of::<Account>(account), Deposit(INITIAL))
@@ -152,13 +162,7 @@ async fn members_share_shards_and_keep_balances_through_leave_and_join() {
         b.send(Address::of::<Account>(from), transfer)
             .expect("transfer");
     }
-    let seed = a
-        .cluster_view()
-        .expect("a member")
-        .node
-        .parse()
-        .expect("an address");
-    let d = member(free_addr(), seed, &store).await;
+    let d = member(a.cluster_addr(), &store).await;
     wait_for(&d, &expected).await;
     let view = d.cluster_view().expect("a member");
     assert_eq!(view.generation, generation);
@@ -180,20 +184,20 @@ async fn a_member_refuses_bad_input_and_keeps_serving() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let bind = free_addr();
     let cluster = "bad-input-test";
     let node = Node::builder()
         .register::<Account>()
         .shards(4)
         .store(format!("fs://{}", dir.path().display()))
         .cluster(
-            ClusterSettings::new(bind, [bind.to_string()])
+            ClusterSettings::new(any_port(), Vec::<String>::new())
                 .with_cluster_id(cluster)
                 .with_secret(Some(Secret::new("right"))),
         )
         .start()
         .await
         .expect("the member starts");
+    let bind = node.cluster_addr().expect("a cluster member");
     let account = Address::of::<Account>(1u64);
     node.send(account.clone(), Deposit(5)).expect("deposit");
 
@@ -252,7 +256,9 @@ async fn a_member_refuses_bad_input_and_keeps_serving() {
     node.shutdown().await;
 }
 
-async fn responder_member(bind: SocketAddr, seed: SocketAddr, store: &str) -> Node {
+/// A member listening on `bind`, joining through `seed` (none: it starts
+/// the cluster).
+async fn responder_member(bind: SocketAddr, seed: Option<SocketAddr>, store: &str) -> Node {
     Node::builder()
         .register::<Responder>()
         .shards(SHARDS)
@@ -260,7 +266,10 @@ async fn responder_member(bind: SocketAddr, seed: SocketAddr, store: &str) -> No
         // Epochs only when shards move, so that the held shard below
         // delays no other epoch.
         .snapshot_interval(None)
-        .cluster(ClusterSettings::new(bind, [seed.to_string()]).with_cluster_id("moved-asks-test"))
+        .cluster(
+            ClusterSettings::new(bind, seed.map(|seed| seed.to_string()))
+                .with_cluster_id("moved-asks-test"),
+        )
         .start()
         .await
         .expect("the member joins")
@@ -298,11 +307,9 @@ fn joiner_taking_a_shard(owners: &[String], generation: u64) -> (SocketAddr, u32
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ask_queued_where_a_shard_leaves_is_answered_by_its_new_owner() {
     let (_dir, store) = traced_store();
-    let addrs = [free_addr(), free_addr()];
-    let (a, b) = tokio::join!(
-        responder_member(addrs[0], addrs[0], &store),
-        responder_member(addrs[1], addrs[0], &store),
-    );
+    let a = responder_member(any_port(), None, &store).await;
+    let seed = a.cluster_addr();
+    let b = responder_member(any_port(), seed, &store).await;
     let view = one_generation_of(&a, 2).await;
     let generation = view.generation.expect("a generation");
     let (joiner, shard) = joiner_taking_a_shard(&view.shard_owners, generation);
@@ -329,7 +336,7 @@ async fn an_ask_queued_where_a_shard_leaves_is_answered_by_its_new_owner() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let joining = {
         let store = store.clone();
-        tokio::spawn(async move { responder_member(joiner, addrs[0], &store).await })
+        tokio::spawn(async move { responder_member(joiner, seed, &store).await })
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while old_owner.cluster_view().expect("a member").shard_owners[shard as usize]

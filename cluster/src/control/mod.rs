@@ -55,6 +55,7 @@ pub(crate) use blueprint::{Blueprint, SharedSink};
 use member::LocalState;
 pub use member::STALE_FRAMES;
 use messages::{Control, CONTROL_CHANNEL};
+pub(crate) use network::bind_cluster_port;
 pub use network::SimulatedNetwork;
 pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
 pub(crate) use supervisor::ClusterNode;
@@ -174,6 +175,8 @@ impl Shared {
 pub(crate) struct Cluster {
     shared: Arc<Shared>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The address this member listens on and is known by.
+    bound: SocketAddr,
 }
 
 /// What a member starts with, beside its [`ClusterSettings`]; kept to
@@ -196,6 +199,7 @@ impl Cluster {
     /// generation that runs here.
     pub(crate) async fn join(
         settings: ClusterSettings,
+        listener: Option<tokio::net::TcpListener>,
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
         let incarnation = Incarnation::from_clock();
@@ -212,7 +216,7 @@ impl Cluster {
             transport,
             events,
             bound,
-        } = network::open_transport(&settings, transport_config).await?;
+        } = network::open_transport(&settings, listener, transport_config).await?;
         let shards = setup.blueprint.config.shard_count;
         let metadata = NodeMetadata::new(
             bound.to_string(),
@@ -263,6 +267,7 @@ impl Cluster {
         let cluster = Self {
             shared,
             tasks: Mutex::new(tasks),
+            bound,
         };
         tracing::info!(node = %bound, %incarnation, seeds = ?settings.seeds, "joining the cluster");
         loop {
@@ -291,6 +296,11 @@ impl Cluster {
             }
         }
         Ok(cluster)
+    }
+
+    /// The address this member listens on and is known by.
+    pub(crate) fn bound(&self) -> SocketAddr {
+        self.bound
     }
 
     /// The runtime of the generation running here.

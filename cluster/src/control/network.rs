@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 
+use tokio::net::TcpListener;
+
 use super::ClusterSettings;
 use crate::error::NodeError;
 use crate::membership::{GossipNetwork, Membership, MembershipConfig};
 use crate::transport::{
-    Events, MemberTransport, MemoryNetwork, NodeId, TcpTransport, Transport, TransportConfig,
+    Events, MemberTransport, MemoryNetwork, NodeId, TcpTransport, TransportConfig,
 };
 
 /// **For tests and simulation.** The in-memory networks cluster members
@@ -49,11 +51,54 @@ pub(super) struct Endpoint {
     pub(super) bound: SocketAddr,
 }
 
-/// Opens this member's transport endpoint: a TCP listener on the bind
-/// address, or a fresh endpoint on the simulated network (a new
+/// How many ports a member bound to port 0 tries before it gives up finding
+/// one free for both TCP and UDP.
+const FREE_PORT_ATTEMPTS: usize = 100;
+
+/// Binds this member's cluster port before anything else of the node
+/// starts, so that its name, the bound address, is known to the HTTP
+/// endpoint's metrics and kept for its later incarnations: `settings.bind`
+/// becomes the address actually bound. Bound to port 0, the member takes a
+/// port the system picks whose UDP twin is free too, since gossip listens
+/// on the same number. Nothing is bound on a simulated network.
+pub(crate) async fn bind_cluster_port(
+    settings: &mut ClusterSettings,
+) -> Result<Option<TcpListener>, NodeError> {
+    if settings.simulation.is_some() {
+        return Ok(None);
+    }
+    let asked = settings.bind;
+    let cannot_listen = |error: std::io::Error| {
+        NodeError::Cluster(format!(
+            "cannot listen on {asked}: binding the cluster port: {error}"
+        ))
+    };
+    let attempts = if asked.port() == 0 {
+        FREE_PORT_ATTEMPTS
+    } else {
+        1
+    };
+    for _ in 0..attempts {
+        let listener = TcpListener::bind(asked).await.map_err(cannot_listen)?;
+        let bound = listener.local_addr().map_err(cannot_listen)?;
+        if asked.port() == 0 && std::net::UdpSocket::bind(bound).is_err() {
+            continue;
+        }
+        settings.bind = bound;
+        return Ok(Some(listener));
+    }
+    Err(NodeError::Cluster(format!(
+        "cannot listen on {asked}: no port of {FREE_PORT_ATTEMPTS} tried was free for both TCP and UDP"
+    )))
+}
+
+/// Opens this member's transport endpoint: on `listener` if the cluster
+/// port is bound already ([`bind_cluster_port`]), else a TCP listener on
+/// the bind address, or a fresh endpoint on the simulated network (a new
 /// incarnation replaces the previous one there).
 pub(super) async fn open_transport(
     settings: &ClusterSettings,
+    listener: Option<TcpListener>,
     config: TransportConfig,
 ) -> Result<Endpoint, NodeError> {
     if let Some(simulated) = &settings.simulation {
@@ -65,20 +110,15 @@ pub(super) async fn open_transport(
             bound: settings.bind,
         });
     }
-    let (transport, events) = TcpTransport::bind(settings.bind, config)
-        .await
-        .map_err(|error| {
-            NodeError::Cluster(format!("cannot listen on {}: {error}", settings.bind))
-        })?;
-    let bound = transport
-        .local_node()
-        .as_str()
-        .parse()
-        .map_err(|error| NodeError::Cluster(format!("bound address: {error}")))?;
+    let (transport, events) = match listener {
+        Some(listener) => TcpTransport::serve_on(listener, config),
+        None => TcpTransport::bind(settings.bind, config).await,
+    }
+    .map_err(|error| NodeError::Cluster(format!("cannot listen on {}: {error}", settings.bind)))?;
     Ok(Endpoint {
         transport: MemberTransport::Tcp(transport),
         events,
-        bound,
+        bound: settings.bind,
     })
 }
 

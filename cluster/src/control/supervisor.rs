@@ -25,13 +25,16 @@ pub(crate) struct ClusterNode {
 }
 
 impl ClusterNode {
-    /// Joins the cluster, and watches for being cut off from then on.
+    /// Joins the cluster on `listener`, the cluster port bound already
+    /// ([`super::bind_cluster_port`]), and watches for being cut off from
+    /// then on. Later incarnations bind `settings.bind` again.
     pub(crate) async fn join(
         settings: ClusterSettings,
+        listener: Option<tokio::net::TcpListener>,
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
         let (registry, store) = (setup.blueprint.registry.clone(), setup.store.clone());
-        let first = Cluster::join(settings.clone(), setup.clone()).await?;
+        let first = Cluster::join(settings.clone(), listener, setup.clone()).await?;
         let current = Arc::new(RwLock::new(Arc::new(first)));
         let supervisor = tokio::spawn(supervise(current.clone(), settings, setup));
         Ok(Self {
@@ -97,7 +100,7 @@ async fn supervise(
         );
         cluster.stop(false).await;
         let next = loop {
-            match Cluster::join(settings.clone(), setup.clone()).await {
+            match Cluster::join(settings.clone(), None, setup.clone()).await {
                 Ok(next) => break next,
                 Err(error) => {
                     tracing::warn!(%error, "rejoining failed; trying again");

@@ -54,6 +54,15 @@ impl TcpTransport {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(TransportError::Bind)?;
+        Self::serve_on(listener, config)
+    }
+
+    /// Serves on `listener`, bound already, and names this node by its
+    /// address. Logs a warning if no secret is configured.
+    pub fn serve_on(
+        listener: TcpListener,
+        config: TransportConfig,
+    ) -> Result<(Self, Events), TransportError> {
         let local = NodeId::new(
             listener
                 .local_addr()
