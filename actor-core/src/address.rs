@@ -180,8 +180,8 @@ actor_id_from_integer!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, 
 /// The placement hash is computed once, when the address is made, and
 /// travels with it: routing a message and finding its actor in the shard
 /// both use it without hashing again.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(from = "AddressParts", into = "AddressParts")]
+#[derive(Clone, Deserialize)]
+#[serde(from = "AddressParts")]
 pub struct Address {
     function: FunctionType,
     id: ActorId,
@@ -189,7 +189,7 @@ pub struct Address {
 }
 
 /// An address as it is encoded: the hash is derived, never trusted from input.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct AddressParts {
     function: FunctionType,
     id: ActorId,
@@ -201,12 +201,22 @@ impl From<AddressParts> for Address {
     }
 }
 
-impl From<Address> for AddressParts {
-    fn from(address: Address) -> Self {
-        AddressParts {
-            function: address.function,
-            id: address.id,
+/// [`AddressParts`] borrowed: an address is written as its parts without
+/// a copy of its id.
+#[derive(Serialize)]
+#[serde(rename = "AddressParts")]
+struct AddressPartsRef<'a> {
+    function: &'a FunctionType,
+    id: &'a ActorId,
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        AddressPartsRef {
+            function: &self.function,
+            id: &self.id,
         }
+        .serialize(serializer)
     }
 }
 
@@ -338,6 +348,34 @@ mod tests {
     use proptest::prelude::*;
 
     const COUNTER: FunctionType = FunctionType::from_static("test/counter");
+
+    /// An address is written exactly as its parts, the shape it is read
+    /// from, in MessagePack (arrays and maps) and JSON alike.
+    #[test]
+    fn addresses_are_written_as_their_parts() {
+        #[derive(Serialize)]
+        struct AddressParts {
+            function: FunctionType,
+            id: ActorId,
+        }
+        let address = Address::new(COUNTER, "some-actor");
+        let parts = AddressParts {
+            function: COUNTER,
+            id: ActorId::from("some-actor"),
+        };
+        assert_eq!(
+            rmp_serde::to_vec(&address).unwrap(),
+            rmp_serde::to_vec(&parts).unwrap()
+        );
+        assert_eq!(
+            rmp_serde::to_vec_named(&address).unwrap(),
+            rmp_serde::to_vec_named(&parts).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&address).unwrap(),
+            serde_json::to_string(&parts).unwrap()
+        );
+    }
 
     #[test]
     fn integer_ids_format_like_display() {

@@ -7,7 +7,7 @@ use crate::registry::Registry;
 use crate::shard::{Batch, Inbound};
 
 use super::placement::{RemoteChannel, EXTERNAL_SOURCE};
-use super::wire::{decode_message, Frame};
+use super::wire::{decode_message, Frame, FrameFunctions};
 
 /// Decodes a frame that arrived on `channel` into the destination shard
 /// and the items for its inbox (one, or one per message for external
@@ -36,36 +36,38 @@ pub(crate) fn decode_frame(
             count.get()
         )));
     }
-    let (Frame::Batch { messages, .. } | Frame::External { messages, .. }) = &frame;
-    let misplaced = messages
-        .iter()
-        .find(|message| message.to.shard(count) != dst);
-    if let Some(message) = misplaced {
-        return Err(mismatch(format!(
-            "a message for {} came on channel {channel}, but that actor is not on shard {dst}",
-            message.to
-        )));
-    }
-    let items = match frame {
+    let (batch, messages) = match frame {
         Frame::Batch {
             from,
             first_seq,
             color,
             messages,
             ..
-        } => vec![Inbound::Batch(Batch {
+        } => (Some((from, first_seq, color)), messages),
+        Frame::External { messages, .. } => (None, messages),
+    };
+    let mut functions = FrameFunctions::default();
+    let envelopes = messages
+        .into_iter()
+        .map(|message| decode_message(registry, &mut functions, message))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let misplaced = envelopes
+        .iter()
+        .find(|envelope| envelope.to.shard(count) != dst);
+    if let Some(envelope) = misplaced {
+        return Err(mismatch(format!(
+            "a message for {} came on channel {channel}, but that actor is not on shard {dst}",
+            envelope.to
+        )));
+    }
+    let items = match batch {
+        Some((from, first_seq, color)) => vec![Inbound::Batch(Batch {
             from,
             first_seq,
             color,
-            envelopes: messages
-                .into_iter()
-                .map(|message| decode_message(registry, message))
-                .collect(),
+            envelopes,
         })],
-        Frame::External { messages, .. } => messages
-            .into_iter()
-            .map(|message| Inbound::External(decode_message(registry, message)))
-            .collect(),
+        None => envelopes.into_iter().map(Inbound::External).collect(),
     };
     Ok((dst, items))
 }

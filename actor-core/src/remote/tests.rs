@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use super::decode_frame;
 use super::outlet::{Outlet, RemoteOutlet};
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
-use super::wire::{Frame, Undeliverable};
+use super::wire::{decode_message, Frame, FrameFunctions, Undeliverable};
 use crate::address::{Address, ShardCount, ShardId};
 use crate::envelope::{AskReply, Envelope, ReplyTo};
 use crate::function::StatefulFunction;
@@ -345,16 +345,90 @@ proptest::proptest! {
         let bytes = frame.encode().unwrap();
         let decoded = Frame::decode(&bytes).unwrap();
         proptest::prop_assert_eq!(&decoded, &frame);
-        // Read as it arrives, names and bodies borrowed, it is the same.
+        // Read as it arrives, names and bodies borrowed, then decoded, it
+        // is the same.
         let read = Frame::read(&bytes).unwrap();
         let (Frame::Batch { messages: sent, .. } | Frame::External { messages: sent, .. }) = &frame;
-        let (Frame::Batch { messages: got, .. } | Frame::External { messages: got, .. }) = &read;
+        let (Frame::Batch { messages: got, .. } | Frame::External { messages: got, .. }) = read;
         proptest::prop_assert_eq!(sent.len(), got.len());
+        let mut functions = FrameFunctions::default();
         for (sent, got) in sent.iter().zip(got) {
-            proptest::prop_assert_eq!(&sent.to, &got.to);
-            proptest::prop_assert_eq!(&sent.from, &got.from);
             proptest::prop_assert_eq!(sent.message.as_str(), got.message);
             proptest::prop_assert_eq!(sent.body.as_slice(), &got.body[..]);
+            let envelope = decode_message(&registry(), &mut functions, got).unwrap();
+            proptest::prop_assert_eq!(&sent.to, &envelope.to);
+            proptest::prop_assert_eq!(&sent.from, &envelope.from);
         }
     }
+}
+
+/// Names and ids in a frame's addresses are read as MessagePack `str` or
+/// UTF-8 `bin`; bytes that are not UTF-8, or a function type this process
+/// does not know, refuse the frame.
+#[test]
+fn frame_addresses_decode_from_str_or_utf8_bytes() {
+    /// `Frame` with addresses written as any pair of parts.
+    #[derive(serde::Serialize)]
+    enum MirrorFrame<A> {
+        #[allow(dead_code)]
+        Batch,
+        External {
+            to: ShardId,
+            messages: Vec<MirrorMessage<A>>,
+        },
+    }
+    #[derive(serde::Serialize)]
+    struct MirrorMessage<A> {
+        to: A,
+        from: Option<A>,
+        message: &'static str,
+        #[serde(with = "serde_bytes")]
+        body: Vec<u8>,
+    }
+    let registry = registry();
+    let to = tallies().next().unwrap();
+    let frame = |function: &[u8], id: &[u8]| {
+        let address = (
+            serde_bytes::ByteBuf::from(function),
+            serde_bytes::ByteBuf::from(id),
+        );
+        rmp_serde::to_vec(&MirrorFrame::External {
+            to: DESTINATION,
+            messages: vec![MirrorMessage {
+                to: address.clone(),
+                from: Some(address),
+                message: "u64",
+                body: rmp_serde::to_vec(&3u64).unwrap(),
+            }],
+        })
+        .unwrap()
+    };
+    let decode = |bytes: Vec<u8>| {
+        decode_frame(
+            &registry,
+            count(),
+            RemoteChannel {
+                src: EXTERNAL_SOURCE,
+                dst: DESTINATION.0,
+            },
+            &bytes,
+        )
+    };
+    let name = Tally::FUNCTION_TYPE.name().as_bytes();
+    let (_, items) = decode(frame(name, to.id().as_str().as_bytes())).unwrap();
+    let [Inbound::External(envelope)] = &items[..] else {
+        panic!("one external message: {items:?}");
+    };
+    assert_eq!(envelope.to, to);
+    assert_eq!(envelope.from.as_ref(), Some(&to));
+    assert_eq!(envelope.payload.downcast_ref::<u64>(), Some(&3));
+    assert!(decode(frame(&[0xff, 0xfe], to.id().as_str().as_bytes())).is_err());
+    assert!(decode(frame(name, &[0xff])).is_err());
+    let unknown = decode(frame(b"no/such-function", b"1")).unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("unknown function type `no/such-function`"),
+        "{unknown}"
+    );
 }

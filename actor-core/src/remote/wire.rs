@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::address::{Address, ShardId};
+use crate::address::{Address, FunctionType, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::message::Payload;
@@ -48,14 +48,83 @@ impl<'a> Frame<IncomingMessage<'a>> {
     }
 }
 
-/// A [`StoredMessage`] as it arrives, its name and body borrowed from the
-/// frame: reading a frame allocates nothing per message for them.
+/// A [`StoredMessage`] as it arrives, borrowed from the frame: reading a
+/// frame allocates nothing per message and looks nothing up; the
+/// addresses are made when the message is decoded ([`decode_message`]).
 #[derive(Debug, Deserialize)]
 pub(crate) struct IncomingMessage<'a> {
-    pub(crate) to: Address,
-    pub(crate) from: Option<Address>,
+    #[serde(borrow)]
+    pub(crate) to: IncomingAddress<'a>,
+    #[serde(borrow)]
+    pub(crate) from: Option<IncomingAddress<'a>>,
     pub(crate) message: &'a str,
     pub(crate) body: &'a serde_bytes::Bytes,
+}
+
+/// An [`Address`] as it arrives: its function type's name and its id,
+/// borrowed from the frame. It reads what an `Address` writes.
+#[derive(Debug, Deserialize)]
+pub(crate) struct IncomingAddress<'a> {
+    #[serde(borrow)]
+    function: Text<'a>,
+    #[serde(borrow)]
+    id: Text<'a>,
+}
+
+/// A string borrowed from the frame, sent as MessagePack `str` or as UTF-8
+/// `bin`, as names and ids are accepted elsewhere.
+#[derive(Debug)]
+struct Text<'a>(&'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// Takes strings and UTF-8 bytes borrowed from the input.
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a string borrowed from the frame")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(text))
+    }
+
+    fn visit_borrowed_bytes<E: serde::de::Error>(self, text: &'de [u8]) -> Result<Text<'de>, E> {
+        std::str::from_utf8(text)
+            .map(Text)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(text), &self))
+    }
+}
+
+/// The function types one frame names, each looked up in the process-wide
+/// table once per frame rather than once per address.
+#[derive(Default)]
+pub(crate) struct FrameFunctions {
+    known: Vec<FunctionType>,
+}
+
+impl FrameFunctions {
+    /// The address `incoming` names; an unknown function type is an error.
+    fn address(&mut self, incoming: &IncomingAddress<'_>) -> Result<Address, CodecError> {
+        let name = incoming.function.0;
+        let function = match self.known.iter().find(|known| known.name() == name) {
+            Some(known) => *known,
+            None => {
+                let function = FunctionType::lookup(name)
+                    .ok_or_else(|| CodecError::Decode(format!("unknown function type `{name}`")))?;
+                self.known.push(function);
+                function
+            }
+        };
+        Ok(Address::new(function, incoming.id.0))
+    }
 }
 
 /// What a message that could not cross between nodes becomes at its
@@ -69,16 +138,23 @@ pub(crate) struct Undeliverable {
 }
 
 /// Decodes a message from the wire, typed through its destination's
-/// function in `registry`; one that does not decode becomes an
-/// [`Undeliverable`] for the same actor.
-pub(crate) fn decode_message(registry: &Registry, message: IncomingMessage<'_>) -> Envelope {
+/// function in `registry`; one whose body does not decode becomes an
+/// [`Undeliverable`] for the same actor. An address naming a function type
+/// this process does not know is an error.
+pub(crate) fn decode_message(
+    registry: &Registry,
+    functions: &mut FrameFunctions,
+    message: IncomingMessage<'_>,
+) -> Result<Envelope, CodecError> {
     let IncomingMessage {
         to,
         from,
         message,
         body,
     } = message;
-    match decode_payload(registry, &to, message, body) {
+    let to = functions.address(&to)?;
+    let from = from.map(|from| functions.address(&from)).transpose()?;
+    Ok(match decode_payload(registry, &to, message, body) {
         Ok(payload) => Envelope::new(to, from, payload),
         Err(error) => {
             tracing::warn!(%to, %error, "message from another node does not decode; dead letter");
@@ -87,5 +163,5 @@ pub(crate) fn decode_message(registry: &Registry, message: IncomingMessage<'_>) 
             };
             Envelope::new(to, from, Payload::new(undeliverable))
         }
-    }
+    })
 }
