@@ -1,47 +1,18 @@
-//! Encoding a batch for the wire straight from its envelopes.
-//!
-//! A `Frame::Batch` holds `StoredMessage`s, each owning its addresses, its
-//! message name and its body. Building those first costs every message a
-//! clone of both addresses, a `String` and a `Vec`, and then a second copy
-//! into the frame. Here the frame is written from borrowed views that
-//! serialize exactly as `Frame::Batch` does (checked by a test), with every
-//! body encoded into one shared buffer. The receiver reads it as any
-//! `Frame::Batch`, borrowing names and bodies (`wire::IncomingMessage`).
+//! Encoding a batch for the wire straight from its envelopes: every body is
+//! encoded into one shared buffer, and the frames are written from views
+//! borrowing the envelopes' addresses and that buffer (`wire`).
 
-use std::borrow::Cow;
-
-use serde::Serialize;
-
-use crate::address::{Address, ShardId};
+use crate::address::ShardId;
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::registry::Registry;
 use crate::snapshot::{registered_name, Epoch};
 
+use super::wire::{write_frame, FrameHead, OutgoingMessage};
+
 /// Room kept per message for its framing, so that a frame split by
 /// [`encode_batch`] stays under its budget.
 const MESSAGE_OVERHEAD: usize = 64;
-
-/// Mirrors `Frame`'s first variant, borrowing its messages.
-#[derive(Serialize)]
-enum FrameView<'a> {
-    Batch {
-        from: ShardId,
-        to: ShardId,
-        first_seq: u64,
-        color: Epoch,
-        messages: &'a [MessageView<'a>],
-    },
-}
-
-/// Mirrors `StoredMessage`, borrowing its parts.
-#[derive(Serialize)]
-struct MessageView<'a> {
-    to: &'a Address,
-    from: Option<&'a Address>,
-    message: Cow<'a, str>,
-    body: &'a serde_bytes::Bytes,
-}
 
 /// The channel a batch travels on, and where its sequence starts.
 #[derive(Clone, Copy)]
@@ -63,69 +34,64 @@ pub(crate) fn encode_batch(
     header: BatchHeader,
     envelopes: &[Envelope],
     budget: usize,
-) -> Result<Vec<Vec<u8>>, CodecError> {
+) -> Vec<Vec<u8>> {
     let mut bodies = Vec::with_capacity(envelopes.len() * 32);
-    let mut messages = Vec::with_capacity(envelopes.len());
+    let mut names = Vec::with_capacity(envelopes.len());
     let mut ends = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
         let start = bodies.len();
-        let message = match encode_body(registry, envelope, &mut bodies) {
-            Ok(name) => Cow::Borrowed(name),
+        let name = match encode_body(registry, envelope, &mut bodies) {
+            Ok(name) => std::borrow::Cow::Borrowed(name),
             Err(error) => {
                 tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
                 bodies.truncate(start);
-                Cow::Owned(format!("<unencodable {}>", envelope.payload.type_name()))
+                std::borrow::Cow::Owned(format!("<unencodable {}>", envelope.payload.type_name()))
             }
         };
-        messages.push(message);
+        names.push(name);
         ends.push(bodies.len());
     }
-    let views: Vec<MessageView<'_>> = envelopes
+    let messages: Vec<OutgoingMessage<'_>> = envelopes
         .iter()
-        .zip(&messages)
+        .zip(&names)
         .enumerate()
-        .map(|(index, (envelope, message))| {
+        .map(|(index, (envelope, name))| {
             let start = index.checked_sub(1).map_or(0, |previous| ends[previous]);
-            MessageView {
+            OutgoingMessage {
                 to: &envelope.to,
                 from: envelope.from.as_ref(),
-                message: Cow::Borrowed(message.as_ref()),
-                body: serde_bytes::Bytes::new(&bodies[start..ends[index]]),
+                message: name,
+                body: &bodies[start..ends[index]],
             }
         })
         .collect();
     let mut frames = Vec::new();
     let mut first = 0;
     let mut size = 0;
-    for (index, view) in views.iter().enumerate() {
-        let message_size = estimate(view);
+    for (index, message) in messages.iter().enumerate() {
+        let message_size = estimate(message);
         if index > first && size + message_size > budget {
-            frames.push(frame(header, first, &views[first..index])?);
+            frames.push(frame(header, first, &messages[first..index]));
             first = index;
             size = 0;
         }
         size += message_size;
     }
-    if first < views.len() {
-        frames.push(frame(header, first, &views[first..])?);
+    if first < messages.len() {
+        frames.push(frame(header, first, &messages[first..]));
     }
-    Ok(frames)
+    frames
 }
 
 /// The frame of `messages`, the first of which is the batch's `offset`th.
-fn frame(
-    header: BatchHeader,
-    offset: usize,
-    messages: &[MessageView<'_>],
-) -> Result<Vec<u8>, CodecError> {
-    let frame = FrameView::Batch {
+fn frame(header: BatchHeader, offset: usize, messages: &[OutgoingMessage<'_>]) -> Vec<u8> {
+    let head = FrameHead::Batch {
         from: header.from,
         to: header.to,
         first_seq: header.first_seq + offset as u64,
         color: header.color,
-        messages,
     };
-    rmp_serde::to_vec(&frame).map_err(|error| CodecError::Encode(error.to_string()))
+    write_frame(head, messages)
 }
 
 /// The message's registered name; its body is appended to `bodies`.
@@ -140,7 +106,7 @@ fn encode_body<'r>(
 }
 
 /// A generous estimate of a message's encoded size.
-fn estimate(message: &MessageView<'_>) -> usize {
+fn estimate(message: &OutgoingMessage<'_>) -> usize {
     message.body.len()
         + message.message.len()
         + message.to.function().name().len()
@@ -154,17 +120,16 @@ fn estimate(message: &MessageView<'_>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::Address;
     use crate::function::StatefulFunction;
     use crate::message::Payload;
-    use crate::remote::wire::Frame;
-    use crate::snapshot::StoredMessage;
+    use crate::remote::wire::{IncomingFrame, Undeliverable};
     use crate::test_support::Tally;
 
-    /// The borrowed frame is byte for byte the frame built from stored
-    /// messages, so receivers decode it as before; an unencodable message
-    /// keeps its place.
+    /// A batch reads back as its envelopes, in order, under its header;
+    /// an unencodable message keeps its place as a dead letter.
     #[test]
-    fn encodes_exactly_as_a_frame_of_stored_messages() {
+    fn a_batch_reads_back_as_its_envelopes() {
         let mut registry = Registry::new();
         registry.register::<Tally>().unwrap();
         let from = Address::new(Tally::FUNCTION_TYPE, 1u64);
@@ -191,27 +156,34 @@ mod tests {
             first_seq: 10,
             color: 3,
         };
-        let ours = encode_batch(&registry, header, &envelopes, usize::MAX).unwrap();
-        let theirs = Frame::Batch {
-            from: ShardId(1),
-            to: ShardId(2),
-            first_seq: 10,
-            color: 3,
-            messages: envelopes
-                .iter()
-                .map(|envelope| {
-                    StoredMessage::encode(&registry, envelope).unwrap_or_else(|_| StoredMessage {
-                        to: envelope.to.clone(),
-                        from: envelope.from.clone(),
-                        message: "<unencodable alloc::string::String>".into(),
-                        body: Vec::new(),
-                    })
-                })
-                .collect(),
+        let frames = encode_batch(&registry, header, &envelopes, usize::MAX);
+        let [bytes] = &frames[..] else {
+            panic!("one frame: {frames:?}");
+        };
+        let frame = IncomingFrame::read(bytes).unwrap();
+        assert_eq!(
+            frame.head,
+            FrameHead::Batch {
+                from: ShardId(1),
+                to: ShardId(2),
+                first_seq: 10,
+                color: 3
+            }
+        );
+        let read = frame.decode(&registry).unwrap();
+        assert_eq!(read.len(), 3);
+        for (sent, read) in envelopes.iter().zip(&read) {
+            assert_eq!((&sent.to, &sent.from), (&read.to, &read.from));
         }
-        .encode()
-        .unwrap();
-        assert_eq!(ours, vec![theirs]);
+        assert_eq!(read[0].payload.downcast_ref::<u64>(), Some(&5));
+        assert_eq!(read[1].payload.downcast_ref::<u64>(), Some(&7));
+        assert_eq!(
+            read[2]
+                .payload
+                .downcast_ref::<Undeliverable>()
+                .map(|dead| dead.message.as_str()),
+            Some("<unencodable alloc::string::String>")
+        );
     }
 
     /// A batch over the budget is cut into frames whose sequences follow
@@ -235,18 +207,14 @@ mod tests {
             first_seq: 1,
             color: 0,
         };
-        let frames = encode_batch(&registry, header, &envelopes, 1).unwrap();
+        let frames = encode_batch(&registry, header, &envelopes, 1);
         assert_eq!(frames.len(), 10);
         for (index, bytes) in frames.iter().enumerate() {
-            let Frame::Batch {
-                first_seq,
-                messages,
-                ..
-            } = Frame::decode(bytes).unwrap()
-            else {
+            let frame = IncomingFrame::read(bytes).unwrap();
+            let FrameHead::Batch { first_seq, .. } = frame.head else {
                 panic!("a batch");
             };
-            assert_eq!((first_seq, messages.len()), (1 + index as u64, 1));
+            assert_eq!((first_seq, frame.messages.len()), (1 + index as u64, 1));
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::registry::Registry;
 use crate::shard::{Batch, Inbound};
 
 use super::placement::{RemoteChannel, EXTERNAL_SOURCE};
-use super::wire::{decode_message, Frame, FrameFunctions};
+use super::wire::{FrameHead, IncomingFrame};
 
 /// Decodes a frame that arrived on `channel` into the destination shard
 /// and the items for its inbox (one, or one per message for external
@@ -20,10 +20,10 @@ pub(crate) fn decode_frame(
     channel: RemoteChannel,
     bytes: &[u8],
 ) -> Result<(ShardId, Vec<Inbound>)> {
-    let frame = Frame::read(bytes)?;
-    let (src, dst) = match &frame {
-        Frame::Batch { from, to, .. } => (from.0, *to),
-        Frame::External { to, .. } => (EXTERNAL_SOURCE, *to),
+    let frame = IncomingFrame::read(bytes)?;
+    let (src, dst) = match frame.head {
+        FrameHead::Batch { from, to, .. } => (from.0, to),
+        FrameHead::External { to } => (EXTERNAL_SOURCE, to),
     };
     if src != channel.src || dst.0 != channel.dst {
         return Err(mismatch(format!(
@@ -36,21 +36,8 @@ pub(crate) fn decode_frame(
             count.get()
         )));
     }
-    let (batch, messages) = match frame {
-        Frame::Batch {
-            from,
-            first_seq,
-            color,
-            messages,
-            ..
-        } => (Some((from, first_seq, color)), messages),
-        Frame::External { messages, .. } => (None, messages),
-    };
-    let mut functions = FrameFunctions::default();
-    let envelopes = messages
-        .into_iter()
-        .map(|message| decode_message(registry, &mut functions, message))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let head = frame.head;
+    let envelopes = frame.decode(registry)?;
     let misplaced = envelopes
         .iter()
         .find(|envelope| envelope.to.shard(count) != dst);
@@ -60,14 +47,19 @@ pub(crate) fn decode_frame(
             envelope.to
         )));
     }
-    let items = match batch {
-        Some((from, first_seq, color)) => vec![Inbound::Batch(Batch {
+    let items = match head {
+        FrameHead::Batch {
+            from,
+            first_seq,
+            color,
+            ..
+        } => vec![Inbound::Batch(Batch {
             from,
             first_seq,
             color,
             envelopes,
         })],
-        None => envelopes.into_iter().map(Inbound::External).collect(),
+        FrameHead::External { .. } => envelopes.into_iter().map(Inbound::External).collect(),
     };
     Ok((dst, items))
 }

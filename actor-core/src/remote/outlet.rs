@@ -15,7 +15,7 @@ use crate::snapshot::{Epoch, StoredMessage};
 use super::batch::{encode_batch, BatchHeader};
 use super::markers::RemoteCut;
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
-use super::wire::Frame;
+use super::wire::{write_frame, FrameHead, OutgoingMessage};
 
 /// Where messages for one destination shard go.
 pub(crate) enum Outlet {
@@ -112,23 +112,14 @@ impl RemoteOutlet {
             first_seq,
             color,
         };
-        match encode_batch(&self.registry, header, &envelopes, self.budget()) {
-            Ok(frames) => {
-                for frame in frames {
-                    self.sink.send(
-                        RemoteChannel {
-                            src: from.0,
-                            dst: self.to.0,
-                        },
-                        frame,
-                    );
-                }
-            }
-            // Only plain data and encoded bodies: this cannot fail unless
-            // the encoder itself is broken.
-            Err(error) => {
-                tracing::error!(to = %self.to, %error, "cannot encode a batch; this is a bug")
-            }
+        for frame in encode_batch(&self.registry, header, &envelopes, self.budget()) {
+            self.sink.send(
+                RemoteChannel {
+                    src: from.0,
+                    dst: self.to.0,
+                },
+                frame,
+            );
         }
     }
 
@@ -157,29 +148,23 @@ impl RemoteOutlet {
             self.sink.forward_ask(self.to.0, message, durable, caller);
             return Ok(());
         }
-        let frame = Frame::External {
-            to: self.to,
-            messages: vec![message],
-        };
-        self.send_frame(EXTERNAL_SOURCE, &frame);
+        let frame = write_frame(
+            FrameHead::External { to: self.to },
+            &[OutgoingMessage {
+                to: &message.to,
+                from: message.from.as_ref(),
+                message: &message.message,
+                body: &message.body,
+            }],
+        );
+        self.sink.send(
+            RemoteChannel {
+                src: EXTERNAL_SOURCE,
+                dst: self.to.0,
+            },
+            frame,
+        );
         Ok(())
-    }
-
-    fn send_frame(&self, src: u32, frame: &Frame) {
-        match frame.encode() {
-            Ok(bytes) => self.sink.send(
-                RemoteChannel {
-                    src,
-                    dst: self.to.0,
-                },
-                bytes,
-            ),
-            // Frames hold only plain data and encoded messages: this cannot
-            // fail unless the encoder itself is broken.
-            Err(error) => {
-                tracing::error!(to = %self.to, %error, "cannot encode a frame; this is a bug")
-            }
-        }
     }
 
     /// How many bytes of messages go in one frame.

@@ -1,22 +1,52 @@
-//! The frames a runtime sends to shards on other nodes, as MessagePack
-//! (`rmp-serde`). A channel's frames travel in order on one transport
-//! channel, so a batch's sequence numbers keep the order the sending shard
-//! gave them. Markers travel apart, batched per node link (`markers`).
+//! The frames a runtime sends to shards on other nodes. A channel's frames
+//! travel in order on one transport channel, so a batch's sequence numbers
+//! keep the order the sending shard gave them. Markers travel apart,
+//! batched per node link (`markers`).
+//!
+//! A frame is a run of MessagePack values written and read one by one with
+//! `rmp`, not through serde: it names each function type and message type
+//! once, and its messages refer to the names by index. Reading a message
+//! then looks no name up and copies no string; its id and body are
+//! borrowed from the frame until the message is decoded.
+//!
+//! ```text
+//! frame   = head names count message{count}
+//! head    = 0 to from first_seq color      a batch on the channel from → to
+//!         | 1 to                           messages from outside the actors
+//! names   = array of str                   every function and message name used
+//! message = to_name to_id sender message_name body
+//! sender  = nil | from_name from_id
+//! ```
+//!
+//! Shards, sequence numbers, colors, `count` and the `_name` fields are
+//! unsigned integers (a `_name` indexes `names`); ids are `str`, bodies
+//! `bin` (the message, MessagePack-encoded).
 
-use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+
+use rmp::decode::{read_array_len, read_bin_len, read_int, read_str_len};
+use rmp::encode::{ByteBuf, ValueWriteError};
+use rmp::Marker;
 
 use crate::address::{Address, FunctionType, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::message::Payload;
 use crate::registry::Registry;
-use crate::snapshot::{decode_payload, Epoch, StoredMessage};
+use crate::snapshot::{decode_payload, Epoch};
 
-/// One frame on a channel to a shard on another node. Sent with owned
-/// [`StoredMessage`]s (or views that serialize the same, see `batch`);
-/// read with [`IncomingMessage`]s borrowing from the frame's bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Frame<M = StoredMessage> {
+/// The head's tag for a batch.
+const BATCH: u8 = 0;
+/// The head's tag for messages from outside.
+const EXTERNAL: u8 = 1;
+
+/// The fewest bytes a message takes (five one-byte values): how many
+/// messages a frame can hold at most, whatever its count says.
+const SMALLEST_MESSAGE: usize = 5;
+
+/// What a frame carries, besides its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FrameHead {
     /// Messages on the channel `from → to`; the `i`th has sequence
     /// `first_seq + i`. `color` is the sender's epoch.
     Batch {
@@ -24,106 +54,286 @@ pub(crate) enum Frame<M = StoredMessage> {
         to: ShardId,
         first_seq: u64,
         color: Epoch,
-        messages: Vec<M>,
     },
     /// Messages sent from outside the actor system to actors of `to`.
-    External { to: ShardId, messages: Vec<M> },
+    External { to: ShardId },
 }
 
-impl Frame {
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        rmp_serde::to_vec(self).map_err(|error| CodecError::Encode(error.to_string()))
-    }
-
-    #[cfg(test)]
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        rmp_serde::from_slice(bytes).map_err(|error| CodecError::Decode(error.to_string()))
-    }
-}
-
-impl<'a> Frame<IncomingMessage<'a>> {
-    /// Reads a frame, its messages' names and bodies borrowed from `bytes`.
-    pub(crate) fn read(bytes: &'a [u8]) -> Result<Self, CodecError> {
-        rmp_serde::from_slice(bytes).map_err(|error| CodecError::Decode(error.to_string()))
-    }
-}
-
-/// A [`StoredMessage`] as it arrives, borrowed from the frame: reading a
-/// frame allocates nothing per message and looks nothing up; the
-/// addresses are made when the message is decoded ([`decode_message`]).
-#[derive(Debug, Deserialize)]
-pub(crate) struct IncomingMessage<'a> {
-    #[serde(borrow)]
-    pub(crate) to: IncomingAddress<'a>,
-    #[serde(borrow)]
-    pub(crate) from: Option<IncomingAddress<'a>>,
+/// A message to write into a frame, borrowed from wherever it is kept.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OutgoingMessage<'a> {
+    pub(crate) to: &'a Address,
+    pub(crate) from: Option<&'a Address>,
+    /// The message's registered name.
     pub(crate) message: &'a str,
-    pub(crate) body: &'a serde_bytes::Bytes,
+    /// The message, MessagePack-encoded.
+    pub(crate) body: &'a [u8],
 }
 
-/// An [`Address`] as it arrives: its function type's name and its id,
-/// borrowed from the frame. It reads what an `Address` writes.
-#[derive(Debug, Deserialize)]
-pub(crate) struct IncomingAddress<'a> {
-    #[serde(borrow)]
-    function: Text<'a>,
-    #[serde(borrow)]
-    id: Text<'a>,
+/// Writes the frame of `head` and `messages`.
+pub(crate) fn write_frame<'a>(head: FrameHead, messages: &[OutgoingMessage<'a>]) -> Vec<u8> {
+    let mut names: Vec<&'a str> = Vec::new();
+    let mut index_of = |name: &'a str| -> u64 {
+        let index = names.iter().position(|known| *known == name);
+        index.unwrap_or_else(|| {
+            names.push(name);
+            names.len() - 1
+        }) as u64
+    };
+    // Each message as its name indices, found before the names are written.
+    let indices: Vec<(u64, Option<u64>, u64)> = messages
+        .iter()
+        .map(|message| {
+            (
+                index_of(message.to.function().name()),
+                message.from.map(|from| index_of(from.function().name())),
+                index_of(message.message),
+            )
+        })
+        .collect();
+    let size: usize = messages
+        .iter()
+        .map(|message| {
+            message.body.len()
+                + message.to.id().as_str().len()
+                + message.from.map_or(0, |from| from.id().as_str().len())
+                + 24
+        })
+        .sum();
+    let mut out = ByteBuf::with_capacity(size + 64);
+    match head {
+        FrameHead::Batch {
+            from,
+            to,
+            first_seq,
+            color,
+        } => {
+            for value in [BATCH.into(), to.0.into(), from.0.into(), first_seq, color] {
+                written(rmp::encode::write_uint(&mut out, value));
+            }
+        }
+        FrameHead::External { to } => {
+            for value in [EXTERNAL.into(), to.0.into()] {
+                written(rmp::encode::write_uint(&mut out, value));
+            }
+        }
+    }
+    written(rmp::encode::write_array_len(&mut out, names.len() as u32));
+    for name in &names {
+        written(rmp::encode::write_str(&mut out, name));
+    }
+    written(rmp::encode::write_uint(&mut out, messages.len() as u64));
+    for (message, (to_name, from_name, message_name)) in messages.iter().zip(indices) {
+        written(rmp::encode::write_uint(&mut out, to_name));
+        written(rmp::encode::write_str(&mut out, message.to.id().as_str()));
+        match (message.from, from_name) {
+            (Some(from), Some(from_name)) => {
+                written(rmp::encode::write_uint(&mut out, from_name));
+                written(rmp::encode::write_str(&mut out, from.id().as_str()));
+            }
+            _ => match rmp::encode::write_nil(&mut out) {
+                Ok(()) => {}
+                Err(never) => match never {},
+            },
+        }
+        written(rmp::encode::write_uint(&mut out, message_name));
+        written(rmp::encode::write_bin(&mut out, message.body));
+    }
+    out.into_vec()
 }
 
-/// A string borrowed from the frame, sent as MessagePack `str` or as UTF-8
-/// `bin`, as names and ids are accepted elsewhere.
+/// The value of a write into a [`ByteBuf`], which cannot fail.
+fn written<T>(result: Result<T, ValueWriteError<Infallible>>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(
+            ValueWriteError::InvalidMarkerWrite(never) | ValueWriteError::InvalidDataWrite(never),
+        ) => match never {},
+    }
+}
+
+/// A frame as it arrives: its head and its messages, borrowed from its
+/// bytes.
 #[derive(Debug)]
-struct Text<'a>(&'a str);
+pub(crate) struct IncomingFrame<'a> {
+    pub(crate) head: FrameHead,
+    /// The function and message names the messages index.
+    names: Vec<&'a str>,
+    pub(crate) messages: Vec<IncomingMessage<'a>>,
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(TextVisitor)
+/// A message as it arrives, borrowed from its frame: reading a frame
+/// allocates nothing per message and looks nothing up; the addresses are
+/// made when the message is decoded ([`decode_message`]).
+#[derive(Debug)]
+pub(crate) struct IncomingMessage<'a> {
+    to: IncomingAddress<'a>,
+    from: Option<IncomingAddress<'a>>,
+    /// The index of the message's name in the frame's names.
+    message: usize,
+    body: &'a [u8],
+}
+
+/// An address as it arrives: the index of its function type's name in the
+/// frame's names, and its id.
+#[derive(Debug)]
+struct IncomingAddress<'a> {
+    function: usize,
+    id: &'a str,
+}
+
+impl<'a> IncomingFrame<'a> {
+    /// Reads a frame. Bytes that are not a whole frame, a name index
+    /// beyond the frame's names, or anything after its last message are
+    /// refused.
+    pub(crate) fn read(bytes: &'a [u8]) -> Result<Self, CodecError> {
+        let mut reader = Reader { rest: bytes };
+        let head = match reader.uint()? {
+            0 => FrameHead::Batch {
+                to: reader.shard()?,
+                from: reader.shard()?,
+                first_seq: reader.uint()?,
+                color: reader.uint()?,
+            },
+            1 => FrameHead::External {
+                to: reader.shard()?,
+            },
+            kind => return Err(malformed(format!("no frame is of kind {kind}"))),
+        };
+        let name_count = read_array_len(&mut reader.rest).map_err(malformed)? as usize;
+        let names = (0..name_count)
+            .map(|_| reader.str())
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = reader.uint()?;
+        let capacity = count.min((reader.rest.len() / SMALLEST_MESSAGE) as u64) as usize;
+        let mut messages = Vec::with_capacity(capacity);
+        for _ in 0..count {
+            let to = IncomingAddress {
+                function: reader.name(&names)?,
+                id: reader.str()?,
+            };
+            let from = if reader.rest.first() == Some(&Marker::Null.to_u8()) {
+                reader.rest = &reader.rest[1..];
+                None
+            } else {
+                Some(IncomingAddress {
+                    function: reader.name(&names)?,
+                    id: reader.str()?,
+                })
+            };
+            let message = reader.name(&names)?;
+            let body = reader.bin()?;
+            messages.push(IncomingMessage {
+                to,
+                from,
+                message,
+                body,
+            });
+        }
+        if !reader.rest.is_empty() {
+            return Err(malformed(format!(
+                "{} bytes after the frame's last message",
+                reader.rest.len()
+            )));
+        }
+        Ok(Self {
+            head,
+            names,
+            messages,
+        })
+    }
+
+    /// Decodes the frame's messages, in order ([`decode_message`]).
+    pub(crate) fn decode(self, registry: &Registry) -> Result<Vec<Envelope>, CodecError> {
+        let Self {
+            names, messages, ..
+        } = self;
+        let mut functions = FrameFunctions {
+            names: &names,
+            resolved: vec![None; names.len()],
+        };
+        messages
+            .into_iter()
+            .map(|message| decode_message(registry, &mut functions, message))
+            .collect()
     }
 }
 
-/// Takes strings and UTF-8 bytes borrowed from the input.
-struct TextVisitor;
+/// Reads MessagePack values off the front of a frame's bytes.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
 
-impl<'de> serde::de::Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("a string borrowed from the frame")
+impl<'a> Reader<'a> {
+    fn uint(&mut self) -> Result<u64, CodecError> {
+        read_int(&mut self.rest).map_err(malformed)
     }
 
-    fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Text<'de>, E> {
-        Ok(Text(text))
+    fn shard(&mut self) -> Result<ShardId, CodecError> {
+        let shard = read_int(&mut self.rest).map_err(malformed)?;
+        Ok(ShardId(shard))
     }
 
-    fn visit_borrowed_bytes<E: serde::de::Error>(self, text: &'de [u8]) -> Result<Text<'de>, E> {
-        std::str::from_utf8(text)
-            .map(Text)
-            .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(text), &self))
+    /// A name index, checked against `names`.
+    fn name(&mut self, names: &[&str]) -> Result<usize, CodecError> {
+        let index = self.uint()?;
+        if index >= names.len() as u64 {
+            return Err(malformed(format!(
+                "name {index} of a frame with {} names",
+                names.len()
+            )));
+        }
+        Ok(index as usize)
+    }
+
+    fn str(&mut self) -> Result<&'a str, CodecError> {
+        let len = read_str_len(&mut self.rest).map_err(malformed)?;
+        let text = self.take(len)?;
+        std::str::from_utf8(text).map_err(malformed)
+    }
+
+    fn bin(&mut self) -> Result<&'a [u8], CodecError> {
+        let len = read_bin_len(&mut self.rest).map_err(malformed)?;
+        self.take(len)
+    }
+
+    fn take(&mut self, len: u32) -> Result<&'a [u8], CodecError> {
+        let Some((taken, rest)) = self.rest.split_at_checked(len as usize) else {
+            return Err(malformed(format!(
+                "a value of {len} bytes where {} are left",
+                self.rest.len()
+            )));
+        };
+        self.rest = rest;
+        Ok(taken)
     }
 }
 
-/// The function types one frame names, each looked up in the process-wide
+fn malformed(reason: impl std::fmt::Display) -> CodecError {
+    CodecError::Decode(format!("malformed frame: {reason}"))
+}
+
+/// The function types a frame names, each looked up in the process-wide
 /// table once per frame rather than once per address.
-#[derive(Default)]
-pub(crate) struct FrameFunctions {
-    known: Vec<FunctionType>,
+struct FrameFunctions<'f, 'a> {
+    names: &'f [&'a str],
+    resolved: Vec<Option<FunctionType>>,
 }
 
-impl FrameFunctions {
+impl FrameFunctions<'_, '_> {
     /// The address `incoming` names; an unknown function type is an error.
     fn address(&mut self, incoming: &IncomingAddress<'_>) -> Result<Address, CodecError> {
-        let name = incoming.function.0;
-        let function = match self.known.iter().find(|known| known.name() == name) {
-            Some(known) => *known,
+        let function = match self.resolved[incoming.function] {
+            Some(function) => function,
             None => {
+                let name = self.names[incoming.function];
                 let function = FunctionType::lookup(name)
                     .ok_or_else(|| CodecError::Decode(format!("unknown function type `{name}`")))?;
-                self.known.push(function);
+                self.resolved[incoming.function] = Some(function);
                 function
             }
         };
-        Ok(Address::new(function, incoming.id.0))
+        Ok(Address::new(function, incoming.id))
     }
 }
 
@@ -131,7 +341,7 @@ impl FrameFunctions {
 /// destination: a payload no function takes, so the destination shard
 /// counts it as a dead letter, as it would have counted the original. It
 /// keeps the channel's sequence numbers intact.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Undeliverable {
     /// The original message's name or type.
     pub(crate) message: String,
@@ -141,9 +351,9 @@ pub(crate) struct Undeliverable {
 /// function in `registry`; one whose body does not decode becomes an
 /// [`Undeliverable`] for the same actor. An address naming a function type
 /// this process does not know is an error.
-pub(crate) fn decode_message(
+fn decode_message(
     registry: &Registry,
-    functions: &mut FrameFunctions,
+    functions: &mut FrameFunctions<'_, '_>,
     message: IncomingMessage<'_>,
 ) -> Result<Envelope, CodecError> {
     let IncomingMessage {
@@ -154,6 +364,7 @@ pub(crate) fn decode_message(
     } = message;
     let to = functions.address(&to)?;
     let from = from.map(|from| functions.address(&from)).transpose()?;
+    let message = functions.names[message];
     Ok(match decode_payload(registry, &to, message, body) {
         Ok(payload) => Envelope::new(to, from, payload),
         Err(error) => {
