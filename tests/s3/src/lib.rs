@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// How many ports moto is started on before the tests give up.
+const START_ATTEMPTS: u32 = 3;
+
 /// Runs moto, and kills it as soon as its standard input closes: when the
 /// test process exits for whatever reason (even a panic or a kill), the
 /// kernel closes the pipe and the server goes with it. `$0` is the server,
@@ -70,12 +73,30 @@ impl S3Server {
             };
         }
         let server = install_moto();
+        let mut attempt = 1;
+        loop {
+            match Self::start_moto(&server, region.clone()) {
+                Ok(server) => return server,
+                // The port, free when picked, can be taken by another
+                // socket before moto binds it; moto then exits.
+                Err(exited) if attempt < START_ATTEMPTS => {
+                    eprintln!("{exited}; starting moto again on another port");
+                    attempt += 1;
+                }
+                Err(exited) => panic!("{exited} ({START_ATTEMPTS} attempts)"),
+            }
+        }
+    }
+
+    /// Starts moto on a free port and creates the test bucket; `Err` if
+    /// moto exited before it answered.
+    fn start_moto(server: &Path, region: String) -> Result<Self, String> {
         let port = free_port();
         let log_path = target_dir().join(format!("moto-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("create the moto log");
         let mut child = Command::new("sh")
             .args(["-c", WATCHDOG])
-            .arg(&server)
+            .arg(server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -90,10 +111,10 @@ impl S3Server {
             child: Some(child),
             stdin,
         };
-        server.wait_until_answering(port, &log_path);
+        server.wait_until_answering(port, &log_path)?;
         let status = http_status(port, &format!("PUT /{} HTTP/1.1", server.bucket));
         assert_eq!(status, 200, "creating the test bucket on moto");
-        server
+        Ok(server)
     }
 
     /// One server for the whole test binary, started on first use; tests
@@ -122,12 +143,16 @@ impl S3Server {
         )
     }
 
-    fn wait_until_answering(&mut self, port: u16, log: &Path) {
+    /// Waits until moto answers on `port`; `Err` if it exits first.
+    fn wait_until_answering(&mut self, port: u16, log: &Path) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("moto_server exited with {status}; see {}", log.display());
+                    return Err(format!(
+                        "moto_server exited with {status}; see {}",
+                        log.display()
+                    ));
                 }
             }
             assert!(
@@ -137,6 +162,7 @@ impl S3Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        Ok(())
     }
 }
 
