@@ -11,7 +11,9 @@ use cairn_core::{
 
 use cairn_persistence::GcPolicy;
 
-use crate::control::{Blueprint, ClusterNode, ClusterSettings, MemberSetup, SharedSink};
+use crate::control::{
+    Blueprint, ClusterNode, ClusterPort, ClusterSettings, MemberSetup, SharedSink,
+};
 use crate::error::NodeError;
 use crate::http::{HttpServer, HttpSettings};
 use crate::snapshots::{SnapshotSettings, Snapshots};
@@ -609,16 +611,24 @@ impl NodeBuilder {
             return Err(error.into());
         }
         self.http.validate().map_err(Error::Config)?;
-        // The cluster port is bound first: a member is named by the address
-        // bound (port 0 becomes a real port), and so are its series.
-        let cluster_port = match self.cluster.as_mut() {
-            Some(settings) => crate::control::bind_cluster_port(settings).await?,
+        // The cluster port is bound first, once the member's settings are
+        // known good: a member is named by the address bound (port 0
+        // becomes a real port), and so are its series.
+        let cluster = match self.cluster.take() {
+            Some(mut settings) => {
+                if let Some(error) =
+                    cluster_member_error(self.snapshots.as_ref(), self.allow_fallback)
+                {
+                    return Err(error.into());
+                }
+                let port = crate::control::bind_cluster_port(&mut settings)?;
+                Some((settings, port))
+            }
             None => None,
         };
-        self.http.node_id = self
-            .cluster
+        self.http.node_id = cluster
             .as_ref()
-            .map(|cluster| cluster.bind.to_string());
+            .map(|(settings, _)| settings.bind.to_string());
         // The endpoint comes up first, so probes see the node recover and
         // start (`/readyz` 503 until it is attached); the Prometheus
         // recorder is installed before the shards take their metric handles.
@@ -639,7 +649,7 @@ impl NodeBuilder {
             None => None,
         };
         let http_addr = http.as_ref().map(|http| http.addr());
-        let node = match self.start_node(http_addr, cluster_port).await {
+        let node = match self.start_node(http_addr, cluster).await {
             Ok(node) => node,
             Err(error) => {
                 if let Some(http) = http {
@@ -665,10 +675,10 @@ impl NodeBuilder {
     async fn start_node(
         mut self,
         http: Option<SocketAddr>,
-        cluster_port: Option<tokio::net::TcpListener>,
+        cluster: Option<(ClusterSettings, ClusterPort)>,
     ) -> Result<Node, NodeError> {
-        if let Some(settings) = self.cluster.take() {
-            return self.join_cluster(settings, cluster_port, http).await;
+        if let Some((settings, port)) = cluster {
+            return self.join_cluster(settings, port, http).await;
         }
         let (link, pending) = match &mut self.snapshots {
             Some(settings) => {
@@ -691,26 +701,10 @@ impl NodeBuilder {
     async fn join_cluster(
         self,
         settings: ClusterSettings,
-        cluster_port: Option<tokio::net::TcpListener>,
+        cluster_port: ClusterPort,
         http: Option<SocketAddr>,
     ) -> Result<Node, NodeError> {
-        let snapshots = self.snapshots.ok_or_else(|| {
-            Error::Config(
-                "a cluster member needs the store the cluster shares: call `store`".into(),
-            )
-        })?;
-        if snapshots.store.starts_with("memory:") {
-            return Err(Error::Config(
-                "a cluster member needs a store every member shares (`fs://` on one machine, or `s3://`); `memory://` is private to one process".into(),
-            )
-            .into());
-        }
-        if self.allow_fallback {
-            return Err(Error::Config(
-                "a cluster member cannot fall back to an earlier snapshot: every member must restore the epoch the coordinator chose".into(),
-            )
-            .into());
-        }
+        let snapshots = self.snapshots.ok_or_else(no_shared_store)?;
         let store = cairn_persistence::Store::open(
             &snapshots.store,
             cairn_persistence::StoreOptions::default(),
@@ -748,6 +742,32 @@ impl NodeBuilder {
             http: None,
         })
     }
+}
+
+/// Why a node with these snapshot settings cannot be a cluster member, if
+/// it cannot.
+fn cluster_member_error(
+    snapshots: Option<&SnapshotSettings>,
+    allow_fallback: bool,
+) -> Option<Error> {
+    let Some(snapshots) = snapshots else {
+        return Some(no_shared_store());
+    };
+    if snapshots.store.starts_with("memory:") {
+        return Some(Error::Config(
+            "a cluster member needs a store every member shares (`fs://` on one machine, or `s3://`); `memory://` is private to one process".into(),
+        ));
+    }
+    if allow_fallback {
+        return Some(Error::Config(
+            "a cluster member cannot fall back to an earlier snapshot: every member must restore the epoch the coordinator chose".into(),
+        ));
+    }
+    None
+}
+
+fn no_shared_store() -> Error {
+    Error::Config("a cluster member needs the store the cluster shares: call `store`".into())
 }
 
 impl std::fmt::Debug for NodeBuilder {

@@ -10,7 +10,8 @@ use crate::snapshot::{registered_name, Epoch};
 
 use super::wire::{write_frame, FrameHead, OutgoingMessage};
 
-/// Room kept per message for its framing, so that a frame split by
+/// Room kept per message for its framing (its name indices and length
+/// prefixes, with room to spare), so that a frame split by
 /// [`encode_batch`] stays under its budget.
 const MESSAGE_OVERHEAD: usize = 64;
 
@@ -105,7 +106,8 @@ fn encode_body<'r>(
     Ok(name)
 }
 
-/// A generous estimate of a message's encoded size.
+/// A generous estimate of a message's encoded size: its names are counted
+/// as if each message wrote them, though a frame writes each once.
 fn estimate(message: &OutgoingMessage<'_>) -> usize {
     message.body.len()
         + message.message.len()
@@ -170,7 +172,7 @@ mod tests {
                 color: 3
             }
         );
-        let read = frame.decode(&registry).unwrap();
+        let read = frame.decode(&registry, |_| Ok(())).unwrap();
         assert_eq!(read.len(), 3);
         for (sent, read) in envelopes.iter().zip(&read) {
             assert_eq!((&sent.to, &sent.from), (&read.to, &read.from));
@@ -214,7 +216,7 @@ mod tests {
             let FrameHead::Batch { first_seq, .. } = frame.head else {
                 panic!("a batch");
             };
-            assert_eq!((first_seq, frame.messages.len()), (1 + index as u64, 1));
+            assert_eq!((first_seq, frame.len()), (1 + index as u64, 1));
         }
     }
 }

@@ -11,9 +11,11 @@ use super::wire::{FrameHead, IncomingFrame};
 
 /// Decodes a frame that arrived on `channel` into the destination shard
 /// and the items for its inbox (one, or one per message for external
-/// messages). A frame whose shards disagree with its channel, or name a
-/// shard outside `count`, is refused: it would corrupt another channel's
-/// sequence.
+/// messages). A frame whose shards disagree with its channel, that names
+/// a shard outside `count`, or a batch from the external source, is
+/// refused: it would corrupt another channel's sequence. So is a frame
+/// holding a message for an actor of another shard, before any body is
+/// decoded.
 pub(crate) fn decode_frame(
     registry: &Registry,
     count: ShardCount,
@@ -21,32 +23,46 @@ pub(crate) fn decode_frame(
     bytes: &[u8],
 ) -> Result<(ShardId, Vec<Inbound>)> {
     let frame = IncomingFrame::read(bytes)?;
-    let (src, dst) = match frame.head {
-        FrameHead::Batch { from, to, .. } => (from.0, to),
-        FrameHead::External { to } => (EXTERNAL_SOURCE, to),
+    let dst = match frame.head {
+        FrameHead::Batch { from, to, .. } => {
+            if from.0 != channel.src || to.0 != channel.dst {
+                return Err(mismatch(format!(
+                    "a batch for {from}→{to} came on channel {channel}"
+                )));
+            }
+            if from.0 >= count.get() || from == to {
+                return Err(mismatch(format!(
+                    "a batch on channel {channel}, which is not between two of the {} shards",
+                    count.get()
+                )));
+            }
+            to
+        }
+        FrameHead::External { to } => {
+            if channel.src != EXTERNAL_SOURCE || to.0 != channel.dst {
+                return Err(mismatch(format!(
+                    "messages from outside for {to} came on channel {channel}"
+                )));
+            }
+            to
+        }
     };
-    if src != channel.src || dst.0 != channel.dst {
+    if dst.0 >= count.get() {
         return Err(mismatch(format!(
-            "a frame for {src}→{dst} came on channel {channel}"
-        )));
-    }
-    if dst.0 >= count.get() || (src != EXTERNAL_SOURCE && (src >= count.get() || src == dst.0)) {
-        return Err(mismatch(format!(
-            "channel {channel} is not between two of the {} shards",
+            "channel {channel} leads to none of the {} shards",
             count.get()
         )));
     }
     let head = frame.head;
-    let envelopes = frame.decode(registry)?;
-    let misplaced = envelopes
-        .iter()
-        .find(|envelope| envelope.to.shard(count) != dst);
-    if let Some(envelope) = misplaced {
-        return Err(mismatch(format!(
-            "a message for {} came on channel {channel}, but that actor is not on shard {dst}",
-            envelope.to
-        )));
-    }
+    let envelopes = frame.decode(registry, |to| {
+        if to.shard(count) == dst {
+            Ok(())
+        } else {
+            Err(CodecError::Decode(format!(
+                "a message for {to} came on channel {channel}, but that actor is not on shard {dst}"
+            )))
+        }
+    })?;
     let items = match head {
         FrameHead::Batch {
             from,

@@ -309,6 +309,16 @@ fn frames_that_do_not_match_their_channel_are_refused() {
         "from beyond the shards"
     );
     assert!(decode(0, 1, b"\xc1 not a frame").is_err(), "garbage");
+    assert!(
+        decode(EXTERNAL_SOURCE, 1, &empty_batch(EXTERNAL_SOURCE, 1)).is_err(),
+        "a batch from the external source"
+    );
+    let external = frame_of(FrameHead::External { to: DESTINATION }, &[]);
+    assert!(decode(EXTERNAL_SOURCE, 1, &external).is_ok());
+    assert!(
+        decode(0, 1, &external).is_err(),
+        "messages from outside on a shard's channel"
+    );
     let elsewhere = (0u64..)
         .map(|id| Address::new(Tally::FUNCTION_TYPE, id))
         .find(|address| address.shard(count()) != DESTINATION)
@@ -331,7 +341,7 @@ fn frames_that_do_not_match_their_channel_are_refused() {
 fn malformed_frames_are_refused() {
     let registry = registry();
     let decode = |bytes: &[u8]| {
-        IncomingFrame::read(bytes).and_then(|frame| frame.decode(&registry).map(drop))
+        IncomingFrame::read(bytes).and_then(|frame| frame.decode(&registry, |_| Ok(())).map(drop))
     };
     let mut to = tallies();
     let messages = [
@@ -358,12 +368,11 @@ fn malformed_frames_are_refused() {
     unknown_kind[0] = 7;
     assert!(decode(&unknown_kind).is_err(), "a kind of frame");
 
-    // `1 0`: external to shard 0; one name; one message.
+    // `1 0 1`: external to shard 0, one message; one name.
     let external = |name: &[u8], to_name: u8, id: &[u8]| {
-        let mut bytes = vec![1, 0, 0x91];
+        let mut bytes = vec![1, 0, 1, 0x91];
         rmp::encode::write_str_len(&mut bytes, name.len() as u32).unwrap();
         bytes.extend_from_slice(name);
-        bytes.push(1);
         bytes.push(to_name);
         rmp::encode::write_str_len(&mut bytes, id.len() as u32).unwrap();
         bytes.extend_from_slice(id);
@@ -381,6 +390,17 @@ fn malformed_frames_are_refused() {
         decode(&external(name, 0, &[0xff])).is_err(),
         "an id not UTF-8"
     );
+    assert!(
+        decode(&external(&[0xff, 0xfe], 0, b"7")).is_err(),
+        "a name not UTF-8"
+    );
+    assert!(decode(&external(b"", 0, b"7")).is_err(), "an empty name");
+    // No messages, four names: more than three names a message.
+    let mut too_many_names = vec![1, 0, 0, 0x94];
+    for _ in 0..4 {
+        rmp::encode::write_str(&mut too_many_names, "x").unwrap();
+    }
+    assert!(decode(&too_many_names).is_err(), "four names, no message");
     let unknown = decode(&external(b"no/such-function", 0, b"7")).unwrap_err();
     assert!(
         unknown
@@ -428,7 +448,7 @@ proptest::proptest! {
         let bytes = frame_of(head, &messages);
         let frame = IncomingFrame::read(&bytes).unwrap();
         proptest::prop_assert_eq!(frame.head, head);
-        let read = frame.decode(&registry).unwrap();
+        let read = frame.decode(&registry, |_| Ok(())).unwrap();
         proptest::prop_assert_eq!(read.len(), messages.len());
         for (sent, read) in messages.iter().zip(read) {
             proptest::prop_assert_eq!(&sent.to, &read.to);
@@ -438,13 +458,36 @@ proptest::proptest! {
         }
     }
 
-    /// Any bytes at all are read without a panic: as a frame, or refused.
+    /// Any bytes at all, and any frame with bytes overwritten, are read
+    /// without a panic on any channel: as a frame, or refused.
     #[test]
     fn any_bytes_are_read_or_refused(
         bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
-        src in 0..COUNT,
+        changes in proptest::collection::vec(
+            (proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()),
+            1..4,
+        ),
+        external in proptest::prelude::any::<bool>(),
+        src in proptest::prop_oneof![0..COUNT + 2, proptest::strategy::Just(EXTERNAL_SOURCE)],
+        dst in 0..COUNT + 2,
     ) {
         let registry = registry();
-        let _ = decode_frame(&registry, count(), RemoteChannel { src, dst: DESTINATION.0 }, &bytes);
+        let channel = RemoteChannel { src, dst };
+        let _ = decode_frame(&registry, count(), channel, &bytes);
+        let mut to = tallies();
+        let head = if external {
+            FrameHead::External { to: DESTINATION }
+        } else {
+            FrameHead::Batch { from: ShardId(0), to: DESTINATION, first_seq: 1, color: 0 }
+        };
+        let mut frame = frame_of(head, &[
+            stored(to.next().unwrap(), to.next(), 1),
+            stored(to.next().unwrap(), None, 2),
+        ]);
+        for (at, byte) in changes {
+            let len = frame.len();
+            frame[at % len] = byte;
+        }
+        let _ = decode_frame(&registry, count(), channel, &frame);
     }
 }

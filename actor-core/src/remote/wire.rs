@@ -10,10 +10,11 @@
 //! borrowed from the frame until the message is decoded.
 //!
 //! ```text
-//! frame   = head names count message{count}
+//! frame   = head count names message{count}
 //! head    = 0 to from first_seq color      a batch on the channel from → to
 //!         | 1 to                           messages from outside the actors
-//! names   = array of str                   every function and message name used
+//! names   = array of str                   every function and message name
+//!                                          used, none empty, at most 3 × count
 //! message = to_name to_id sender message_name body
 //! sender  = nil | from_name from_id
 //! ```
@@ -40,9 +41,9 @@ const BATCH: u8 = 0;
 /// The head's tag for messages from outside.
 const EXTERNAL: u8 = 1;
 
-/// The fewest bytes a message takes (five one-byte values): how many
-/// messages a frame can hold at most, whatever its count says.
-const SMALLEST_MESSAGE: usize = 5;
+/// How many messages the reader makes room for before it has read any:
+/// a count from the wire is not trusted with an allocation.
+const INITIAL_CAPACITY: u64 = 1024;
 
 /// What a frame carries, besides its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,11 +119,11 @@ pub(crate) fn write_frame<'a>(head: FrameHead, messages: &[OutgoingMessage<'a>])
             }
         }
     }
+    written(rmp::encode::write_uint(&mut out, messages.len() as u64));
     written(rmp::encode::write_array_len(&mut out, names.len() as u32));
     for name in &names {
         written(rmp::encode::write_str(&mut out, name));
     }
-    written(rmp::encode::write_uint(&mut out, messages.len() as u64));
     for (message, (to_name, from_name, message_name)) in messages.iter().zip(indices) {
         written(rmp::encode::write_uint(&mut out, to_name));
         written(rmp::encode::write_str(&mut out, message.to.id().as_str()));
@@ -131,10 +132,9 @@ pub(crate) fn write_frame<'a>(head: FrameHead, messages: &[OutgoingMessage<'a>])
                 written(rmp::encode::write_uint(&mut out, from_name));
                 written(rmp::encode::write_str(&mut out, from.id().as_str()));
             }
-            _ => match rmp::encode::write_nil(&mut out) {
-                Ok(()) => {}
-                Err(never) => match never {},
-            },
+            _ => written(
+                rmp::encode::write_nil(&mut out).map_err(ValueWriteError::InvalidMarkerWrite),
+            ),
         }
         written(rmp::encode::write_uint(&mut out, message_name));
         written(rmp::encode::write_bin(&mut out, message.body));
@@ -159,7 +159,7 @@ pub(crate) struct IncomingFrame<'a> {
     pub(crate) head: FrameHead,
     /// The function and message names the messages index.
     names: Vec<&'a str>,
-    pub(crate) messages: Vec<IncomingMessage<'a>>,
+    messages: Vec<IncomingMessage<'a>>,
 }
 
 /// A message as it arrives, borrowed from its frame: reading a frame
@@ -188,25 +188,37 @@ impl<'a> IncomingFrame<'a> {
     /// refused.
     pub(crate) fn read(bytes: &'a [u8]) -> Result<Self, CodecError> {
         let mut reader = Reader { rest: bytes };
-        let head = match reader.uint()? {
-            0 => FrameHead::Batch {
-                to: reader.shard()?,
-                from: reader.shard()?,
+        let kind = reader.uint()?;
+        let head = if kind == u64::from(BATCH) {
+            let to = reader.shard()?;
+            let from = reader.shard()?;
+            FrameHead::Batch {
+                from,
+                to,
                 first_seq: reader.uint()?,
                 color: reader.uint()?,
-            },
-            1 => FrameHead::External {
+            }
+        } else if kind == u64::from(EXTERNAL) {
+            FrameHead::External {
                 to: reader.shard()?,
-            },
-            kind => return Err(malformed(format!("no frame is of kind {kind}"))),
+            }
+        } else {
+            return Err(malformed(format!("no frame is of kind {kind}")));
         };
-        let name_count = read_array_len(&mut reader.rest).map_err(malformed)? as usize;
-        let names = (0..name_count)
-            .map(|_| reader.str())
-            .collect::<Result<Vec<_>, _>>()?;
         let count = reader.uint()?;
-        let capacity = count.min((reader.rest.len() / SMALLEST_MESSAGE) as u64) as usize;
-        let mut messages = Vec::with_capacity(capacity);
+        let name_count = read_array_len(&mut reader.rest).map_err(malformed)?;
+        if u64::from(name_count) > count.saturating_mul(3) {
+            return Err(malformed(format!(
+                "{name_count} names for {count} messages"
+            )));
+        }
+        let names = (0..name_count)
+            .map(|_| match reader.str()? {
+                "" => Err(malformed("an empty name")),
+                name => Ok(name),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut messages = Vec::with_capacity(count.min(INITIAL_CAPACITY) as usize);
         for _ in 0..count {
             let to = IncomingAddress {
                 function: reader.name(&names)?,
@@ -243,8 +255,20 @@ impl<'a> IncomingFrame<'a> {
         })
     }
 
-    /// Decodes the frame's messages, in order ([`decode_message`]).
-    pub(crate) fn decode(self, registry: &Registry) -> Result<Vec<Envelope>, CodecError> {
+    /// How many messages the frame holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Decodes the frame's messages, in order ([`decode_message`]), once
+    /// `accept` has passed every message's destination: a frame it refuses
+    /// runs no body through a decoder.
+    pub(crate) fn decode(
+        self,
+        registry: &Registry,
+        accept: impl Fn(&Address) -> Result<(), CodecError>,
+    ) -> Result<Vec<Envelope>, CodecError> {
         let Self {
             names, messages, ..
         } = self;
@@ -252,10 +276,23 @@ impl<'a> IncomingFrame<'a> {
             names: &names,
             resolved: vec![None; names.len()],
         };
-        messages
+        let addressed = messages
             .into_iter()
-            .map(|message| decode_message(registry, &mut functions, message))
-            .collect()
+            .map(|message| {
+                let to = functions.address(&message.to)?;
+                accept(&to)?;
+                let from = message
+                    .from
+                    .as_ref()
+                    .map(|from| functions.address(from))
+                    .transpose()?;
+                Ok((to, from, message))
+            })
+            .collect::<Result<Vec<_>, CodecError>>()?;
+        Ok(addressed
+            .into_iter()
+            .map(|(to, from, message)| decode_message(registry, &names, to, from, message))
+            .collect())
     }
 }
 
@@ -347,32 +384,25 @@ pub(crate) struct Undeliverable {
     pub(crate) message: String,
 }
 
-/// Decodes a message from the wire, typed through its destination's
-/// function in `registry`; one whose body does not decode becomes an
-/// [`Undeliverable`] for the same actor. An address naming a function type
-/// this process does not know is an error.
+/// Decodes a message from the wire to `to` from `from`, typed through its
+/// destination's function in `registry`; one whose body does not decode
+/// becomes an [`Undeliverable`] for the same actor.
 fn decode_message(
     registry: &Registry,
-    functions: &mut FrameFunctions<'_, '_>,
+    names: &[&str],
+    to: Address,
+    from: Option<Address>,
     message: IncomingMessage<'_>,
-) -> Result<Envelope, CodecError> {
-    let IncomingMessage {
-        to,
-        from,
-        message,
-        body,
-    } = message;
-    let to = functions.address(&to)?;
-    let from = from.map(|from| functions.address(&from)).transpose()?;
-    let message = functions.names[message];
-    Ok(match decode_payload(registry, &to, message, body) {
+) -> Envelope {
+    let name = names[message.message];
+    match decode_payload(registry, &to, name, message.body) {
         Ok(payload) => Envelope::new(to, from, payload),
         Err(error) => {
             tracing::warn!(%to, %error, "message from another node does not decode; dead letter");
             let undeliverable = Undeliverable {
-                message: message.to_owned(),
+                message: name.to_owned(),
             };
             Envelope::new(to, from, Payload::new(undeliverable))
         }
-    })
+    }
 }

@@ -55,8 +55,8 @@ pub(crate) use blueprint::{Blueprint, SharedSink};
 use member::LocalState;
 pub use member::STALE_FRAMES;
 use messages::{Control, CONTROL_CHANNEL};
-pub(crate) use network::bind_cluster_port;
 pub use network::SimulatedNetwork;
+pub(crate) use network::{bind_cluster_port, ClusterPort};
 pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
 pub(crate) use supervisor::ClusterNode;
 
@@ -195,11 +195,11 @@ pub(crate) struct MemberSetup {
 }
 
 impl Cluster {
-    /// Joins the cluster and waits until the coordinator has configured a
-    /// generation that runs here.
+    /// Joins the cluster on `port` and waits until the coordinator has
+    /// configured a generation that runs here.
     pub(crate) async fn join(
         settings: ClusterSettings,
-        listener: Option<tokio::net::TcpListener>,
+        port: ClusterPort,
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
         let incarnation = Incarnation::from_clock();
@@ -216,7 +216,7 @@ impl Cluster {
             transport,
             events,
             bound,
-        } = network::open_transport(&settings, listener, transport_config).await?;
+        } = network::open_transport(&settings, port, transport_config)?;
         let shards = setup.blueprint.config.shard_count;
         let metadata = NodeMetadata::new(
             bound.to_string(),

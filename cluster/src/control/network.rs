@@ -55,19 +55,48 @@ pub(super) struct Endpoint {
 /// one free for both TCP and UDP.
 const FREE_PORT_ATTEMPTS: usize = 100;
 
+/// A member's cluster port, bound once for the node's life: every
+/// incarnation serves on a copy of the same listener, so the port is never
+/// free for another socket to take between two incarnations.
+#[derive(Debug)]
+pub(crate) enum ClusterPort {
+    /// The TCP listener (gossip binds the same port number over UDP).
+    Bound(std::net::TcpListener),
+    /// A name on a simulated network: nothing is bound.
+    Simulated(SimulatedNetwork),
+}
+
+impl ClusterPort {
+    /// Another handle on the same port.
+    pub(crate) fn try_clone(&self) -> Result<Self, NodeError> {
+        Ok(match self {
+            ClusterPort::Bound(listener) => ClusterPort::Bound(
+                listener
+                    .try_clone()
+                    .map_err(|error| NodeError::Cluster(format!("the cluster port: {error}")))?,
+            ),
+            ClusterPort::Simulated(network) => ClusterPort::Simulated(network.clone()),
+        })
+    }
+}
+
 /// Binds this member's cluster port before anything else of the node
 /// starts, so that its name, the bound address, is known to the HTTP
-/// endpoint's metrics and kept for its later incarnations: `settings.bind`
-/// becomes the address actually bound. Bound to port 0, the member takes a
-/// port the system picks whose UDP twin is free too, since gossip listens
-/// on the same number. Nothing is bound on a simulated network.
-pub(crate) async fn bind_cluster_port(
-    settings: &mut ClusterSettings,
-) -> Result<Option<TcpListener>, NodeError> {
-    if settings.simulation.is_some() {
-        return Ok(None);
-    }
+/// endpoint's metrics: `settings.bind` becomes the address actually bound.
+/// Bound to port 0, the member takes a port the system picks whose UDP
+/// twin is free too, since gossip listens on the same number (gossip binds
+/// it a moment later). On a simulated network the bind address is only a
+/// name, and port 0 is refused.
+pub(crate) fn bind_cluster_port(settings: &mut ClusterSettings) -> Result<ClusterPort, NodeError> {
     let asked = settings.bind;
+    if let Some(simulated) = &settings.simulation {
+        if asked.port() == 0 {
+            return Err(NodeError::Cluster(format!(
+                "{asked}: a member of a simulated network is named by its bind address, so it needs a port other than 0"
+            )));
+        }
+        return Ok(ClusterPort::Simulated(simulated.clone()));
+    }
     let cannot_listen = |error: std::io::Error| {
         NodeError::Cluster(format!(
             "cannot listen on {asked}: binding the cluster port: {error}"
@@ -79,47 +108,55 @@ pub(crate) async fn bind_cluster_port(
         1
     };
     for _ in 0..attempts {
-        let listener = TcpListener::bind(asked).await.map_err(cannot_listen)?;
+        let listener = std::net::TcpListener::bind(asked).map_err(cannot_listen)?;
         let bound = listener.local_addr().map_err(cannot_listen)?;
         if asked.port() == 0 && std::net::UdpSocket::bind(bound).is_err() {
             continue;
         }
+        listener.set_nonblocking(true).map_err(cannot_listen)?;
         settings.bind = bound;
-        return Ok(Some(listener));
+        return Ok(ClusterPort::Bound(listener));
     }
     Err(NodeError::Cluster(format!(
         "cannot listen on {asked}: no port of {FREE_PORT_ATTEMPTS} tried was free for both TCP and UDP"
     )))
 }
 
-/// Opens this member's transport endpoint: on `listener` if the cluster
-/// port is bound already ([`bind_cluster_port`]), else a TCP listener on
-/// the bind address, or a fresh endpoint on the simulated network (a new
-/// incarnation replaces the previous one there).
-pub(super) async fn open_transport(
+/// Opens this member's transport endpoint on `port`: the TCP transport
+/// serving a copy of its listener, or a fresh endpoint on the simulated
+/// network (a new incarnation replaces the previous one there).
+pub(super) fn open_transport(
     settings: &ClusterSettings,
-    listener: Option<TcpListener>,
+    port: ClusterPort,
     config: TransportConfig,
 ) -> Result<Endpoint, NodeError> {
-    if let Some(simulated) = &settings.simulation {
-        let node = NodeId::new(settings.bind.to_string());
-        let (transport, events) = simulated.transport.endpoint(node, config);
-        return Ok(Endpoint {
-            transport: MemberTransport::Memory(transport),
-            events,
-            bound: settings.bind,
-        });
+    match port {
+        ClusterPort::Simulated(simulated) => {
+            let node = NodeId::new(settings.bind.to_string());
+            let (transport, events) = simulated.transport.endpoint(node, config);
+            Ok(Endpoint {
+                transport: MemberTransport::Memory(transport),
+                events,
+                bound: settings.bind,
+            })
+        }
+        ClusterPort::Bound(listener) => {
+            let cannot_serve = |error: &dyn std::fmt::Display| {
+                NodeError::Cluster(format!("cannot serve on {}: {error}", settings.bind))
+            };
+            let listener = TcpListener::from_std(listener).map_err(|error| cannot_serve(&error))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|error| cannot_serve(&error))?;
+            let (transport, events) =
+                TcpTransport::serve_on(listener, config).map_err(|error| cannot_serve(&error))?;
+            Ok(Endpoint {
+                transport: MemberTransport::Tcp(transport),
+                events,
+                bound,
+            })
+        }
     }
-    let (transport, events) = match listener {
-        Some(listener) => TcpTransport::serve_on(listener, config),
-        None => TcpTransport::bind(settings.bind, config).await,
-    }
-    .map_err(|error| NodeError::Cluster(format!("cannot listen on {}: {error}", settings.bind)))?;
-    Ok(Endpoint {
-        transport: MemberTransport::Tcp(transport),
-        events,
-        bound: settings.bind,
-    })
 }
 
 /// Starts gossip: over UDP on a thread of its own, or on the simulated

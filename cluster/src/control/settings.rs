@@ -17,8 +17,9 @@ pub const DEFAULT_CLUSTER_ID: &str = "cairn";
 #[derive(Clone, Debug)]
 pub struct ClusterSettings {
     /// The address the node listens on and is known by. Port 0: a port
-    /// the system picks, free for both TCP and UDP, kept for the node's
-    /// later incarnations ([`crate::Node::cluster_addr`] tells it).
+    /// the system picks, free for both TCP and UDP, held for the node's
+    /// whole life ([`crate::Node::cluster_addr`] tells it); refused on a
+    /// simulated network, where `bind` is only the member's name.
     pub bind: SocketAddr,
     /// Members' `bind` addresses to gossip with first (`HOST:PORT`); the
     /// node's own address may be among them. Empty: the node starts a

@@ -10,7 +10,7 @@ use std::time::Duration;
 use parking_lot::RwLock;
 use tokio::task::JoinHandle;
 
-use super::{Cluster, ClusterSettings, MemberSetup};
+use super::{Cluster, ClusterPort, ClusterSettings, MemberSetup};
 use crate::error::NodeError;
 
 /// How long to wait before trying to join again after a failed attempt.
@@ -22,27 +22,41 @@ pub(crate) struct ClusterNode {
     registry: cairn_core::Registry,
     store: cairn_persistence::Store,
     supervisor: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    /// The cluster port, held for the node's life so that every
+    /// incarnation serves on it; released when the node stops.
+    port: Arc<parking_lot::Mutex<Option<ClusterPort>>>,
 }
 
 impl ClusterNode {
-    /// Joins the cluster on `listener`, the cluster port bound already
+    /// Joins the cluster on `port`, bound already
     /// ([`super::bind_cluster_port`]), and watches for being cut off from
-    /// then on. Later incarnations bind `settings.bind` again.
+    /// then on; later incarnations serve on the same port.
     pub(crate) async fn join(
         settings: ClusterSettings,
-        listener: Option<tokio::net::TcpListener>,
+        port: ClusterPort,
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
         let (registry, store) = (setup.blueprint.registry.clone(), setup.store.clone());
-        let first = Cluster::join(settings.clone(), listener, setup.clone()).await?;
+        let first = Cluster::join(settings.clone(), port.try_clone()?, setup.clone()).await?;
         let current = Arc::new(RwLock::new(Arc::new(first)));
-        let supervisor = tokio::spawn(supervise(current.clone(), settings, setup));
+        let port = Arc::new(parking_lot::Mutex::new(Some(port)));
+        let supervisor = tokio::spawn(supervise(current.clone(), port.clone(), settings, setup));
         Ok(Self {
             current,
             registry,
             store,
             supervisor: parking_lot::Mutex::new(Some(supervisor)),
+            port,
         })
+    }
+
+    /// Stops rejoining and releases the cluster port (the running
+    /// incarnation keeps serving on its own copy until it stops).
+    fn stop_rejoining(&self) {
+        if let Some(supervisor) = self.supervisor.lock().take() {
+            supervisor.abort();
+        }
+        drop(self.port.lock().take());
     }
 
     /// The member's current incarnation.
@@ -62,18 +76,14 @@ impl ClusterNode {
 
     /// Leaves gracefully ([`Cluster::leave`]) and stops rejoining.
     pub(crate) async fn leave(&self, patience: Duration) {
-        if let Some(supervisor) = self.supervisor.lock().take() {
-            supervisor.abort();
-        }
+        self.stop_rejoining();
         self.current().leave(patience).await;
     }
 
     /// Stops at once without leaving and stops rejoining, as a crash would
     /// (for tests and simulation).
     pub(crate) async fn crash(&self) {
-        if let Some(supervisor) = self.supervisor.lock().take() {
-            supervisor.abort();
-        }
+        self.stop_rejoining();
         self.current().stop(false).await;
     }
 }
@@ -89,6 +99,7 @@ impl std::fmt::Debug for ClusterNode {
 /// Replaces the incarnation each time it finds it was cut off.
 async fn supervise(
     current: Arc<RwLock<Arc<Cluster>>>,
+    port: Arc<parking_lot::Mutex<Option<ClusterPort>>>,
     settings: ClusterSettings,
     setup: MemberSetup,
 ) {
@@ -100,7 +111,14 @@ async fn supervise(
         );
         cluster.stop(false).await;
         let next = loop {
-            match Cluster::join(settings.clone(), None, setup.clone()).await {
+            let Some(copy) = port.lock().as_ref().map(ClusterPort::try_clone) else {
+                return;
+            };
+            let joined = match copy {
+                Ok(copy) => Cluster::join(settings.clone(), copy, setup.clone()).await,
+                Err(error) => Err(error),
+            };
+            match joined {
                 Ok(next) => break next,
                 Err(error) => {
                     tracing::warn!(%error, "rejoining failed; trying again");
