@@ -14,8 +14,8 @@ use super::wire::{FrameHead, IncomingFrame};
 /// messages). A frame whose shards disagree with its channel, that names
 /// a shard outside `count`, or a batch from the external source, is
 /// refused: it would corrupt another channel's sequence. So is a frame
-/// holding a message for an actor of another shard, before any body is
-/// decoded.
+/// holding a message for an actor of another shard, found before that
+/// message's body is decoded.
 pub(crate) fn decode_frame(
     registry: &Registry,
     count: ShardCount,

@@ -41,9 +41,14 @@ const BATCH: u8 = 0;
 /// The head's tag for messages from outside.
 const EXTERNAL: u8 = 1;
 
-/// How many messages the reader makes room for before it has read any:
-/// a count from the wire is not trusted with an allocation.
-const INITIAL_CAPACITY: u64 = 1024;
+/// The fewest bytes a message takes (a one-byte name index, an empty
+/// `str`, nil, a name index and an empty `bin` of two bytes).
+const SMALLEST_MESSAGE: u64 = 6;
+
+/// The most messages the reader makes room for before it has read any
+/// (about 4.5 MiB): a count from the wire is trusted with no more than
+/// the frame's bytes can hold, and no more than this.
+const MAX_INITIAL_CAPACITY: u64 = 1 << 16;
 
 /// What a frame carries, besides its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,7 +223,8 @@ impl<'a> IncomingFrame<'a> {
                 name => Ok(name),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut messages = Vec::with_capacity(count.min(INITIAL_CAPACITY) as usize);
+        let room = (reader.rest.len() as u64 / SMALLEST_MESSAGE).min(MAX_INITIAL_CAPACITY);
+        let mut messages = Vec::with_capacity(count.min(room) as usize);
         for _ in 0..count {
             let to = IncomingAddress {
                 function: reader.name(&names)?,
@@ -261,9 +267,9 @@ impl<'a> IncomingFrame<'a> {
         self.messages.len()
     }
 
-    /// Decodes the frame's messages, in order ([`decode_message`]), once
-    /// `accept` has passed every message's destination: a frame it refuses
-    /// runs no body through a decoder.
+    /// Decodes the frame's messages, in order ([`decode_message`]). Each
+    /// message's destination must pass `accept` before its body is
+    /// decoded; the first that does not refuses the frame.
     pub(crate) fn decode(
         self,
         registry: &Registry,
@@ -276,7 +282,7 @@ impl<'a> IncomingFrame<'a> {
             names: &names,
             resolved: vec![None; names.len()],
         };
-        let addressed = messages
+        messages
             .into_iter()
             .map(|message| {
                 let to = functions.address(&message.to)?;
@@ -286,13 +292,9 @@ impl<'a> IncomingFrame<'a> {
                     .as_ref()
                     .map(|from| functions.address(from))
                     .transpose()?;
-                Ok((to, from, message))
+                Ok(decode_message(registry, &names, to, from, message))
             })
-            .collect::<Result<Vec<_>, CodecError>>()?;
-        Ok(addressed
-            .into_iter()
-            .map(|(to, from, message)| decode_message(registry, &names, to, from, message))
-            .collect())
+            .collect()
     }
 }
 
