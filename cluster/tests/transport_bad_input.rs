@@ -1,5 +1,5 @@
 //! Bad input on the cluster port — garbage bytes, an oversized frame, a
-//! wrong cluster id, a wrong secret, frames out of order, silence — is
+//! peer of another wire version, a wrong cluster id, a wrong secret, frames out of order, silence — is
 //! refused: the connection is closed, the refusal is logged and counted by
 //! reason, and the node keeps serving good peers.
 
@@ -26,6 +26,7 @@ use transport_support::{
 /// also pin the wire format.
 #[derive(Debug, Serialize, Deserialize)]
 struct Hello {
+    wire_version: u32,
     cluster_id: String,
     node: String,
     incarnation: u64,
@@ -57,6 +58,9 @@ enum Frame {
 
 const MAX_FRAME: usize = 1024 * 1024;
 
+/// The wire version this build speaks (the transport's `WIRE_VERSION`).
+const WIRE_VERSION: u32 = 1;
+
 async fn server() -> (TcpTransport, cairn::transport::Events) {
     let mut config = config(1).with_max_frame(MAX_FRAME);
     config.handshake_timeout = Duration::from_millis(300);
@@ -65,6 +69,7 @@ async fn server() -> (TcpTransport, cairn::transport::Events) {
 
 fn hello(cluster: &str) -> Hello {
     Hello {
+        wire_version: WIRE_VERSION,
         cluster_id: cluster.to_owned(),
         node: "127.0.0.1:1".to_owned(),
         incarnation: 1,
@@ -145,6 +150,22 @@ async fn bad_input_is_refused_and_the_node_keeps_serving() {
     stream.write_all(&oversized).await.unwrap();
     closed(stream).await;
     refused(&node, "frame_too_large", before).await;
+
+    // Another build's wire version: told why, then closed, even with the
+    // right cluster id.
+    let before = count("wire_version");
+    let mut wire = framed(TcpStream::connect(addr).await.unwrap());
+    let newer = Hello {
+        wire_version: WIRE_VERSION + 1,
+        ..hello(CLUSTER)
+    };
+    send(&mut wire, &Frame::Hello(newer)).await;
+    match recv(&mut wire).await {
+        Some(Frame::Refuse { reason }) => assert_eq!(reason, "wire_version"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    closed(wire.into_inner()).await;
+    refused(&node, "wire_version", before).await;
 
     // Another cluster: told why, then closed.
     let before = count("cluster_id");

@@ -491,3 +491,36 @@ proptest::proptest! {
         let _ = decode_frame(&registry, count(), channel, &frame);
     }
 }
+
+/// The data-plane frame's bytes, pinned: a change to the format fails
+/// this test until cluster's `WIRE_VERSION` (`cluster/src/transport/wire.rs`)
+/// is bumped and these bytes are updated, so that members of different
+/// formats refuse each other in the handshake instead of refusing each
+/// frame.
+#[test]
+fn the_frame_format_is_pinned() {
+    let to = Address::new(Tally::FUNCTION_TYPE, "a");
+    let from = Address::new(Tally::FUNCTION_TYPE, "b");
+    let frame = frame_of(
+        FrameHead::Batch {
+            from: ShardId(2),
+            to: ShardId(3),
+            first_seq: 7,
+            color: 5,
+        },
+        &[stored(to.clone(), Some(from), 9), stored(to, None, 300)],
+    );
+    let expected: &[u8] = &[
+        0, 3, 2, 7, 5,   // a batch for 3 from 2, first sequence 7, color 5
+        2,   // two messages
+        146, // the names: an array of two strings
+        170, b't', b'e', b's', b't', b'/', b't', b'a', b'l', b'l', b'y', //
+        163, b'u', b'6', b'4', //
+        0, 161, b'a', 0, 161, b'b', 1, 196, 1, 9, // to, from, name, body 9
+        0, 161, b'a', 192, 1, 196, 3, 205, 1, 44, // to, no sender, name, body 300
+    ];
+    assert_eq!(
+        frame, expected,
+        "the data-plane frame format changed: bump WIRE_VERSION in cluster/src/transport/wire.rs and update these bytes"
+    );
+}

@@ -72,6 +72,7 @@ mod tests {
 
     fn hello(node: &str) -> Hello {
         Hello {
+            wire_version: crate::transport::wire::WIRE_VERSION,
             cluster_id: "c".into(),
             node: NodeId::new(node),
             incarnation: Incarnation(1),

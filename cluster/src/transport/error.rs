@@ -40,6 +40,8 @@ pub enum Refusal {
     Malformed,
     /// A length prefix above the frame limit.
     FrameTooLarge,
+    /// The peer speaks another wire version (it runs another build).
+    WireVersion,
     /// The peer belongs to another cluster.
     ClusterId,
     /// The peer could not prove it knows the shared secret.
@@ -62,9 +64,10 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every reason, in the order the metrics list them.
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 12] = [
         Refusal::Malformed,
         Refusal::FrameTooLarge,
+        Refusal::WireVersion,
         Refusal::ClusterId,
         Refusal::Auth,
         Refusal::StaleIncarnation,
@@ -81,6 +84,7 @@ impl Refusal {
         match self {
             Refusal::Malformed => "malformed",
             Refusal::FrameTooLarge => "frame_too_large",
+            Refusal::WireVersion => "wire_version",
             Refusal::ClusterId => "cluster_id",
             Refusal::Auth => "auth",
             Refusal::StaleIncarnation => "stale_incarnation",

@@ -26,7 +26,7 @@ use super::error::Refusal;
 use super::identity::NodeId;
 use super::link::LinkIds;
 use super::tcp::peers::Shared;
-use super::wire::{Delivered, Frame, Hello};
+use super::wire::{Delivered, Frame, Hello, WIRE_VERSION};
 
 /// A connection on its wire format.
 pub(crate) type Wire = Framed<TcpStream, FrameCodec>;
@@ -214,12 +214,22 @@ async fn dial_steps(
     }
 }
 
-/// The checks that need no secret: the cluster, and who the peer is.
+/// The checks that need no secret: the wire version, the cluster, and
+/// who the peer is.
 fn check_identity(
     shared: &Shared,
     peer: &Hello,
     expected: Option<&NodeId>,
 ) -> Result<(), HandshakeError> {
+    if peer.wire_version != WIRE_VERSION {
+        return Err(refused(
+            Refusal::WireVersion,
+            format!(
+                "peer speaks wire version {}, this node {WIRE_VERSION}: every member must run the same build",
+                peer.wire_version
+            ),
+        ));
+    }
     if peer.cluster_id != shared.config.cluster_id {
         return Err(refused(
             Refusal::ClusterId,

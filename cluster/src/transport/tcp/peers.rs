@@ -18,7 +18,7 @@ use crate::transport::events::{Delivery, TransportEvent};
 use crate::transport::identity::{ChannelId, Generation, Incarnation, NodeId};
 use crate::transport::link::{IncarnationCheck, Link, LinkCheck, LinkId, LinkIds, Remembered};
 use crate::transport::metrics::{refused_counter, WireCounters};
-use crate::transport::wire::{Delivered, Frame, Hello};
+use crate::transport::wire::{Delivered, Frame, Hello, WIRE_VERSION};
 
 /// The connection carrying a peer's frames right now.
 struct Attached {
@@ -102,6 +102,7 @@ impl Shared {
     /// This node's hello for a new handshake.
     pub(crate) fn hello(&self) -> Hello {
         Hello {
+            wire_version: WIRE_VERSION,
             cluster_id: self.config.cluster_id.clone(),
             node: self.local.clone(),
             incarnation: self.incarnation(),
