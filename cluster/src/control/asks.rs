@@ -68,30 +68,35 @@ impl PendingAsks {
         }
     }
 
-    /// Registers a relayed ask's caller and returns the ask's id. Relayed
-    /// callers whose time ran out are answered and forgotten first: no
-    /// task watches them, and an owner that never answers (its answer
-    /// lost with a link) would otherwise keep them for good.
+    /// Registers a relayed ask's caller and returns the ask's id.
     pub(crate) fn relay(&self, relayed: super::relay::Relayed) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let now = tokio::time::Instant::now();
-        let expired: Vec<_> = {
-            let mut waiting = self.waiting.lock();
-            let ids: Vec<u64> = waiting
-                .iter()
-                .filter(|(_, waiter)| matches!(waiter, Waiter::Relayed(relayed) if relayed.expired(now)))
-                .map(|(id, _)| *id)
-                .collect();
-            let expired = ids.iter().filter_map(|id| waiting.remove(id)).collect();
-            waiting.insert(id, Waiter::Relayed(relayed));
-            expired
-        };
-        for waiter in expired {
-            if let Waiter::Relayed(relayed) = waiter {
-                relayed.time_out();
-            }
-        }
+        self.waiting.lock().insert(id, Waiter::Relayed(relayed));
         id
+    }
+
+    /// Tells the caller of relayed ask `id`, if it still waits, that no
+    /// answer came in time, and forgets it: no task of this node watches
+    /// such a caller, and an owner that never answers would otherwise
+    /// leave it here for good. An ask of a task of this node is left to
+    /// the task's own timeout.
+    pub(crate) fn expire(&self, id: u64) {
+        let expired = {
+            let mut waiting = self.waiting.lock();
+            match waiting.get(&id) {
+                Some(Waiter::Relayed(_)) => waiting.remove(&id),
+                _ => None,
+            }
+        };
+        if let Some(Waiter::Relayed(relayed)) = expired {
+            relayed.time_out();
+        }
+    }
+
+    /// How many asks wait for an answer from another node.
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.waiting.lock().len()
     }
 }
 
@@ -259,4 +264,75 @@ pub(crate) fn decode_reply(bytes: &[u8]) -> Result<Payload, String> {
     rmp_serde::from_slice::<ForwardedReply>(bytes)
         .map(Payload::new)
         .map_err(|error| format!("the reply does not decode: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cairn_core::FunctionType;
+    use parking_lot::Mutex;
+
+    use super::super::relay::Relayed;
+    use super::*;
+
+    const ECHO: FunctionType = FunctionType::from_static("test/relayed-echo");
+
+    /// The outcomes relayed callers were handed, in order.
+    type Outcomes = Arc<Mutex<Vec<Result<Vec<u8>, AskError>>>>;
+
+    /// A relayed caller whose outcome lands in `outcome`.
+    fn caller(outcome: &Outcomes) -> Relayed {
+        let outcome = outcome.clone();
+        Relayed::new(
+            Address::new(ECHO, "a"),
+            NodeId::new("127.0.0.2:7000"),
+            Duration::from_secs(30),
+            move |answer| outcome.lock().push(answer),
+        )
+    }
+
+    /// A relayed ask that no answer reaches is timed out and forgotten
+    /// when it expires; one already answered is not answered again.
+    #[test]
+    fn an_expired_relayed_ask_is_timed_out_and_forgotten() {
+        let asks = PendingAsks::default();
+        let outcome = Arc::new(Mutex::new(Vec::new()));
+        let unanswered = asks.relay(caller(&outcome));
+        let answered = asks.relay(caller(&outcome));
+        assert_eq!(asks.waiting(), 2);
+
+        asks.complete(answered, Ok(vec![7]));
+        asks.expire(answered);
+        assert_eq!(asks.waiting(), 1);
+        assert!(matches!(outcome.lock().as_slice(), [Ok(reply)] if reply == &[7]));
+
+        asks.expire(unanswered);
+        assert_eq!(asks.waiting(), 0, "the expired caller is forgotten");
+        {
+            let outcome = outcome.lock();
+            assert_eq!(outcome.len(), 2);
+            assert!(
+                matches!(&outcome[1], Err(AskError::Timeout { timeout, .. }) if *timeout == Duration::from_secs(30)),
+                "{:?}",
+                outcome[1]
+            );
+        }
+
+        // An answer that comes after the expiry finds nobody to answer.
+        asks.complete(unanswered, Ok(vec![8]));
+        asks.expire(unanswered);
+        assert_eq!(outcome.lock().len(), 2);
+    }
+
+    /// Expiry leaves the asks of this node's own tasks to their timeouts.
+    #[test]
+    fn expiry_leaves_a_task_waiting() {
+        let asks = PendingAsks::default();
+        let (task, mut reply) = oneshot::channel();
+        asks.waiting.lock().insert(41, Waiter::Task(task));
+        asks.expire(41);
+        assert_eq!(asks.waiting(), 1);
+        assert!(reply.try_recv().is_err(), "the task is not answered");
+    }
 }

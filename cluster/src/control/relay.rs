@@ -12,6 +12,7 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use cairn_core::{Address, AskError, AskReply, Error, StoredMessage};
+use tokio::runtime::Handle;
 use tokio::time::Instant;
 
 use super::asks::send_request;
@@ -39,54 +40,79 @@ impl AskRelay for Relay {
         let Some(shared) = self.shared.upgrade() else {
             return reply.answer(Err(AskError::Send(Error::ShuttingDown)));
         };
+        // No task watches the caller: a timer of its own answers it if the
+        // owner does not (its answer lost with a link, say), and forgets it.
+        let Ok(runtime) = Handle::try_current() else {
+            return reply.answer(Err(AskError::Send(Error::ShuttingDown)));
+        };
         // The owner answers within the runtime's ask timeout; a little
         // beyond it, the caller is told it timed out.
         let timeout = shared.blueprint.config.ask_timeout;
-        let id = shared.asks.relay(Relayed {
-            reply,
-            address: message.to.clone(),
-            owner: owner.clone(),
+        let deadline = Instant::now() + timeout + Duration::from_secs(1);
+        let id = shared.asks.relay(Relayed::new(
+            message.to.clone(),
+            owner.clone(),
             timeout,
-            deadline: Instant::now() + timeout + Duration::from_secs(1),
+            move |answer| reply.answer(answer),
+        ));
+        let watched = self.shared.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            if let Some(shared) = watched.upgrade() {
+                shared.asks.expire(id);
+            }
         });
         send_request(&shared, owner, id, message, durable, timeout);
     }
 }
 
+/// Hands a relayed ask's caller its outcome.
+type Answer = Box<dyn FnOnce(Result<Vec<u8>, AskError>) + Send>;
+
 /// The caller of a relayed ask, waiting for the owner's answer.
 pub(crate) struct Relayed {
-    reply: AskReply,
+    answer: Answer,
     address: Address,
     owner: NodeId,
     timeout: Duration,
-    deadline: Instant,
 }
 
 impl Relayed {
+    /// The caller of an ask of `address` relayed to `owner`, who has
+    /// `timeout` to answer; `answer` takes the outcome.
+    pub(crate) fn new(
+        address: Address,
+        owner: NodeId,
+        timeout: Duration,
+        answer: impl FnOnce(Result<Vec<u8>, AskError>) + Send + 'static,
+    ) -> Self {
+        Self {
+            answer: Box::new(answer),
+            address,
+            owner,
+            timeout,
+        }
+    }
+
     /// Hands the caller the owner's answer: the reply as MessagePack, or
     /// why there is none.
     pub(crate) fn answer(self, answer: Result<Vec<u8>, String>) {
         let Self {
-            reply,
+            answer: caller,
             address,
             owner,
             ..
         } = self;
-        reply.answer(answer.map_err(|reason| AskError::Remote {
+        caller(answer.map_err(|reason| AskError::Remote {
             address,
             node: owner.to_string(),
             reason,
         }));
     }
 
-    /// Whether the owner had its time to answer by `now`.
-    pub(crate) fn expired(&self, now: Instant) -> bool {
-        now >= self.deadline
-    }
-
     /// Tells the caller no answer came in time.
     pub(crate) fn time_out(self) {
-        self.reply.answer(Err(AskError::Timeout {
+        (self.answer)(Err(AskError::Timeout {
             address: self.address,
             timeout: self.timeout,
         }));
