@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use cairn_core::{Address, AskError, Payload, Runtime, StoredMessage};
 use parking_lot::Mutex;
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::messages::{AskRequest, Control};
 use super::Shared;
@@ -22,7 +24,8 @@ type Answer = Result<Vec<u8>, String>;
 #[derive(Default)]
 pub(crate) struct PendingAsks {
     next: AtomicU64,
-    waiting: Mutex<HashMap<u64, Waiter>>,
+    /// Shared with the timers of relayed asks.
+    waiting: Arc<Mutex<HashMap<u64, Waiter>>>,
 }
 
 /// Who takes the answer to an ask sent to another node.
@@ -68,35 +71,53 @@ impl PendingAsks {
         }
     }
 
-    /// Registers a relayed ask's caller and returns the ask's id.
-    pub(crate) fn relay(&self, relayed: super::relay::Relayed) -> u64 {
+    /// Registers a relayed ask's caller and returns the ask's id. A timer
+    /// on `runtime` answers the caller `Timeout` at `deadline` if no answer
+    /// came, and forgets it: no task of this node watches such a caller,
+    /// and an owner that never answers (its answer lost with a link) would
+    /// otherwise leave it here for good. An answer stops the timer.
+    pub(crate) fn relay(
+        &self,
+        mut relayed: super::relay::Relayed,
+        runtime: &Handle,
+        deadline: Instant,
+    ) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.waiting.lock().insert(id, Waiter::Relayed(relayed));
-        id
-    }
-
-    /// Tells the caller of relayed ask `id`, if it still waits, that no
-    /// answer came in time, and forgets it: no task of this node watches
-    /// such a caller, and an owner that never answers would otherwise
-    /// leave it here for good. An ask of a task of this node is left to
-    /// the task's own timeout.
-    pub(crate) fn expire(&self, id: u64) {
-        let expired = {
-            let mut waiting = self.waiting.lock();
-            match waiting.get(&id) {
-                Some(Waiter::Relayed(_)) => waiting.remove(&id),
-                _ => None,
+        let waiting = Arc::downgrade(&self.waiting);
+        // Registered before the lock is let go: the timer, which takes
+        // the lock, finds the caller even if its deadline has passed.
+        let mut registered = self.waiting.lock();
+        let timer = runtime.spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            if let Some(waiting) = waiting.upgrade() {
+                expire(&waiting, id);
             }
-        };
-        if let Some(Waiter::Relayed(relayed)) = expired {
-            relayed.time_out();
-        }
+        });
+        relayed.watched_by(timer.abort_handle());
+        registered.insert(id, Waiter::Relayed(relayed));
+        id
     }
 
     /// How many asks wait for an answer from another node.
     #[cfg(test)]
     fn waiting(&self) -> usize {
         self.waiting.lock().len()
+    }
+}
+
+/// Tells the caller of relayed ask `id`, if it still waits, that no
+/// answer came in time, and forgets it. An ask of a task of this node is
+/// left to the task's own timeout.
+fn expire(waiting: &Mutex<HashMap<u64, Waiter>>, id: u64) {
+    let expired = {
+        let mut waiting = waiting.lock();
+        match waiting.get(&id) {
+            Some(Waiter::Relayed(_)) => waiting.remove(&id),
+            _ => None,
+        }
+    };
+    if let Some(Waiter::Relayed(relayed)) = expired {
+        relayed.time_out();
     }
 }
 
@@ -292,37 +313,52 @@ mod tests {
         )
     }
 
-    /// A relayed ask that no answer reaches is timed out and forgotten
-    /// when it expires; one already answered is not answered again.
-    #[test]
-    fn an_expired_relayed_ask_is_timed_out_and_forgotten() {
+    /// Pending asks holding one relayed ask, due in 31 s, its outcomes,
+    /// and its id.
+    fn one_relayed_ask() -> (PendingAsks, Outcomes, u64) {
         let asks = PendingAsks::default();
-        let outcome = Arc::new(Mutex::new(Vec::new()));
-        let unanswered = asks.relay(caller(&outcome));
-        let answered = asks.relay(caller(&outcome));
-        assert_eq!(asks.waiting(), 2);
+        let outcome = Outcomes::default();
+        let deadline = Instant::now() + Duration::from_secs(31);
+        let id = asks.relay(caller(&outcome), &Handle::current(), deadline);
+        (asks, outcome, id)
+    }
 
-        asks.complete(answered, Ok(vec![7]));
-        asks.expire(answered);
+    /// A relayed ask that no answer reaches is answered `Timeout` by its
+    /// timer at its deadline, not before, and forgotten; a late answer
+    /// finds nobody.
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_relayed_ask_times_out_at_its_deadline() {
+        let (asks, outcome, id) = one_relayed_ask();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(outcome.lock().is_empty(), "answered before its deadline");
         assert_eq!(asks.waiting(), 1);
-        assert!(matches!(outcome.lock().as_slice(), [Ok(reply)] if reply == &[7]));
 
-        asks.expire(unanswered);
+        tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(asks.waiting(), 0, "the expired caller is forgotten");
         {
             let outcome = outcome.lock();
-            assert_eq!(outcome.len(), 2);
             assert!(
-                matches!(&outcome[1], Err(AskError::Timeout { timeout, .. }) if *timeout == Duration::from_secs(30)),
-                "{:?}",
-                outcome[1]
+                matches!(outcome.as_slice(), [Err(AskError::Timeout { timeout, .. })] if *timeout == Duration::from_secs(30)),
+                "{outcome:?}"
             );
         }
+        asks.complete(id, Ok(vec![8]));
+        assert_eq!(outcome.lock().len(), 1, "answered once");
+    }
 
-        // An answer that comes after the expiry finds nobody to answer.
-        asks.complete(unanswered, Ok(vec![8]));
-        asks.expire(unanswered);
-        assert_eq!(outcome.lock().len(), 2);
+    /// An answer that comes first is the caller's only one: the timer
+    /// does not answer again at the deadline.
+    #[tokio::test(start_paused = true)]
+    async fn an_answered_relayed_ask_is_not_timed_out() {
+        let (asks, outcome, id) = one_relayed_ask();
+        asks.complete(id, Ok(vec![7]));
+        assert_eq!(asks.waiting(), 0);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let outcome = outcome.lock();
+        assert!(
+            matches!(outcome.as_slice(), [Ok(reply)] if reply == &[7]),
+            "{outcome:?}"
+        );
     }
 
     /// Expiry leaves the asks of this node's own tasks to their timeouts.
@@ -331,7 +367,7 @@ mod tests {
         let asks = PendingAsks::default();
         let (task, mut reply) = oneshot::channel();
         asks.waiting.lock().insert(41, Waiter::Task(task));
-        asks.expire(41);
+        expire(&asks.waiting, 41);
         assert_eq!(asks.waiting(), 1);
         assert!(reply.try_recv().is_err(), "the task is not answered");
     }

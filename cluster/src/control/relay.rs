@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use cairn_core::{Address, AskError, AskReply, Error, StoredMessage};
 use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::asks::send_request;
@@ -24,13 +25,21 @@ use crate::transport::NodeId;
 /// weakly: the runtime holds the relay, and the node holds the runtime.
 pub(crate) struct Relay {
     shared: Weak<Shared>,
+    /// The node's Tokio runtime, where each relayed ask's timer runs
+    /// (the relay is called on shard threads and from callers of the
+    /// runtime, which need not be in it).
+    timers: Handle,
 }
 
 impl Relay {
     /// The relay of `shared`'s node.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime: it is made by the node's control tasks.
     pub(crate) fn of(shared: &Shared) -> Self {
         Self {
             shared: shared.myself.clone(),
+            timers: Handle::current(),
         }
     }
 }
@@ -40,28 +49,14 @@ impl AskRelay for Relay {
         let Some(shared) = self.shared.upgrade() else {
             return reply.answer(Err(AskError::Send(Error::ShuttingDown)));
         };
-        // No task watches the caller: a timer of its own answers it if the
-        // owner does not (its answer lost with a link, say), and forgets it.
-        let Ok(runtime) = Handle::try_current() else {
-            return reply.answer(Err(AskError::Send(Error::ShuttingDown)));
-        };
         // The owner answers within the runtime's ask timeout; a little
         // beyond it, the caller is told it timed out.
         let timeout = shared.blueprint.config.ask_timeout;
         let deadline = Instant::now() + timeout + Duration::from_secs(1);
-        let id = shared.asks.relay(Relayed::new(
-            message.to.clone(),
-            owner.clone(),
-            timeout,
-            move |answer| reply.answer(answer),
-        ));
-        let watched = self.shared.clone();
-        runtime.spawn(async move {
-            tokio::time::sleep_until(deadline).await;
-            if let Some(shared) = watched.upgrade() {
-                shared.asks.expire(id);
-            }
+        let relayed = Relayed::new(message.to.clone(), owner.clone(), timeout, move |answer| {
+            reply.answer(answer)
         });
+        let id = shared.asks.relay(relayed, &self.timers, deadline);
         send_request(&shared, owner, id, message, durable, timeout);
     }
 }
@@ -75,6 +70,9 @@ pub(crate) struct Relayed {
     address: Address,
     owner: NodeId,
     timeout: Duration,
+    /// The timer that answers the caller if the owner does not; stopped
+    /// when an answer comes first.
+    timer: Option<AbortHandle>,
 }
 
 impl Relayed {
@@ -91,7 +89,13 @@ impl Relayed {
             address,
             owner,
             timeout,
+            timer: None,
         }
+    }
+
+    /// Gives the caller the timer that times it out.
+    pub(crate) fn watched_by(&mut self, timer: AbortHandle) {
+        self.timer = Some(timer);
     }
 
     /// Hands the caller the owner's answer: the reply as MessagePack, or
@@ -101,8 +105,12 @@ impl Relayed {
             answer: caller,
             address,
             owner,
+            timer,
             ..
         } = self;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
         caller(answer.map_err(|reason| AskError::Remote {
             address,
             node: owner.to_string(),

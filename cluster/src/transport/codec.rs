@@ -8,7 +8,7 @@ use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 use super::error::Refusal;
 use super::metrics::WireCounters;
-use super::wire::Frame;
+use super::wire::{Frame, WIRE_VERSION};
 
 /// Length prefix size.
 const PREFIX: u64 = 4;
@@ -22,6 +22,10 @@ pub(crate) enum WireError {
     /// A length prefix above the frame limit.
     #[error("frame larger than the limit of {0} bytes")]
     TooLarge(usize),
+    /// A hello from a peer of another wire version, whatever the rest of
+    /// its hello holds.
+    #[error("peer speaks wire version {0}, this node {WIRE_VERSION}: every member must run the same build")]
+    WireVersion(u32),
     /// A frame that is not a MessagePack `Frame`.
     #[error("malformed frame: {0}")]
     Malformed(String),
@@ -33,6 +37,7 @@ impl WireError {
         match self {
             WireError::Io(_) => None,
             WireError::TooLarge(_) => Some(Refusal::FrameTooLarge),
+            WireError::WireVersion(_) => Some(Refusal::WireVersion),
             WireError::Malformed(_) => Some(Refusal::Malformed),
         }
     }
@@ -89,8 +94,30 @@ fn encode(frame: &Frame) -> Result<Bytes, WireError> {
         .map_err(|error| WireError::Malformed(format!("this is a bug: cannot encode: {error}")))
 }
 
+/// Decodes a frame. One that does not decode but is a hello stating
+/// another wire version is refused for its version: a peer of another
+/// build may lay the rest of its hello out differently.
 fn decode(bytes: &[u8]) -> Result<Frame, WireError> {
-    rmp_serde::from_slice(bytes).map_err(|error| WireError::Malformed(error.to_string()))
+    rmp_serde::from_slice(bytes).map_err(|error| match hello_wire_version(bytes) {
+        Some(version) if version != WIRE_VERSION => WireError::WireVersion(version),
+        _ => WireError::Malformed(error.to_string()),
+    })
+}
+
+/// The wire version a hello states, read without decoding the rest of
+/// it: `{"Hello": [wire_version, …]}`, as every build writes it.
+fn hello_wire_version(mut bytes: &[u8]) -> Option<u32> {
+    if rmp::decode::read_map_len(&mut bytes).ok()? != 1 {
+        return None;
+    }
+    let mut name = [0; 5];
+    if rmp::decode::read_str(&mut bytes, &mut name).ok()? != "Hello" {
+        return None;
+    }
+    if rmp::decode::read_array_len(&mut bytes).ok()? == 0 {
+        return None;
+    }
+    rmp::decode::read_int(&mut bytes).ok()
 }
 
 impl Decoder for FrameCodec {
@@ -171,6 +198,43 @@ mod tests {
         let mut buffer = BytesMut::from(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1][..]);
         let error = codec(1024).decode(&mut buffer).unwrap_err();
         assert_eq!(error.refusal(), Some(Refusal::Malformed));
+    }
+
+    /// A hello of another wire version is refused for its version even
+    /// when the rest of it does not decode; one whose version cannot be
+    /// read is malformed.
+    #[test]
+    fn a_hello_of_another_wire_version_is_refused_for_it() {
+        // `{"Hello": [first, "x"]}`, `first` written by `write_first`.
+        let hello_of = |write_first: &dyn Fn(&mut Vec<u8>)| {
+            let mut bytes = Vec::new();
+            rmp::encode::write_map_len(&mut bytes, 1).unwrap();
+            rmp::encode::write_str(&mut bytes, "Hello").unwrap();
+            rmp::encode::write_array_len(&mut bytes, 2).unwrap();
+            write_first(&mut bytes);
+            rmp::encode::write_str(&mut bytes, "a field of another build").unwrap();
+            let mut buffer = BytesMut::new();
+            buffer.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            buffer.extend_from_slice(&bytes);
+            codec(1024).decode(&mut buffer)
+        };
+        let newer = hello_of(&|bytes| {
+            rmp::encode::write_uint(bytes, u64::from(WIRE_VERSION + 1)).unwrap();
+        });
+        assert!(
+            matches!(newer, Err(WireError::WireVersion(v)) if v == WIRE_VERSION + 1),
+            "{newer:?}"
+        );
+        assert_eq!(newer.unwrap_err().refusal(), Some(Refusal::WireVersion));
+        let unversioned = hello_of(&|bytes| rmp::encode::write_str(bytes, "cluster").unwrap());
+        assert_eq!(unversioned.unwrap_err().refusal(), Some(Refusal::Malformed));
+        let same_but_broken = hello_of(&|bytes| {
+            rmp::encode::write_uint(bytes, u64::from(WIRE_VERSION)).unwrap();
+        });
+        assert_eq!(
+            same_but_broken.unwrap_err().refusal(),
+            Some(Refusal::Malformed)
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub enum TransportError {
 /// Why a connection was refused or closed for bad input. Each is a value
 /// of the `reason` label of `cairn_transport_connections_refused_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Refusal {
     /// Bytes that do not decode as a frame.
     Malformed,

@@ -18,11 +18,16 @@ use super::link::LinkIds;
 /// other in the handshake, with a refusal that names both versions,
 /// rather than misread or refuse each frame later.
 ///
-/// Bump it with any change to those formats. Two tests pin bytes and so
-/// fail on such a change until they are updated, as a reminder: the
-/// handshake frames, which `transport_bad_input.rs` writes as a foreign
-/// client, and the data-plane frame (`remote/tests.rs` in cairn-core).
-/// The other formats have no such test.
+/// Bump it with any change to those formats. Two tests fail on such a
+/// change until they are updated, as a reminder: the handshake frames'
+/// layout, which `transport_bad_input.rs` writes as a foreign client, and
+/// the data-plane frame's bytes (`remote/tests.rs` in cairn-core). The
+/// other formats have no such test.
+///
+/// Every build writes its version first in its hello, and a hello that
+/// does not decode is still refused for its version if it states another
+/// one (`codec`), so a later build may lay the rest of the hello out
+/// differently. Builds from before the version are refused as malformed.
 pub(crate) const WIRE_VERSION: u32 = 1;
 
 /// Per channel, the highest sequence number delivered in order.
