@@ -24,6 +24,10 @@ trait ErasedMessage: Send + erased_serde::Serialize {
     fn as_any(&self) -> &dyn Any;
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
     fn type_name(&self) -> &'static str;
+    /// Appends the message as MessagePack, struct fields by name: through
+    /// code made for its type, not `erased_serde`'s dynamic calls (the
+    /// data plane and snapshots encode every message this way).
+    fn append_msgpack(&self, bytes: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error>;
 }
 
 erased_serde::serialize_trait_object!(ErasedMessage);
@@ -39,6 +43,10 @@ impl<M: Message> ErasedMessage for M {
 
     fn type_name(&self) -> &'static str {
         std::any::type_name::<M>()
+    }
+
+    fn append_msgpack(&self, bytes: &mut Vec<u8>) -> Result<(), rmp_serde::encode::Error> {
+        self.serialize(&mut rmp_serde::Serializer::new(bytes).with_struct_map())
     }
 }
 
@@ -111,8 +119,8 @@ impl Payload {
             bytes.extend_from_slice(encoded);
             return Ok(());
         }
-        let mut serializer = rmp_serde::Serializer::new(bytes).with_struct_map();
-        erased_serde::serialize(&*self.0, &mut serializer)
+        self.0
+            .append_msgpack(bytes)
             .map_err(|error| CodecError::Encode(error.to_string()))
     }
 
@@ -200,6 +208,40 @@ mod tests {
             .unwrap();
         assert_eq!(decoded, original);
         assert!(Payload::encoded(bytes).downcast::<u64>().is_err());
+    }
+
+    #[derive(Serialize, Deserialize)]
+    enum Order {
+        Open { id: u32 },
+        Close(String),
+        Flush,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Chunk(#[serde(with = "serde_bytes")] Vec<u8>);
+
+    /// A payload's MessagePack is what `rmp-serde` writes for the value
+    /// itself with struct fields by name, for structs, newtypes, enums
+    /// and plain values alike.
+    #[test]
+    fn msgpack_is_the_values_own_with_fields_by_name() {
+        fn same<M: Message>(value: M) {
+            let expected = rmp_serde::to_vec_named(&value).unwrap();
+            let mut appended = vec![0xc0];
+            Payload::new(value).append_msgpack(&mut appended).unwrap();
+            assert_eq!(appended[0], 0xc0, "what the buffer held is kept");
+            assert_eq!(&appended[1..], &expected[..]);
+        }
+        same(Credit {
+            amount: -3,
+            transfer: "t-9".into(),
+        });
+        same(Order::Open { id: 4 });
+        same(Order::Close("x".into()));
+        same(Order::Flush);
+        same(Chunk(vec![7; 64]));
+        same(Some(5u64));
+        same(("a".to_owned(), 2u8));
     }
 
     #[test]
