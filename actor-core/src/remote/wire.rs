@@ -181,7 +181,7 @@ pub(crate) struct IncomingMessage<'a> {
 
 /// An address as it arrives: the index of its function type's name in the
 /// frame's names, and its id.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct IncomingAddress<'a> {
     function: usize,
     id: &'a str,
@@ -282,19 +282,28 @@ impl<'a> IncomingFrame<'a> {
             names: &names,
             resolved: vec![None; names.len()],
         };
-        messages
-            .into_iter()
-            .map(|message| {
-                let to = functions.address(&message.to)?;
-                accept(&to)?;
-                let from = message
-                    .from
-                    .as_ref()
-                    .map(|from| functions.address(from))
-                    .transpose()?;
-                Ok(decode_message(registry, &names, to, from, message))
-            })
-            .collect()
+        let mut envelopes = Vec::with_capacity(messages.len());
+        // Messages of one batch mostly come from few senders: a sender the
+        // same as the previous message's is cloned, not made (and hashed)
+        // again.
+        let mut previous_sender: Option<(&IncomingAddress<'_>, Address)> = None;
+        for message in &messages {
+            let to = functions.address(&message.to)?;
+            accept(&to)?;
+            let from = match &message.from {
+                None => None,
+                Some(from) => match &previous_sender {
+                    Some((incoming, address)) if *incoming == from => Some(address.clone()),
+                    _ => {
+                        let address = functions.address(from)?;
+                        previous_sender = Some((from, address.clone()));
+                        Some(address)
+                    }
+                },
+            };
+            envelopes.push(decode_message(registry, &names, to, from, message));
+        }
+        Ok(envelopes)
     }
 }
 
@@ -394,7 +403,7 @@ fn decode_message(
     names: &[&str],
     to: Address,
     from: Option<Address>,
-    message: IncomingMessage<'_>,
+    message: &IncomingMessage<'_>,
 ) -> Envelope {
     let name = names[message.message];
     match decode_payload(registry, &to, name, message.body) {
