@@ -2,7 +2,9 @@
 //! encoded into one shared buffer, and the frames are written from views
 //! borrowing the envelopes' addresses and that buffer (`wire`).
 
-use crate::address::ShardId;
+use std::any::TypeId;
+
+use crate::address::{FunctionType, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::registry::Registry;
@@ -39,9 +41,10 @@ pub(crate) fn encode_batch(
     let mut bodies = Vec::with_capacity(envelopes.len() * 32);
     let mut names = Vec::with_capacity(envelopes.len());
     let mut ends = Vec::with_capacity(envelopes.len());
+    let mut known = KnownName::default();
     for envelope in envelopes {
         let start = bodies.len();
-        let name = match encode_body(registry, envelope, &mut bodies) {
+        let name = match encode_body(registry, &mut known, envelope, &mut bodies) {
             Ok(name) => std::borrow::Cow::Borrowed(name),
             Err(error) => {
                 tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
@@ -98,12 +101,40 @@ fn frame(header: BatchHeader, offset: usize, messages: &[OutgoingMessage<'_>]) -
 /// The message's registered name; its body is appended to `bodies`.
 fn encode_body<'r>(
     registry: &'r Registry,
+    known: &mut KnownName<'r>,
     envelope: &Envelope,
     bodies: &mut Vec<u8>,
 ) -> Result<&'r str, CodecError> {
-    let name = registered_name(registry, envelope)?;
+    let name = known.of(registry, envelope)?;
     envelope.payload.append_msgpack(bodies)?;
     Ok(name)
+}
+
+/// The registered name of the last message encoded, by its destination's
+/// function type and its Rust type: the messages of a batch are mostly of
+/// one kind, and the next one of the same kind is not looked up again.
+#[derive(Default)]
+struct KnownName<'r> {
+    last: Option<(FunctionType, TypeId, &'r str)>,
+}
+
+impl<'r> KnownName<'r> {
+    fn of(&mut self, registry: &'r Registry, envelope: &Envelope) -> Result<&'r str, CodecError> {
+        let function = envelope.to.function();
+        let type_id = envelope.payload.type_id_of_value();
+        match self.last {
+            Some((known_function, known_type, name))
+                if known_function == function && known_type == type_id =>
+            {
+                Ok(name)
+            }
+            _ => {
+                let name = registered_name(registry, envelope)?;
+                self.last = Some((function, type_id, name));
+                Ok(name)
+            }
+        }
+    }
 }
 
 /// A generous estimate of a message's encoded size: its names are counted
@@ -127,6 +158,20 @@ mod tests {
     use crate::message::Payload;
     use crate::remote::wire::{IncomingFrame, Undeliverable};
     use crate::test_support::Tally;
+
+    /// `envelopes` as one batch from shard 1 to shard 2 starting at
+    /// `first_seq`, colored 3, with no budget: its one frame.
+    fn one_frame(registry: &Registry, first_seq: u64, envelopes: &[Envelope]) -> Vec<u8> {
+        let header = BatchHeader {
+            from: ShardId(1),
+            to: ShardId(2),
+            first_seq,
+            color: 3,
+        };
+        let mut frames = encode_batch(registry, header, envelopes, usize::MAX);
+        assert_eq!(frames.len(), 1, "one frame");
+        frames.remove(0)
+    }
 
     /// A batch reads back as its envelopes, in order, under its header;
     /// an unencodable message keeps its place as a dead letter.
@@ -152,17 +197,8 @@ mod tests {
                 Payload::new(String::from("not taken")),
             ),
         ];
-        let header = BatchHeader {
-            from: ShardId(1),
-            to: ShardId(2),
-            first_seq: 10,
-            color: 3,
-        };
-        let frames = encode_batch(&registry, header, &envelopes, usize::MAX);
-        let [bytes] = &frames[..] else {
-            panic!("one frame: {frames:?}");
-        };
-        let frame = IncomingFrame::read(bytes).unwrap();
+        let bytes = one_frame(&registry, 10, &envelopes);
+        let frame = IncomingFrame::read(&bytes).unwrap();
         assert_eq!(
             frame.head,
             FrameHead::Batch {
@@ -218,5 +254,76 @@ mod tests {
             };
             assert_eq!((first_seq, frame.len()), (1 + index as u64, 1));
         }
+    }
+
+    /// Takes a `u64` as "count" and a `String` as "label": two message
+    /// types, under names of its own.
+    #[derive(Default, serde::Serialize, serde::Deserialize)]
+    struct Labeller;
+
+    impl StatefulFunction for Labeller {
+        const TYPE_NAME: &'static str = "test/labeller";
+        const SCHEMA_HASH: u64 = 1;
+    }
+
+    impl crate::function::Handlers for Labeller {
+        fn handle(
+            &mut self,
+            _ctx: &mut crate::context::Context<'_>,
+            message: Payload,
+        ) -> Result<crate::function::Access, Payload> {
+            Err(message)
+        }
+
+        fn message_types() -> Vec<crate::function::MessageType> {
+            vec![
+                crate::function::MessageType::of::<u64>("count"),
+                crate::function::MessageType::of::<String>("label"),
+            ]
+        }
+    }
+
+    /// Messages of several kinds, to two function types that both take a
+    /// `u64` under different names, each keep their own name and type
+    /// when kinds alternate and repeat within a batch.
+    #[test]
+    fn alternating_kinds_keep_their_names() {
+        let mut registry = Registry::new();
+        registry.register::<Tally>().unwrap();
+        registry.register::<Labeller>().unwrap();
+        let tally = Address::new(Tally::FUNCTION_TYPE, 1u64);
+        let labeller = Address::new(Labeller::FUNCTION_TYPE, 1u64);
+        let envelopes = vec![
+            Envelope::new(tally.clone(), None, Payload::new(1u64)),
+            Envelope::new(labeller.clone(), None, Payload::new(2u64)),
+            Envelope::new(labeller.clone(), None, Payload::new(String::from("x"))),
+            Envelope::new(labeller.clone(), None, Payload::new(String::from("y"))),
+            Envelope::new(labeller, None, Payload::new(3u64)),
+            Envelope::new(tally.clone(), None, Payload::new(4u64)),
+            Envelope::new(tally, None, Payload::new(5u64)),
+        ];
+        let bytes = one_frame(&registry, 10, &envelopes);
+        let read = IncomingFrame::read(&bytes)
+            .unwrap()
+            .decode(&registry, |_| Ok(()))
+            .unwrap();
+        let numbers: Vec<Option<u64>> = read
+            .iter()
+            .map(|envelope| envelope.payload.downcast_ref::<u64>().copied())
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![Some(1), Some(2), None, None, Some(3), Some(4), Some(5)]
+        );
+        let labels: Vec<Option<&str>> = read
+            .iter()
+            .map(|envelope| {
+                envelope
+                    .payload
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+            })
+            .collect();
+        assert_eq!(labels[2..4], [Some("x"), Some("y")]);
     }
 }

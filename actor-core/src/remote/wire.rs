@@ -80,7 +80,11 @@ pub(crate) struct OutgoingMessage<'a> {
 pub(crate) fn write_frame<'a>(head: FrameHead, messages: &[OutgoingMessage<'a>]) -> Vec<u8> {
     let mut names: Vec<&'a str> = Vec::new();
     let mut index_of = |name: &'a str| -> u64 {
-        let index = names.iter().position(|known| *known == name);
+        // Names are mostly the same `'static` strings: the same pointer
+        // settles it without comparing bytes.
+        let index = names
+            .iter()
+            .position(|known| std::ptr::eq(*known, name) || *known == name);
         index.unwrap_or_else(|| {
             names.push(name);
             names.len() - 1
