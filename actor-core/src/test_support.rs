@@ -28,6 +28,30 @@ impl Handlers for Tally {
     }
 }
 
+/// Takes a `u64` as "count" and a `String` as "label": two message types,
+/// the first also a message of [`Tally`] under another name. It handles
+/// neither (its tests only encode and decode).
+#[derive(Default, Serialize, Deserialize)]
+pub(crate) struct Labeller;
+
+impl StatefulFunction for Labeller {
+    const TYPE_NAME: &'static str = "test/labeller";
+    const SCHEMA_HASH: u64 = 1;
+}
+
+impl Handlers for Labeller {
+    fn handle(&mut self, _ctx: &mut Context<'_>, message: Payload) -> Result<Access, Payload> {
+        Err(message)
+    }
+
+    fn message_types() -> Vec<MessageType> {
+        vec![
+            MessageType::of::<u64>("count"),
+            MessageType::of::<String>("label"),
+        ]
+    }
+}
+
 /// An empty, not full part of shard 0 for `epoch`.
 pub(crate) fn empty_part(epoch: crate::snapshot::Epoch) -> crate::snapshot::ShardSnapshot {
     crate::snapshot::ShardSnapshot {

@@ -157,7 +157,7 @@ mod tests {
     use crate::function::StatefulFunction;
     use crate::message::Payload;
     use crate::remote::wire::{IncomingFrame, Undeliverable};
-    use crate::test_support::Tally;
+    use crate::test_support::{Labeller, Tally};
 
     /// `envelopes` as one batch from shard 1 to shard 2 starting at
     /// `first_seq`, colored 3, with no budget: its one frame.
@@ -253,33 +253,6 @@ mod tests {
                 panic!("a batch");
             };
             assert_eq!((first_seq, frame.len()), (1 + index as u64, 1));
-        }
-    }
-
-    /// Takes a `u64` as "count" and a `String` as "label": two message
-    /// types, under names of its own.
-    #[derive(Default, serde::Serialize, serde::Deserialize)]
-    struct Labeller;
-
-    impl StatefulFunction for Labeller {
-        const TYPE_NAME: &'static str = "test/labeller";
-        const SCHEMA_HASH: u64 = 1;
-    }
-
-    impl crate::function::Handlers for Labeller {
-        fn handle(
-            &mut self,
-            _ctx: &mut crate::context::Context<'_>,
-            message: Payload,
-        ) -> Result<crate::function::Access, Payload> {
-            Err(message)
-        }
-
-        fn message_types() -> Vec<crate::function::MessageType> {
-            vec![
-                crate::function::MessageType::of::<u64>("count"),
-                crate::function::MessageType::of::<String>("label"),
-            ]
         }
     }
 

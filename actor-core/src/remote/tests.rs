@@ -18,7 +18,7 @@ use crate::message::Payload;
 use crate::registry::Registry;
 use crate::shard::{Batch, Inbound};
 use crate::snapshot::StoredMessage;
-use crate::test_support::Tally;
+use crate::test_support::{Labeller, Tally};
 
 /// An ask handed to the sink: its shard, message, durability and caller.
 type ForwardedAsk = (u32, StoredMessage, bool, AskReply);
@@ -60,6 +60,7 @@ fn count() -> ShardCount {
 fn registry() -> Arc<Registry> {
     let mut registry = Registry::new();
     registry.register::<Tally>().unwrap();
+    registry.register::<Labeller>().unwrap();
     Arc::new(registry)
 }
 
@@ -412,8 +413,9 @@ fn malformed_frames_are_refused() {
 
 proptest::proptest! {
     /// Every frame reads back as it was written: its head, and its
-    /// messages' addresses (any ids; senders often the same as the
-    /// previous message's, or alternating) and bodies, in order.
+    /// messages' addresses (any ids; senders of two function types, often
+    /// the same as the previous message's, or alternating with the same
+    /// ids) and bodies, in order.
     #[test]
     fn frames_round_trip(
         kind in 0..2u8,
@@ -424,7 +426,10 @@ proptest::proptest! {
         messages in proptest::collection::vec(
             (
                 ".{0,40}",
-                proptest::option::of(proptest::prop_oneof!["[ab]", ".{0,40}"]),
+                proptest::option::of((
+                    proptest::prelude::any::<bool>(),
+                    proptest::prop_oneof!["[ab]", ".{0,40}"],
+                )),
                 proptest::prelude::any::<u64>(),
             ),
             0..16,
@@ -436,7 +441,14 @@ proptest::proptest! {
             .map(|(id, sender, n)| {
                 stored(
                     Address::new(Tally::FUNCTION_TYPE, id),
-                    sender.map(|sender| Address::new(Tally::FUNCTION_TYPE, sender)),
+                    sender.map(|(tally, id)| {
+                        let function = if tally {
+                            Tally::FUNCTION_TYPE
+                        } else {
+                            Labeller::FUNCTION_TYPE
+                        };
+                        Address::new(function, id)
+                    }),
                     n,
                 )
             })

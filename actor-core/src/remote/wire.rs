@@ -288,19 +288,20 @@ impl<'a> IncomingFrame<'a> {
         };
         let mut envelopes = Vec::with_capacity(messages.len());
         // Messages of one batch mostly come from few senders: a sender the
-        // same as the previous message's is cloned, not made (and hashed)
-        // again.
-        let mut previous_sender: Option<(&IncomingAddress<'_>, Address)> = None;
+        // same as the last one made is cloned from it, not made (its
+        // placement hash computed) again. A clone copies an id of up to 24
+        // bytes inline; a longer one is allocated again.
+        let mut last_sender: Option<(&IncomingAddress<'_>, Address)> = None;
         for message in &messages {
             let to = functions.address(&message.to)?;
             accept(&to)?;
             let from = match &message.from {
                 None => None,
-                Some(from) => match &previous_sender {
+                Some(from) => match &last_sender {
                     Some((incoming, address)) if *incoming == from => Some(address.clone()),
                     _ => {
                         let address = functions.address(from)?;
-                        previous_sender = Some((from, address.clone()));
+                        last_sender = Some((from, address.clone()));
                         Some(address)
                     }
                 },
