@@ -3,6 +3,7 @@
 //! borrowing the envelopes' addresses and that buffer (`wire`).
 
 use std::any::TypeId;
+use std::borrow::Cow;
 
 use crate::address::{FunctionType, ShardId};
 use crate::envelope::Envelope;
@@ -45,11 +46,11 @@ pub(crate) fn encode_batch(
     for envelope in envelopes {
         let start = bodies.len();
         let name = match encode_body(registry, &mut known, envelope, &mut bodies) {
-            Ok(name) => std::borrow::Cow::Borrowed(name),
+            Ok(name) => Cow::Borrowed(name),
             Err(error) => {
                 tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
                 bodies.truncate(start);
-                std::borrow::Cow::Owned(format!("<unencodable {}>", envelope.payload.type_name()))
+                Cow::Owned(format!("<unencodable {}>", envelope.payload.type_name()))
             }
         };
         names.push(name);

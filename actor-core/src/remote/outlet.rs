@@ -150,12 +150,7 @@ impl RemoteOutlet {
         }
         let frame = write_frame(
             FrameHead::External { to: self.to },
-            &[OutgoingMessage {
-                to: &message.to,
-                from: message.from.as_ref(),
-                message: &message.message,
-                body: &message.body,
-            }],
+            &[OutgoingMessage::from(&message)],
         );
         self.sink.send(
             RemoteChannel {

@@ -254,15 +254,7 @@ fn function_types_decode_from_names_as_str_or_utf8_bytes() {
 
 /// The frame of `head` holding `messages`.
 fn frame_of(head: FrameHead, messages: &[StoredMessage]) -> Vec<u8> {
-    let outgoing: Vec<OutgoingMessage<'_>> = messages
-        .iter()
-        .map(|message| OutgoingMessage {
-            to: &message.to,
-            from: message.from.as_ref(),
-            message: &message.message,
-            body: &message.body,
-        })
-        .collect();
+    let outgoing: Vec<OutgoingMessage<'_>> = messages.iter().map(OutgoingMessage::from).collect();
     write_frame(head, &outgoing)
 }
 

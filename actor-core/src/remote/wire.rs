@@ -34,7 +34,7 @@ use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::message::Payload;
 use crate::registry::Registry;
-use crate::snapshot::{decode_payload, Epoch};
+use crate::snapshot::{decode_payload, Epoch, StoredMessage};
 
 /// The head's tag for a batch.
 const BATCH: u8 = 0;
@@ -74,6 +74,17 @@ pub(crate) struct OutgoingMessage<'a> {
     pub(crate) message: &'a str,
     /// The message, MessagePack-encoded.
     pub(crate) body: &'a [u8],
+}
+
+impl<'a> From<&'a StoredMessage> for OutgoingMessage<'a> {
+    fn from(message: &'a StoredMessage) -> Self {
+        Self {
+            to: &message.to,
+            from: message.from.as_ref(),
+            message: &message.message,
+            body: &message.body,
+        }
+    }
 }
 
 /// Writes the frame of `head` and `messages`.
