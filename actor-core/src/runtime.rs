@@ -48,6 +48,16 @@ pub struct RuntimeConfig {
     /// snapshots, dirty actors are never dropped: the node takes an epoch
     /// sooner so that they become clean.
     pub max_active_actors: Option<usize>,
+    /// How many messages a shard may have sent on one channel (to one other
+    /// shard, here or on another node) that the receiver has not yet
+    /// handled; at that many it runs no turn until the receiver reports
+    /// progress (SNAPSHOTS §3.1 rule 3). Bounds the queue a fast sender
+    /// builds in front of a slow receiver. Default 16,384.
+    pub channel_window: u64,
+    /// How long a shard with a full window waits for credit before it runs
+    /// on anyway: shards that message each other can fill each other's
+    /// windows and wait for each other forever without it. Default 1 s.
+    pub credit_patience: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -58,6 +68,8 @@ impl Default for RuntimeConfig {
             ask_timeout: Duration::from_secs(30),
             turn_budget: 1024,
             max_active_actors: None,
+            channel_window: 16 * 1024,
+            credit_patience: Duration::from_secs(1),
         }
     }
 }
@@ -71,6 +83,14 @@ impl RuntimeConfig {
             return Err(Error::Config(
                 "the bound on active actors must be at least 1".into(),
             ));
+        }
+        if self.channel_window == 0 {
+            return Err(Error::Config(
+                "the channel window must be at least 1".into(),
+            ));
+        }
+        if self.credit_patience.is_zero() {
+            return Err(Error::Config("the credit patience must be positive".into()));
         }
         if self.idle_timeout.is_zero() {
             return Err(Error::Config("the idle timeout must be positive".into()));
@@ -236,6 +256,8 @@ impl Runtime {
                 .map(|max| max.div_ceil(config.shard_count.get() as usize)),
             pressure: snapshots.as_ref().map(|link| link.pressure.clone()),
             markers: markers.clone(),
+            channel_window: config.channel_window,
+            credit_patience: config.credit_patience,
         };
         let (parts, mut restore) = match snapshots {
             Some(link) => (Some(link.parts), link.restore),

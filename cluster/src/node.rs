@@ -450,6 +450,21 @@ impl NodeBuilder {
         self
     }
 
+    /// Sets how many messages a shard may have sent another shard that it
+    /// has not yet handled before the sender stops running turns (default
+    /// 16,384; see [`RuntimeConfig::channel_window`]).
+    pub fn channel_window(mut self, messages: u64) -> Self {
+        self.config.channel_window = messages;
+        self
+    }
+
+    /// Sets how long a shard with a full window waits for credit before it
+    /// runs on anyway (default 1 s; see [`RuntimeConfig::credit_patience`]).
+    pub fn credit_patience(mut self, patience: Duration) -> Self {
+        self.config.credit_patience = patience;
+        self
+    }
+
     /// Keeps at most `actors` actors active (in memory, deserialized),
     /// spread evenly over the shards. Over the bound the least recently
     /// active clean actors are passivated; with a store, dirty actors are

@@ -69,6 +69,20 @@ impl TwoNodes {
         config: &TransportConfig,
         snapshots: bool,
     ) -> Self {
+        Self::start_with(first, second, config, snapshots, |registry, _| {
+            registry.register::<Account>().expect("register");
+        })
+    }
+
+    /// [`TwoNodes::start`], with `setup` registering each node's functions
+    /// and adjusting its runtime's configuration.
+    pub fn start_with<T: Transport>(
+        first: (T, Events),
+        second: (T, Events),
+        config: &TransportConfig,
+        snapshots: bool,
+        setup: impl Fn(&mut Registry, &mut RuntimeConfig),
+    ) -> Self {
         let count = ShardCount::new(SHARDS).expect("not zero");
         let owners = (0..SHARDS)
             .map(|shard| {
@@ -101,7 +115,11 @@ impl TwoNodes {
             placements.push(Box::new(replan));
             let plane = DataPlane::new(transport, &map, count, config).expect("the map fits");
             let mut registry = Registry::new();
-            registry.register::<Account>().expect("register");
+            let mut runtime_config = RuntimeConfig {
+                shard_count: count,
+                ..RuntimeConfig::default()
+            };
+            setup(&mut registry, &mut runtime_config);
             let link = snapshots.then(|| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 parts.push(rx);
@@ -111,10 +129,6 @@ impl TwoNodes {
                     pressure: Arc::new(tokio::sync::Notify::new()),
                 }
             });
-            let runtime_config = RuntimeConfig {
-                shard_count: count,
-                ..RuntimeConfig::default()
-            };
             let runtime = Runtime::start_with(
                 runtime_config,
                 registry,

@@ -3,6 +3,8 @@
 //! # Layout
 //! - `functions`: small functions whose handlers record what they saw, so
 //!   tests can assert on activation, ordering, timers and replies.
+//! - `flow`: a producer, a slow consumer and bouncers, for the flow-control
+//!   tests.
 //! - `checker`: an offline checker of a store's committed snapshots.
 //! - `cluster`: two runtimes sharing the shards over a transport, and a
 //!   bank workload for them.
@@ -15,6 +17,7 @@
 
 pub mod checker;
 pub mod cluster;
+pub mod flow;
 pub mod functions;
 pub mod gate;
 pub mod loopback;

@@ -77,6 +77,14 @@ impl RemoteShards for Direct {
             }
         }
     }
+
+    fn send_credit(&self, channel: RemoteChannel, through_seq: u64) {
+        if let Some(peer) = self.peer.get() {
+            if let Err(error) = peer.deliver_credit(channel, through_seq) {
+                assert!(peer.is_shutting_down(), "credit refused: {error}");
+            }
+        }
+    }
 }
 
 /// Two runtimes sharing `shards` shards, the first half on the first.

@@ -66,6 +66,23 @@ impl Outlet {
         }
     }
 
+    /// Tells this shard that shard `from` has handled every message
+    /// through `through_seq` on the channel from this shard to it.
+    pub(crate) fn grant(&self, from: ShardId, through_seq: u64) {
+        match self {
+            Outlet::Local(inbox) => {
+                let _ = inbox.send(Inbound::Credit { from, through_seq });
+            }
+            Outlet::Remote(remote) => remote.sink.send_credit(
+                RemoteChannel {
+                    src: remote.to.0,
+                    dst: from.0,
+                },
+                through_seq,
+            ),
+        }
+    }
+
     /// The inbox of a local shard.
     pub(crate) fn local(&self) -> Option<&InboxSender> {
         match self {

@@ -67,6 +67,16 @@ pub trait RemoteShards: Send + Sync + 'static {
     /// queued: each lists only the cuts that changed since the previous.
     fn send_markers(&self, node: &str, frame: Vec<u8>);
 
+    /// Tells the node running `channel.src` that shard `channel.dst` has
+    /// handled every message through `through_seq` on the channel: credit
+    /// (SNAPSHOTS §3.1 rule 3), which that node passes to
+    /// [`Runtime::deliver_credit`](crate::Runtime::deliver_credit). Called
+    /// from a shard's turn: must not block. Grants are cumulative, so one
+    /// that is lost is made good by the next; a sender that gets none
+    /// waits [`RuntimeConfig::credit_patience`](crate::RuntimeConfig::credit_patience)
+    /// per window.
+    fn send_credit(&self, channel: RemoteChannel, through_seq: u64);
+
     /// Whether frames pile up faster than the other nodes take them: while
     /// it holds, ingress readers admit no new record (the default: never).
     fn congested(&self) -> bool {
@@ -178,6 +188,7 @@ mod tests {
             None
         }
         fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
+        fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
     }
 
     #[test]

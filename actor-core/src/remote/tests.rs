@@ -45,6 +45,8 @@ impl RemoteShards for Recorder {
 
     fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
 
+    fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
+
     fn forward_ask(&self, shard: u32, message: StoredMessage, durable: bool, reply: AskReply) {
         self.asks.lock().push((shard, message, durable, reply));
     }

@@ -274,6 +274,8 @@ mod tests {
         }
 
         fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
+
+        fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
     }
 
     fn registry() -> Registry {

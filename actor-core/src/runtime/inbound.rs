@@ -54,6 +54,35 @@ impl Runtime {
         self.forward_strays(items)
     }
 
+    /// Takes a grant that came from another node (see
+    /// [`RemoteShards::send_credit`](crate::RemoteShards::send_credit)):
+    /// shard `channel.dst` has handled every message through `through_seq`
+    /// that shard `channel.src`, hosted here, sent it. A grant for a shard
+    /// that has moved away is dropped: the shard's new owner counts its
+    /// channels as handled. Fails for a shard out of range, and during
+    /// shutdown.
+    pub fn deliver_credit(&self, channel: RemoteChannel, through_seq: u64) -> Result<()> {
+        if self.is_shutting_down() {
+            return Err(Error::ShuttingDown);
+        }
+        let shard_count = self.inner.config.shard_count.get();
+        if channel.src >= shard_count || channel.dst >= shard_count {
+            return Err(Error::Config(format!(
+                "credit on channel {channel} between no shards of {shard_count}"
+            )));
+        }
+        if let Ok(inbox) = self.hosted_inbox(ShardId(channel.src)) {
+            let credit = Inbound::Credit {
+                from: ShardId(channel.dst),
+                through_seq,
+            };
+            if inbox.send(credit).is_err() {
+                tracing::debug!(%channel, "shard stopped; credit dropped");
+            }
+        }
+        Ok(())
+    }
+
     /// Sends messages from outside on to the node their shard runs on now.
     /// They are not on a Chandy–Lamport channel (a message from outside is
     /// in a snapshot only once its shard has taken it), so the detour

@@ -137,6 +137,11 @@ impl Effects {
         self.outbox.next_seq.iter().map(|next| next - 1).collect()
     }
 
+    /// The last sequence number sent on the channel to `destination`.
+    pub(crate) fn last_sent(&self, destination: ShardId) -> u64 {
+        self.outbox.next_seq[destination.index()] - 1
+    }
+
     /// Messages waiting in this turn's outgoing batches.
     pub(crate) fn outgoing_len(&self) -> usize {
         self.outbox.pending_len

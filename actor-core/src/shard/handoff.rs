@@ -166,6 +166,7 @@ impl Shard {
             Inbound::Ingress { .. }
             | Inbound::IngressEnd { .. }
             | Inbound::StartEpoch(_)
+            | Inbound::Credit { .. }
             | Inbound::Committed(_)
             | Inbound::Aborted(_)
             | Inbound::Reroute(_) => {}

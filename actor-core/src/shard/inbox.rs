@@ -53,6 +53,9 @@ pub(crate) enum Inbound {
     Committed(Epoch),
     /// Snapshot `epoch` will never commit; its captures must be taken again.
     Aborted(Epoch),
+    /// Shard `from` has handled every message through `through_seq` on the
+    /// channel from this shard to it: credit (SNAPSHOTS §3.1 rule 3).
+    Credit { from: ShardId, through_seq: u64 },
     /// A sink has written this shard's records up to `through_seq`.
     EgressWritten { sink: usize, through_seq: u64 },
     /// A request for the shard's counters, answered between turns.
@@ -117,4 +120,13 @@ pub struct ShardStats {
     pub epoch: u64,
     /// Ingress splits hosted here whose end has not yet been reached.
     pub ingress_splits_open: usize,
+    /// Times the shard stopped running turns because a shard it sends to
+    /// had not handled a window's worth of its messages
+    /// ([`RuntimeConfig::channel_window`](crate::RuntimeConfig::channel_window)).
+    pub credit_waits: u64,
+    /// Times the shard waited its whole
+    /// [`RuntimeConfig::credit_patience`](crate::RuntimeConfig::credit_patience)
+    /// without credit and ran on anyway (a cycle of full windows, a stalled
+    /// receiver).
+    pub credit_overdrafts: u64,
 }

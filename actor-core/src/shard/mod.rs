@@ -10,6 +10,7 @@
 
 mod actors;
 mod chain;
+mod credit;
 mod effects;
 mod handoff;
 mod inbox;
@@ -40,6 +41,7 @@ use crate::snapshot::{
 };
 
 use actors::{ActivationError, ActorTable};
+use credit::Credit;
 pub(crate) use effects::Effects;
 use handoff::Handoff;
 pub(crate) use handoff::Reroute;
@@ -104,6 +106,11 @@ pub(crate) struct ShardSettings {
     /// The node's marker batcher, where markers for shards on other nodes
     /// go (SNAPSHOTS §3.2 rule 5).
     pub(crate) markers: Arc<NodeMarkers>,
+    /// Messages a shard may have sent on a channel and the receiver not yet
+    /// handled before it stops running turns (SNAPSHOTS §3.1 rule 3).
+    pub(crate) channel_window: u64,
+    /// How long a shard waits for credit before it runs on anyway.
+    pub(crate) credit_patience: Duration,
 }
 
 /// Where a shard hands its finished snapshot parts.
@@ -184,6 +191,10 @@ pub(crate) struct Shard {
     awaiting_commit_for_bound: bool,
     /// Where the shard stands in a move to another node.
     handoff: Handoff,
+    /// Flow control on the channels to and from other shards.
+    credit: Credit,
+    /// Until when the shard waits for credit before its next turn.
+    credit_hold: Option<Instant>,
 }
 
 impl Shard {
@@ -210,6 +221,12 @@ impl Shard {
             busy_since: None,
             awaiting_commit_for_bound: false,
             handoff: Handoff::Steady,
+            credit: Credit::new(
+                peers.len(),
+                settings.channel_window,
+                settings.credit_patience,
+            ),
+            credit_hold: None,
             settings,
             inbox,
             actors: ActorTable::new(registry.clone(), snapshots_out.is_some()),
@@ -284,16 +301,23 @@ impl Shard {
         self.effects.next_egress_seq = next_egress_seq;
         self.effects.timers.continue_ids_from(next_timer_id);
         self.effects.egress_epoch = epoch + 1;
-        let mut delivered = vec![0; self.peers.len()];
-        let mut in_flight = Vec::new();
-        for channel in channels {
-            delivered[channel.from.index()] = channel.cut_seq;
-            in_flight.extend(channel.log);
-        }
-        for message in mailbox.iter().chain(&in_flight) {
+        for message in &mailbox {
             self.effects
                 .local
                 .push_back(message.decode(&self.registry)?);
+        }
+        let mut delivered = vec![0; self.peers.len()];
+        for channel in channels {
+            delivered[channel.from.index()] = channel.cut_seq;
+            for message in &channel.log {
+                self.effects
+                    .local
+                    .push_back(message.decode(&self.registry)?);
+            }
+            // The log ends at the cut: its sender gets credit for it here.
+            if !channel.log.is_empty() {
+                self.note_accepted(channel.from, channel.cut_seq);
+            }
         }
         let now = Instant::now();
         let wall_now = unix_millis_now();
@@ -304,6 +328,7 @@ impl Shard {
         }
         self.actors.restore(actors);
         self.effects.restore_sent(&sent);
+        self.credit.restored(&sent);
         self.snapshot = SnapshotProcess::new(self.id, epoch, delivered);
         Ok(())
     }
@@ -327,7 +352,12 @@ impl Shard {
     /// Runs turns until shutdown or until every sender is gone.
     pub(crate) async fn run(mut self) {
         loop {
-            if self.effects.local.is_empty() && !self.wait_for_work().await {
+            let go_on = match self.credit_hold {
+                Some(until) => self.wait_for_credit(until).await,
+                None if self.effects.local.is_empty() => self.wait_for_work().await,
+                None => true,
+            };
+            if !go_on {
                 break;
             }
             let mut stop = false;
@@ -343,11 +373,21 @@ impl Shard {
                 }
                 continue;
             }
+            let effects = &self.effects;
+            self.credit_hold = self.credit.hold(|shard| effects.last_sent(shard));
+            if self.credit_hold.is_some() {
+                if stop {
+                    self.handle_queued();
+                    break;
+                }
+                continue;
+            }
             self.admit_ingress();
             self.effects.now = Instant::now();
             self.fire_timers();
             self.sweep_if_due();
             self.handle_turn();
+            self.grant_handled();
             self.flush();
             self.enforce_bound();
             if stop {
@@ -410,6 +450,33 @@ impl Shard {
                 None => false,
             },
             () = self.alarm.as_mut() => true,
+        }
+    }
+
+    /// Sleeps until an inbox item comes (credit, among others) or `until`,
+    /// when the shard's patience runs out. Returns `false` when the shard
+    /// must stop.
+    async fn wait_for_credit(&mut self, until: Instant) -> bool {
+        tokio::select! {
+            biased;
+            item = self.inbox.recv() => match item {
+                Some(item) => self.receive(item),
+                None => false,
+            },
+            () = tokio::time::sleep_until(until) => true,
+        }
+    }
+
+    /// Tells the shards whose messages this turn handled, where credit is
+    /// due.
+    fn grant_handled(&mut self) {
+        let grants = self.credit.grants(
+            self.messages_handled,
+            self.effects.local.is_empty(),
+            self.effects.now,
+        );
+        for (source, through_seq) in grants {
+            self.peers[source.index()].grant(self.id, through_seq);
         }
     }
 
@@ -477,6 +544,7 @@ impl Shard {
                 self.chain.aborted(epoch);
                 self.awaiting_commit_for_bound = false;
             }
+            Inbound::Credit { from, through_seq } => self.credit.credit(from, through_seq),
             Inbound::EgressWritten { sink, through_seq } => self
                 .unconfirmed
                 .retain(|record| record.sink != sink || record.key.seq > through_seq),
@@ -531,7 +599,9 @@ impl Shard {
                     self.log_in_flight(from, &envelopes[..decision.log_count]);
                 }
                 self.received_from_shards += envelopes.len() as u64;
+                let through_seq = first_seq + envelopes.len() as u64 - 1;
                 self.effects.local.extend(envelopes);
+                self.note_accepted(from, through_seq);
                 if decision.closes {
                     self.finish_snapshot_if_complete();
                 }
@@ -542,9 +612,18 @@ impl Shard {
                 count_protocol_error();
                 tracing::error!(shard = %self.id, %error, "channel broken; batch delivered anyway");
                 self.received_from_shards += envelopes.len() as u64;
+                let through_seq = first_seq + envelopes.len() as u64 - 1;
                 self.effects.local.extend(envelopes);
+                self.note_accepted(from, through_seq);
             }
         }
+    }
+
+    /// Notes, for credit, that the messages from `from` through
+    /// `through_seq` were just put at the end of the run queue.
+    fn note_accepted(&mut self, from: ShardId, through_seq: u64) {
+        let position = self.messages_handled + self.effects.local.len() as u64;
+        self.credit.accepted(from, through_seq, position);
     }
 
     /// Records snapshot `epoch` (rule 5): the actors written since the last
@@ -882,6 +961,8 @@ impl Shard {
     fn flush(&mut self) {
         let color = self.snapshot.color();
         for (destination, batch) in self.effects.take_batches(color) {
+            let last_seq = batch.first_seq + batch.envelopes.len() as u64 - 1;
+            self.credit.sent(destination, last_seq);
             if !self.peers[destination.index()].send_batch(batch) {
                 tracing::debug!(shard = %self.id, %destination, "destination shard stopped; batch dropped at shutdown");
             }
@@ -920,6 +1001,8 @@ impl Shard {
             egress_released: self.egress_released,
             epoch: self.snapshot.color(),
             ingress_splits_open: self.ingress.iter().filter(|split| !split.finished).count(),
+            credit_waits: self.credit.waits,
+            credit_overdrafts: self.credit.overdrafts,
         }
     }
 
@@ -948,6 +1031,7 @@ impl Shard {
                 | Inbound::StartEpoch(_)
                 | Inbound::Aborted(_)
                 | Inbound::EgressWritten { .. }
+                | Inbound::Credit { .. }
                 | Inbound::Reroute(_)
                 | Inbound::Shutdown => {}
             }

@@ -7,7 +7,7 @@
 //! per-channel exactly-once FIFO is the channel's FIFO, and batches and
 //! colours cross nodes unchanged: the receiving shard's Chandy–Lamport
 //! process runs as for a local channel. Markers travel batched per node
-//! pair on [`MARKER_CHANNEL`]; a marker that overtakes its channel's last
+//! pair on [`MARKER_CHANNEL`], credit grants on [`CREDIT_CHANNEL`]; a marker that overtakes its channel's last
 //! messages waits for them at the receiving shard. Messages sent from
 //! outside to an actor on another node travel on that node's external
 //! channel `ChannelId { src: EXTERNAL_SOURCE, dst }`.
@@ -20,9 +20,11 @@
 //! - `sink`: [`TransportSink`], the runtime's remote sink over a transport,
 //!   and the [`AskRelay`] it hands asks to.
 //! - `receiver`: [`ReceiveLoop`], the task that delivers frames.
+//! - `credit`: credit grants between nodes, on [`CREDIT_CHANNEL`].
 //! - [`generation`]: the generation tag every frame carries.
 //! - `error`: [`DataPlaneError`].
 
+mod credit;
 mod error;
 pub mod generation;
 mod receiver;
@@ -35,6 +37,7 @@ use cairn_core::{Placement, ShardCount, ShardId};
 use crate::membership::ShardMap;
 use crate::transport::{Generation, Transport, TransportConfig};
 
+pub use credit::{decode_grant, encode_grant, GrantError, CREDIT_CHANNEL};
 pub use error::DataPlaneError;
 pub use receiver::{deliver, Delivered, ReceiveLoop};
 pub use sink::{AskRelay, TransportSink, CONGESTION_FRAMES, MARKER_CHANNEL};

@@ -5,6 +5,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use super::credit::{decode_grant, CREDIT_CHANNEL};
 use super::generation::{admit, untag, Admission};
 use super::sink::MARKER_CHANNEL;
 use crate::transport::{Delivery, Events, Generation, TransportEvent};
@@ -117,6 +118,14 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
     }
     let delivered = if delivery.channel == MARKER_CHANNEL {
         runtime.deliver_markers(delivery.from.as_str(), frame)
+    } else if delivery.channel == CREDIT_CHANNEL {
+        match decode_grant(frame) {
+            Ok((channel, through_seq)) => runtime.deliver_credit(channel, through_seq),
+            Err(error) => {
+                tracing::warn!(from = %delivery.from, %error, "credit grant refused");
+                return Delivered::Done;
+            }
+        }
     } else {
         let frame = delivery.payload.slice(super::generation::TAG_LEN..);
         runtime.deliver_remote(channel, frame)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use cairn_core::{AskError, AskReply, Error, RemoteChannel, RemoteShards, StoredMessage};
 
+use super::credit::{encode_grant, CREDIT_CHANNEL};
 use super::generation::{tag, TAG_LEN};
 use crate::transport::{ChannelId, Generation, NodeId, Transport};
 
@@ -102,6 +103,18 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
             // The epoch cannot finish without them; it is aborted, and the
             // cluster rolls back.
             tracing::warn!(%peer, %error, "marker batch not sent");
+        }
+    }
+
+    fn send_credit(&self, channel: RemoteChannel, through_seq: u64) {
+        let Some(owner) = self.owners.get(channel.src as usize) else {
+            tracing::error!(%channel, "credit for a shard outside the map; this is a bug");
+            return;
+        };
+        let payload = tag(self.generation, &encode_grant(channel, through_seq));
+        if let Err(error) = self.transport.send(owner, CREDIT_CHANNEL, payload) {
+            // Its sender runs on after its patience.
+            tracing::debug!(%channel, peer = %owner, %error, "credit not sent");
         }
     }
 

@@ -64,6 +64,11 @@ pub(crate) const SENT_BETWEEN_SHARDS: &str = "cairn_messages_sent_between_shards
 pub(crate) const RECEIVED_BETWEEN_SHARDS: &str = "cairn_messages_received_between_shards_total";
 /// Messages no actor could take, per shard.
 pub(crate) const DEAD_LETTERS: &str = "cairn_dead_letters_total";
+/// Times a shard stopped running turns for lack of credit, per shard.
+pub(crate) const CREDIT_WAITS: &str = "cairn_shard_credit_waits_total";
+/// Times a shard waited its whole patience for credit and ran on anyway,
+/// per shard.
+pub(crate) const CREDIT_OVERDRAFTS: &str = "cairn_shard_credit_overdrafts_total";
 /// Actors in memory, per shard.
 pub(crate) const ACTIVE_ACTORS: &str = "cairn_active_actors";
 /// Actors passivated, per shard.
@@ -181,6 +186,14 @@ fn describe() {
     describe_counter!(
         DEAD_LETTERS,
         "Messages dropped because no actor could take them."
+    );
+    describe_counter!(
+        CREDIT_WAITS,
+        "Times a shard stopped running turns: a shard it sends to had a full window unhandled."
+    );
+    describe_counter!(
+        CREDIT_OVERDRAFTS,
+        "Times a shard waited its whole patience for credit and ran on anyway."
     );
     describe_gauge!(ACTIVE_ACTORS, "Actors in memory.");
     describe_gauge!(
@@ -368,6 +381,8 @@ fn record_shard(node: &str, stats: &ShardStats) {
     counter!(SENT_BETWEEN_SHARDS, labels.clone()).absolute(stats.messages_sent_to_shards);
     counter!(RECEIVED_BETWEEN_SHARDS, labels.clone()).absolute(stats.messages_received_from_shards);
     counter!(DEAD_LETTERS, labels.clone()).absolute(stats.dead_letters);
+    counter!(CREDIT_WAITS, labels.clone()).absolute(stats.credit_waits);
+    counter!(CREDIT_OVERDRAFTS, labels.clone()).absolute(stats.credit_overdrafts);
     gauge!(ACTIVE_ACTORS, labels.clone()).set(stats.active_actors as f64);
     gauge!(PASSIVATED_ACTORS, labels.clone()).set(stats.passivated_actors as f64);
     gauge!(QUEUED_MESSAGES, labels.clone()).set(stats.queued_messages as f64);

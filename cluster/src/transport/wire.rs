@@ -14,7 +14,7 @@ use super::link::LinkIds;
 /// The version of everything two members say to each other over the
 /// cluster port: these frames, and the payloads they carry (cairn-core's
 /// data-plane frames and marker batches, the control plane's messages,
-/// replies to forwarded asks). Members of different versions refuse each
+/// replies to forwarded asks, credit grants). Members of different versions refuse each
 /// other in the handshake, with a refusal that names both versions,
 /// rather than misread or refuse each frame later.
 ///
@@ -28,7 +28,9 @@ use super::link::LinkIds;
 /// does not decode is still refused for its version if it states another
 /// one (`codec`), so a later build may lay the rest of the hello out
 /// differently. Builds from before the version are refused as malformed.
-pub(crate) const WIRE_VERSION: u32 = 1;
+///
+/// Version 2 added credit grants between shards (`dataplane::credit`).
+pub(crate) const WIRE_VERSION: u32 = 2;
 
 /// Per channel, the highest sequence number delivered in order.
 pub(crate) type Delivered = Vec<(ChannelId, u64)>;

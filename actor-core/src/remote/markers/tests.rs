@@ -32,6 +32,8 @@ impl RemoteShards for Nodes {
     }
 
     fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
+
+    fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
 }
 
 /// Shards 0–1 here, 2–3 on `b`, 4–5 on `c`.
