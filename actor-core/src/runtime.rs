@@ -52,7 +52,8 @@ pub struct RuntimeConfig {
     /// shard, here or on another node) that the receiver has not yet
     /// handled; at that many it runs no turn until the receiver reports
     /// progress (SNAPSHOTS §3.1 rule 3). Bounds the queue a fast sender
-    /// builds in front of a slow receiver. Default 16,384.
+    /// builds in front of a slow receiver. Default 65,536 (`docs/bench.md`,
+    /// "Credit window": smaller windows cost throughput across nodes).
     pub channel_window: u64,
     /// How long a shard with a full window waits for credit before it runs
     /// on anyway: shards that message each other can fill each other's
@@ -68,7 +69,7 @@ impl Default for RuntimeConfig {
             ask_timeout: Duration::from_secs(30),
             turn_budget: 1024,
             max_active_actors: None,
-            channel_window: 16 * 1024,
+            channel_window: 64 * 1024,
             credit_patience: Duration::from_secs(1),
         }
     }

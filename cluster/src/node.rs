@@ -452,7 +452,7 @@ impl NodeBuilder {
 
     /// Sets how many messages a shard may have sent another shard that it
     /// has not yet handled before the sender stops running turns (default
-    /// 16,384; see [`RuntimeConfig::channel_window`]).
+    /// 65,536; see [`RuntimeConfig::channel_window`]).
     pub fn channel_window(mut self, messages: u64) -> Self {
         self.config.channel_window = messages;
         self

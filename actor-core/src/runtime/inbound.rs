@@ -146,3 +146,64 @@ impl Runtime {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::address::{ShardCount, ShardId};
+    use crate::error::Error;
+    use crate::registry::Registry;
+    use crate::remote::{Placement, RemoteChannel, RemoteShards};
+    use crate::runtime::{Runtime, RuntimeConfig};
+
+    /// A sink that drops everything: the tests only deliver.
+    struct Nowhere;
+
+    impl RemoteShards for Nowhere {
+        fn send(&self, _channel: RemoteChannel, _frame: Vec<u8>) {}
+        fn max_frame(&self) -> usize {
+            1 << 20
+        }
+        fn node_of(&self, _shard: u32) -> Option<&str> {
+            Some("elsewhere")
+        }
+        fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
+        fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
+    }
+
+    /// Credit from another node: taken for a shard that runs here, dropped
+    /// for one that runs elsewhere (it moved), refused for a channel
+    /// between shards that do not exist, and refused during shutdown.
+    #[tokio::test]
+    async fn credit_from_another_node_is_checked() {
+        let config = RuntimeConfig {
+            shard_count: ShardCount::new(2).unwrap(),
+            ..RuntimeConfig::default()
+        };
+        let placement = Placement::partial([ShardId(0)], Arc::new(Nowhere));
+        let runtime = Runtime::start_with(
+            config,
+            Registry::new(),
+            Vec::new(),
+            None,
+            Vec::new(),
+            placement,
+        )
+        .unwrap();
+        let here = RemoteChannel { src: 0, dst: 1 };
+        runtime.deliver_credit(here, 10).unwrap();
+        let elsewhere = RemoteChannel { src: 1, dst: 0 };
+        runtime.deliver_credit(elsewhere, 10).unwrap();
+        for channel in [
+            RemoteChannel { src: 2, dst: 1 },
+            RemoteChannel { src: 0, dst: 7 },
+        ] {
+            let refused = runtime.deliver_credit(channel, 10);
+            assert!(matches!(refused, Err(Error::Config(_))), "{refused:?}");
+        }
+        runtime.shutdown().await;
+        let refused = runtime.deliver_credit(here, 11);
+        assert!(matches!(refused, Err(Error::ShuttingDown)), "{refused:?}");
+    }
+}
