@@ -70,3 +70,19 @@ pub(crate) fn empty_part(epoch: crate::snapshot::Epoch) -> crate::snapshot::Shar
         ingress: Vec::new(),
     }
 }
+
+/// A remote sink that drops everything and places no shard on any node,
+/// for tests that only need a runtime to run part of the shards.
+pub(crate) struct Nowhere;
+
+impl crate::remote::RemoteShards for Nowhere {
+    fn send(&self, _channel: crate::remote::RemoteChannel, _frame: Vec<u8>) {}
+    fn max_frame(&self) -> usize {
+        1024
+    }
+    fn node_of(&self, _shard: u32) -> Option<&str> {
+        None
+    }
+    fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
+    fn send_credit(&self, _channel: crate::remote::RemoteChannel, _through_seq: u64) {}
+}

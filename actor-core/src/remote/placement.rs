@@ -177,19 +177,7 @@ impl fmt::Debug for Placement {
 mod tests {
     use super::*;
 
-    struct Nowhere;
-
-    impl RemoteShards for Nowhere {
-        fn send(&self, _channel: RemoteChannel, _frame: Vec<u8>) {}
-        fn max_frame(&self) -> usize {
-            1024
-        }
-        fn node_of(&self, _shard: u32) -> Option<&str> {
-            None
-        }
-        fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
-        fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
-    }
+    use crate::test_support::Nowhere;
 
     #[test]
     fn masks_follow_the_owned_shards_and_refuse_unknown_ones() {

@@ -154,23 +154,9 @@ mod tests {
     use crate::address::{ShardCount, ShardId};
     use crate::error::Error;
     use crate::registry::Registry;
-    use crate::remote::{Placement, RemoteChannel, RemoteShards};
+    use crate::remote::{Placement, RemoteChannel};
     use crate::runtime::{Runtime, RuntimeConfig};
-
-    /// A sink that drops everything: the tests only deliver.
-    struct Nowhere;
-
-    impl RemoteShards for Nowhere {
-        fn send(&self, _channel: RemoteChannel, _frame: Vec<u8>) {}
-        fn max_frame(&self) -> usize {
-            1 << 20
-        }
-        fn node_of(&self, _shard: u32) -> Option<&str> {
-            Some("elsewhere")
-        }
-        fn send_markers(&self, _node: &str, _frame: Vec<u8>) {}
-        fn send_credit(&self, _channel: RemoteChannel, _through_seq: u64) {}
-    }
+    use crate::test_support::Nowhere;
 
     /// Credit from another node: taken for a shard that runs here, dropped
     /// for one that runs elsewhere (it moved), refused for a channel
