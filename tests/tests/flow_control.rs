@@ -61,7 +61,8 @@ fn produce(consumer: &str) -> Produce {
 }
 
 /// Checks a run: every item arrived once, the consumer's queue stayed
-/// within the bound, and the producer had to wait for credit.
+/// within the bound, and the producer had to wait for credit, which came
+/// each time before its patience ran out.
 fn check_run(longest: usize, received: u64, producer: &ShardStats) {
     assert_eq!(received, ITEMS, "every item arrives once");
     assert!(
@@ -71,6 +72,10 @@ fn check_run(longest: usize, received: u64, producer: &ShardStats) {
     assert!(
         producer.credit_waits > 0,
         "the producer never waited: {producer:?}"
+    );
+    assert_eq!(
+        producer.credit_overdrafts, 0,
+        "the consumer's grants came back in time, every time"
     );
 }
 

@@ -7,18 +7,22 @@
 //! Credit is counted in sequence numbers, as cumulative grants: the
 //! receiving shard reports "handled through `seq`" on each channel, the
 //! sender keeps the highest report. A lost, repeated or late grant does no
-//! harm, a grant from a shard's new owner after a move continues the same
-//! count, and a restored or arriving shard starts with every channel
-//! counted as handled (at worst one window more than the bound).
+//! harm, and a grant from a shard's new owner after a move continues the
+//! same count. A restored or arriving shard *assumes* every channel handled
+//! through what it had sent (grants of its earlier life may never come):
+//! a window more than the bound, once.
 //!
 //! **Cycles.** Shards that message each other can each hold a full window
 //! of the other's messages while both wait: no turn runs, no credit comes.
-//! A shard that has waited `patience` without any credit arriving counts
-//! its blocked channels as handled and runs again (an *overdraft*). The
-//! same rule bounds what a lost grant or a dead receiver can hold up. So
-//! the bound holds for every receiver that handles at least one message of
-//! the channel per [`GRANT_SWEEP`]; past that, a sender exceeds it by at
-//! most one window per `patience`.
+//! A shard with work that has waited `patience` without a grant on a full
+//! channel assumes its full channels handled and runs again (an
+//! *overdraft*). The same rule bounds what a lost grant or a dead receiver
+//! can hold up. What is assumed is kept apart from what was reported, so
+//! a receiver still working through its backlog keeps its sender waiting
+//! with every grant, however far below the assumption: after an overdraft
+//! the bound is two windows, not more, for every receiver that handles at
+//! least one message of the channel per [`GRANT_SWEEP`] and per
+//! `patience`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -59,6 +63,9 @@ pub(crate) struct Credit {
     next_sweep: Instant,
     /// Per destination shard: the last sequence number it reported handled.
     credited: Vec<u64>,
+    /// Per destination shard: the last sequence number counted as handled
+    /// without a report, after an overdraft or a restore.
+    assumed: Vec<u64>,
     /// Destinations that had a full window after the last flush.
     blocked: Vec<ShardId>,
     /// Since when the shard has waited without receiving any credit.
@@ -82,6 +89,7 @@ impl Credit {
             owing: Vec::new(),
             next_sweep: Instant::now() + GRANT_SWEEP,
             credited: vec![0; shard_count],
+            assumed: vec![0; shard_count],
             blocked: Vec::new(),
             waiting_since: None,
             waits: 0,
@@ -102,12 +110,14 @@ impl Credit {
 
     /// The grants due now that `handled_total` messages have been handled:
     /// (source shard, handled through). A source is told once every
-    /// quarter window, and of any progress at all when the queue is empty
-    /// or [`GRANT_SWEEP`] has passed.
+    /// quarter window, and of any progress at all once [`GRANT_SWEEP`] has
+    /// passed or when `all` (the shard is about to wait itself). A sender
+    /// with a full window is always owed a quarter window or more, so it
+    /// is never left waiting by a receiver that has handled its messages.
     pub(crate) fn grants(
         &mut self,
         handled_total: u64,
-        queue_empty: bool,
+        all: bool,
         now: Instant,
     ) -> Vec<(ShardId, u64)> {
         while let Some(front) = self.accepted.front() {
@@ -124,7 +134,7 @@ impl Credit {
         if self.owing.is_empty() {
             return Vec::new();
         }
-        let sweep = queue_empty || now >= self.next_sweep;
+        let sweep = all || now >= self.next_sweep;
         if sweep {
             self.next_sweep = now + GRANT_SWEEP;
         }
@@ -150,35 +160,56 @@ impl Credit {
         let credited = &mut self.credited[destination.index()];
         if through_seq > *credited {
             *credited = through_seq;
-            // Progress: the patience starts over.
-            if let Some(since) = self.waiting_since.as_mut() {
-                *since = Instant::now();
+            // Progress on a full channel: the patience starts over.
+            if self.blocked.contains(&destination) {
+                if let Some(since) = self.waiting_since.as_mut() {
+                    *since = Instant::now();
+                }
             }
         }
     }
 
+    /// Messages sent through `last_seq` to `destination` and neither
+    /// reported nor assumed handled.
+    fn in_flight(&self, destination: ShardId, last_seq: u64) -> u64 {
+        let index = destination.index();
+        last_seq.saturating_sub(self.credited[index].max(self.assumed[index]))
+    }
+
     /// Notes that this shard has now sent through `last_seq` on its channel
-    /// to `destination`.
+    /// to `destination`. Called before the batch leaves, so no grant can
+    /// be for more: a higher one (of another life of the channel) is
+    /// brought down to it.
     pub(crate) fn sent(&mut self, destination: ShardId, last_seq: u64) {
-        let in_flight = last_seq.saturating_sub(self.credited[destination.index()]);
-        if in_flight >= self.window && !self.blocked.contains(&destination) {
+        let credited = &mut self.credited[destination.index()];
+        *credited = (*credited).min(last_seq);
+        if self.in_flight(destination, last_seq) >= self.window
+            && !self.blocked.contains(&destination)
+        {
             self.blocked.push(destination);
         }
     }
 
     /// Whether the shard must wait before its next turn, given the last
-    /// sequence number sent on each channel: `Some(until)` while a channel
-    /// has a full window, the wait ending at `until` at the latest. Once
-    /// the shard has waited `patience` without credit, its blocked
-    /// channels count as handled and it runs on.
-    pub(crate) fn hold(&mut self, sent: impl Fn(ShardId) -> u64) -> Option<Instant> {
+    /// sequence number sent on each channel and whether it has work:
+    /// `Some(until)` while a channel has a full window, the wait ending at
+    /// `until` at the latest. A shard without work does not wait (nor
+    /// spend its patience). Once the shard has waited `patience` without
+    /// a grant on a full channel, it assumes its full channels handled and
+    /// runs on.
+    pub(crate) fn hold(
+        &mut self,
+        sent: impl Fn(ShardId) -> u64,
+        has_work: bool,
+    ) -> Option<Instant> {
         if self.blocked.is_empty() {
             return None;
         }
-        let (window, credited) = (self.window, &self.credited);
-        self.blocked
-            .retain(|destination| sent(*destination) - credited[destination.index()] >= window);
-        if self.blocked.is_empty() {
+        let mut blocked = std::mem::take(&mut self.blocked);
+        blocked
+            .retain(|destination| self.in_flight(*destination, sent(*destination)) >= self.window);
+        self.blocked = blocked;
+        if self.blocked.is_empty() || !has_work {
             self.waiting_since = None;
             return None;
         }
@@ -196,17 +227,19 @@ impl Credit {
             "no credit for the whole patience; running on"
         );
         for destination in self.blocked.drain(..) {
-            self.credited[destination.index()] = sent(destination);
+            self.assumed[destination.index()] = sent(destination);
         }
         self.waiting_since = None;
         None
     }
 
-    /// Starts every outgoing channel as fully handled through `sent`: after
-    /// a restore or a move, grants of the shard's earlier life may never
+    /// Assumes every outgoing channel handled through `sent`: after a
+    /// restore or a move, grants of the shard's earlier life may never
     /// come.
     pub(crate) fn restored(&mut self, sent: &[u64]) {
-        self.credited.copy_from_slice(sent);
+        for (assumed, sent) in self.assumed.iter_mut().zip(sent) {
+            *assumed = *sent;
+        }
         self.blocked.clear();
         self.waiting_since = None;
     }
@@ -225,23 +258,39 @@ mod tests {
         let mut credit = Credit::new(4, 100, Duration::from_secs(1));
         credit.sent(shard(1), 99);
         assert_eq!(
-            credit.hold(|_| 99),
+            credit.hold(|_| 99, true),
             None,
             "99 in flight is under the window"
         );
         credit.sent(shard(1), 150);
         let until = credit
-            .hold(|_| 150)
+            .hold(|_| 150, true)
             .expect("150 in flight is a full window");
         assert_eq!(until, Instant::now() + Duration::from_secs(1));
         credit.credit(shard(1), 50);
         assert!(
-            credit.hold(|_| 150).is_some(),
+            credit.hold(|_| 150, true).is_some(),
             "100 in flight is still full"
         );
         credit.credit(shard(1), 51);
-        assert_eq!(credit.hold(|_| 150), None, "99 in flight");
+        assert_eq!(credit.hold(|_| 150, true), None, "99 in flight");
         assert_eq!((credit.waits, credit.overdrafts), (1, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sender_without_work_does_not_wait() {
+        let patience = Duration::from_millis(200);
+        let mut credit = Credit::new(4, 10, patience);
+        credit.sent(shard(1), 10);
+        tokio::time::advance(patience * 2).await;
+        assert_eq!(credit.hold(|_| 10, false), None);
+        let until = credit.hold(|_| 10, true).expect("full, with work");
+        assert_eq!(
+            until,
+            Instant::now() + patience,
+            "the patience starts with the work"
+        );
+        assert_eq!(credit.overdrafts, 0);
     }
 
     #[tokio::test(start_paused = true)]
@@ -249,35 +298,72 @@ mod tests {
         let patience = Duration::from_millis(200);
         let mut credit = Credit::new(4, 10, patience);
         credit.sent(shard(2), 10);
-        let until = credit.hold(|_| 10).expect("full");
+        let until = credit.hold(|_| 10, true).expect("full");
         tokio::time::advance(patience / 2).await;
-        assert_eq!(credit.hold(|_| 10), Some(until), "the wait keeps its start");
+        assert_eq!(
+            credit.hold(|_| 10, true),
+            Some(until),
+            "the wait keeps its start"
+        );
         tokio::time::advance(patience / 2).await;
-        assert_eq!(credit.hold(|_| 10), None, "patience spent: run on");
+        assert_eq!(credit.hold(|_| 10, true), None, "patience spent: run on");
         assert_eq!(credit.overdrafts, 1);
-        // The overdrawn channel counts as handled through 10: ten more
+        // The overdrawn channel is assumed handled through 10: ten more
         // fill it again.
         credit.sent(shard(2), 19);
-        assert_eq!(credit.hold(|_| 19), None);
+        assert_eq!(credit.hold(|_| 19, true), None);
         credit.sent(shard(2), 20);
-        assert!(credit.hold(|_| 20).is_some());
+        assert!(credit.hold(|_| 20, true).is_some());
+    }
+
+    /// After an overdraft, a receiver still working through its backlog
+    /// reports less than the sender assumed: each such grant is progress
+    /// all the same, so the sender waits for it and does not overdraw
+    /// again; it runs once the receiver is past the assumption.
+    #[tokio::test(start_paused = true)]
+    async fn grants_below_an_overdraft_keep_the_sender_waiting() {
+        let patience = Duration::from_millis(200);
+        let mut credit = Credit::new(4, 10, patience);
+        credit.sent(shard(1), 10);
+        credit.hold(|_| 10, true).expect("full");
+        tokio::time::advance(patience).await;
+        assert_eq!(credit.hold(|_| 10, true), None, "overdraft");
+        credit.sent(shard(1), 20);
+        for handled in 1..=9 {
+            credit
+                .hold(|_| 20, true)
+                .expect("a window past the assumption");
+            tokio::time::advance(patience * 3 / 4).await;
+            credit.credit(shard(1), handled);
+        }
+        assert!(credit.hold(|_| 20, true).is_some());
+        assert_eq!(credit.overdrafts, 1, "the slow grants kept it waiting");
+        credit.credit(shard(1), 11);
+        assert_eq!(credit.hold(|_| 20, true), None, "9 in flight");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn any_credit_restarts_the_patience() {
+    async fn only_credit_on_a_full_channel_restarts_the_patience() {
         let patience = Duration::from_millis(200);
         let mut credit = Credit::new(4, 10, patience);
         credit.sent(shard(3), 30);
-        credit.hold(|_| 30).expect("full");
+        credit.sent(shard(2), 5);
+        let until = credit.hold(|_| 30, true).expect("full");
         tokio::time::advance(patience * 3 / 4).await;
+        credit.credit(shard(2), 5);
+        assert_eq!(
+            credit.hold(|_| 30, true),
+            Some(until),
+            "shard 2 was not full"
+        );
         credit.credit(shard(3), 5);
-        let until = credit.hold(|_| 30).expect("still full");
+        let until = credit.hold(|_| 30, true).expect("still full");
         assert_eq!(until, Instant::now() + patience);
         assert_eq!(credit.overdrafts, 0);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_receiver_grants_each_quarter_window_and_on_an_empty_queue() {
+    async fn a_receiver_grants_each_quarter_window_and_when_it_is_to_wait() {
         let mut credit = Credit::new(4, 100, Duration::from_secs(1));
         let now = Instant::now();
         // Two batches from shard 1 (seqs 1..=20 and 21..=40) at queue
@@ -316,12 +402,32 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_restored_shard_counts_what_it_sent_as_handled() {
+    async fn a_grant_beyond_what_was_sent_is_brought_down_to_it() {
+        let mut credit = Credit::new(2, 10, Duration::from_secs(1));
+        // A grant of an earlier life of the channel, past what this life
+        // has sent.
+        credit.credit(shard(1), 500);
+        credit.sent(shard(1), 30);
+        assert!(
+            credit.hold(|_| 30, true).is_none(),
+            "30 handled, as far as known"
+        );
+        credit.sent(shard(1), 40);
+        assert!(
+            credit.hold(|_| 40, true).is_some(),
+            "the window counts from 30"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restored_shard_assumes_what_it_sent_handled() {
         let mut credit = Credit::new(2, 10, Duration::from_secs(1));
         credit.sent(shard(1), 500);
         credit.restored(&[0, 500]);
-        assert_eq!(credit.hold(|_| 500), None);
+        assert_eq!(credit.hold(|_| 500, true), None);
         credit.sent(shard(1), 509);
-        assert_eq!(credit.hold(|_| 509), None);
+        assert_eq!(credit.hold(|_| 509, true), None);
+        credit.sent(shard(1), 510);
+        assert!(credit.hold(|_| 510, true).is_some());
     }
 }

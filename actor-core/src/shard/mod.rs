@@ -307,17 +307,19 @@ impl Shard {
                 .push_back(message.decode(&self.registry)?);
         }
         let mut delivered = vec![0; self.peers.len()];
-        for channel in channels {
+        for channel in &channels {
             delivered[channel.from.index()] = channel.cut_seq;
             for message in &channel.log {
                 self.effects
                     .local
                     .push_back(message.decode(&self.registry)?);
             }
-            // The log ends at the cut: its sender gets credit for it here.
-            if !channel.log.is_empty() {
-                self.note_accepted(channel.from, channel.cut_seq);
-            }
+        }
+        // What was queued and in flight at the cut came through each channel
+        // up to its cut: its senders get credit for it once all of it is
+        // handled (a move's senders may be waiting for it).
+        for channel in channels.iter().filter(|channel| channel.cut_seq > 0) {
+            self.note_accepted(channel.from, channel.cut_seq);
         }
         let now = Instant::now();
         let wall_now = unix_millis_now();
@@ -358,6 +360,11 @@ impl Shard {
                 None => true,
             };
             if !go_on {
+                // What the shard had accepted when the stop reached it is
+                // handled, even while it waited for credit.
+                if !self.is_frozen() {
+                    self.handle_queued();
+                }
                 break;
             }
             let mut stop = false;
@@ -368,14 +375,21 @@ impl Shard {
                 }
             }
             if self.is_frozen() {
+                // A frozen shard sends nothing more: it only waits for its
+                // inbox.
+                self.credit_hold = None;
                 if stop {
                     break;
                 }
                 continue;
             }
+            let has_work = self.has_work();
             let effects = &self.effects;
-            self.credit_hold = self.credit.hold(|shard| effects.last_sent(shard));
+            self.credit_hold = self.credit.hold(|shard| effects.last_sent(shard), has_work);
             if self.credit_hold.is_some() {
+                // Before waiting, it grants what it has handled: shards
+                // waiting for it may be what it waits for.
+                self.grant_handled(true);
                 if stop {
                     self.handle_queued();
                     break;
@@ -387,8 +401,8 @@ impl Shard {
             self.fire_timers();
             self.sweep_if_due();
             self.handle_turn();
-            self.grant_handled();
             self.flush();
+            self.grant_handled(false);
             self.enforce_bound();
             if stop {
                 self.handle_queued();
@@ -467,14 +481,24 @@ impl Shard {
         }
     }
 
-    /// Tells the shards whose messages this turn handled, where credit is
-    /// due.
-    fn grant_handled(&mut self) {
-        let grants = self.credit.grants(
-            self.messages_handled,
-            self.effects.local.is_empty(),
-            self.effects.now,
-        );
+    /// Whether a turn would do anything: queued messages, admitted ingress
+    /// records or a timer due.
+    fn has_work(&self) -> bool {
+        !self.effects.local.is_empty()
+            || !self.admitted.is_empty()
+            || self
+                .effects
+                .timers
+                .next_deadline()
+                .is_some_and(|deadline| deadline <= Instant::now())
+    }
+
+    /// Tells the shards whose messages this shard has handled, where
+    /// credit is due; with `all`, of any progress at all.
+    fn grant_handled(&mut self, all: bool) {
+        let grants = self
+            .credit
+            .grants(self.messages_handled, all, self.effects.now);
         for (source, through_seq) in grants {
             self.peers[source.index()].grant(self.id, through_seq);
         }
@@ -609,12 +633,12 @@ impl Shard {
             Err(error) => {
                 // In-process channels are FIFO by construction: a gap or a
                 // repeat means the channel itself is broken.
+                // No credit on a broken channel: its sender runs on after
+                // its patience.
                 count_protocol_error();
                 tracing::error!(shard = %self.id, %error, "channel broken; batch delivered anyway");
                 self.received_from_shards += envelopes.len() as u64;
-                let through_seq = first_seq + envelopes.len() as u64 - 1;
                 self.effects.local.extend(envelopes);
-                self.note_accepted(from, through_seq);
             }
         }
     }
