@@ -200,7 +200,7 @@ impl Credit {
     pub(crate) fn hold(
         &mut self,
         sent: impl Fn(ShardId) -> u64,
-        has_work: bool,
+        has_work: impl FnOnce() -> bool,
     ) -> Option<Instant> {
         if self.blocked.is_empty() {
             return None;
@@ -209,7 +209,7 @@ impl Credit {
         blocked
             .retain(|destination| self.in_flight(*destination, sent(*destination)) >= self.window);
         self.blocked = blocked;
-        if self.blocked.is_empty() || !has_work {
+        if self.blocked.is_empty() || !has_work() {
             self.waiting_since = None;
             return None;
         }
@@ -258,22 +258,22 @@ mod tests {
         let mut credit = Credit::new(4, 100, Duration::from_secs(1));
         credit.sent(shard(1), 99);
         assert_eq!(
-            credit.hold(|_| 99, true),
+            credit.hold(|_| 99, || true),
             None,
             "99 in flight is under the window"
         );
         credit.sent(shard(1), 150);
         let until = credit
-            .hold(|_| 150, true)
+            .hold(|_| 150, || true)
             .expect("150 in flight is a full window");
         assert_eq!(until, Instant::now() + Duration::from_secs(1));
         credit.credit(shard(1), 50);
         assert!(
-            credit.hold(|_| 150, true).is_some(),
+            credit.hold(|_| 150, || true).is_some(),
             "100 in flight is still full"
         );
         credit.credit(shard(1), 51);
-        assert_eq!(credit.hold(|_| 150, true), None, "99 in flight");
+        assert_eq!(credit.hold(|_| 150, || true), None, "99 in flight");
         assert_eq!((credit.waits, credit.overdrafts), (1, 0));
     }
 
@@ -283,8 +283,8 @@ mod tests {
         let mut credit = Credit::new(4, 10, patience);
         credit.sent(shard(1), 10);
         tokio::time::advance(patience * 2).await;
-        assert_eq!(credit.hold(|_| 10, false), None);
-        let until = credit.hold(|_| 10, true).expect("full, with work");
+        assert_eq!(credit.hold(|_| 10, || false), None);
+        let until = credit.hold(|_| 10, || true).expect("full, with work");
         assert_eq!(
             until,
             Instant::now() + patience,
@@ -298,22 +298,22 @@ mod tests {
         let patience = Duration::from_millis(200);
         let mut credit = Credit::new(4, 10, patience);
         credit.sent(shard(2), 10);
-        let until = credit.hold(|_| 10, true).expect("full");
+        let until = credit.hold(|_| 10, || true).expect("full");
         tokio::time::advance(patience / 2).await;
         assert_eq!(
-            credit.hold(|_| 10, true),
+            credit.hold(|_| 10, || true),
             Some(until),
             "the wait keeps its start"
         );
         tokio::time::advance(patience / 2).await;
-        assert_eq!(credit.hold(|_| 10, true), None, "patience spent: run on");
+        assert_eq!(credit.hold(|_| 10, || true), None, "patience spent: run on");
         assert_eq!(credit.overdrafts, 1);
         // The overdrawn channel is assumed handled through 10: ten more
         // fill it again.
         credit.sent(shard(2), 19);
-        assert_eq!(credit.hold(|_| 19, true), None);
+        assert_eq!(credit.hold(|_| 19, || true), None);
         credit.sent(shard(2), 20);
-        assert!(credit.hold(|_| 20, true).is_some());
+        assert!(credit.hold(|_| 20, || true).is_some());
     }
 
     /// After an overdraft, a receiver still working through its backlog
@@ -325,21 +325,21 @@ mod tests {
         let patience = Duration::from_millis(200);
         let mut credit = Credit::new(4, 10, patience);
         credit.sent(shard(1), 10);
-        credit.hold(|_| 10, true).expect("full");
+        credit.hold(|_| 10, || true).expect("full");
         tokio::time::advance(patience).await;
-        assert_eq!(credit.hold(|_| 10, true), None, "overdraft");
+        assert_eq!(credit.hold(|_| 10, || true), None, "overdraft");
         credit.sent(shard(1), 20);
         for handled in 1..=9 {
             credit
-                .hold(|_| 20, true)
+                .hold(|_| 20, || true)
                 .expect("a window past the assumption");
             tokio::time::advance(patience * 3 / 4).await;
             credit.credit(shard(1), handled);
         }
-        assert!(credit.hold(|_| 20, true).is_some());
+        assert!(credit.hold(|_| 20, || true).is_some());
         assert_eq!(credit.overdrafts, 1, "the slow grants kept it waiting");
         credit.credit(shard(1), 11);
-        assert_eq!(credit.hold(|_| 20, true), None, "9 in flight");
+        assert_eq!(credit.hold(|_| 20, || true), None, "9 in flight");
     }
 
     #[tokio::test(start_paused = true)]
@@ -348,16 +348,16 @@ mod tests {
         let mut credit = Credit::new(4, 10, patience);
         credit.sent(shard(3), 30);
         credit.sent(shard(2), 5);
-        let until = credit.hold(|_| 30, true).expect("full");
+        let until = credit.hold(|_| 30, || true).expect("full");
         tokio::time::advance(patience * 3 / 4).await;
         credit.credit(shard(2), 5);
         assert_eq!(
-            credit.hold(|_| 30, true),
+            credit.hold(|_| 30, || true),
             Some(until),
             "shard 2 was not full"
         );
         credit.credit(shard(3), 5);
-        let until = credit.hold(|_| 30, true).expect("still full");
+        let until = credit.hold(|_| 30, || true).expect("still full");
         assert_eq!(until, Instant::now() + patience);
         assert_eq!(credit.overdrafts, 0);
     }
@@ -409,12 +409,12 @@ mod tests {
         credit.credit(shard(1), 500);
         credit.sent(shard(1), 30);
         assert!(
-            credit.hold(|_| 30, true).is_none(),
+            credit.hold(|_| 30, || true).is_none(),
             "30 handled, as far as known"
         );
         credit.sent(shard(1), 40);
         assert!(
-            credit.hold(|_| 40, true).is_some(),
+            credit.hold(|_| 40, || true).is_some(),
             "the window counts from 30"
         );
     }
@@ -424,10 +424,10 @@ mod tests {
         let mut credit = Credit::new(2, 10, Duration::from_secs(1));
         credit.sent(shard(1), 500);
         credit.restored(&[0, 500]);
-        assert_eq!(credit.hold(|_| 500, true), None);
+        assert_eq!(credit.hold(|_| 500, || true), None);
         credit.sent(shard(1), 509);
-        assert_eq!(credit.hold(|_| 509, true), None);
+        assert_eq!(credit.hold(|_| 509, || true), None);
         credit.sent(shard(1), 510);
-        assert!(credit.hold(|_| 510, true).is_some());
+        assert!(credit.hold(|_| 510, || true).is_some());
     }
 }

@@ -383,9 +383,11 @@ impl Shard {
                 }
                 continue;
             }
-            let has_work = self.has_work();
-            let effects = &self.effects;
-            self.credit_hold = self.credit.hold(|shard| effects.last_sent(shard), has_work);
+            let (effects, admitted) = (&self.effects, &self.admitted);
+            self.credit_hold = self.credit.hold(
+                |shard| effects.last_sent(shard),
+                || has_work(effects, admitted),
+            );
             if self.credit_hold.is_some() {
                 // Before waiting, it grants what it has handled: shards
                 // waiting for it may be what it waits for.
@@ -479,18 +481,6 @@ impl Shard {
             },
             () = tokio::time::sleep_until(until) => true,
         }
-    }
-
-    /// Whether a turn would do anything: queued messages, admitted ingress
-    /// records or a timer due.
-    fn has_work(&self) -> bool {
-        !self.effects.local.is_empty()
-            || !self.admitted.is_empty()
-            || self
-                .effects
-                .timers
-                .next_deadline()
-                .is_some_and(|deadline| deadline <= Instant::now())
     }
 
     /// Tells the shards whose messages this shard has handled, where
@@ -1066,6 +1056,17 @@ impl Shard {
             }
         }
     }
+}
+
+/// Whether a turn would do anything: queued messages, admitted ingress
+/// records or a timer due.
+fn has_work(effects: &Effects, admitted: &[Admitted]) -> bool {
+    !effects.local.is_empty()
+        || !admitted.is_empty()
+        || effects
+            .timers
+            .next_deadline()
+            .is_some_and(|deadline| deadline <= Instant::now())
 }
 
 /// How many sweeps make an idle timeout.
