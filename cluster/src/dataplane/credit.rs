@@ -47,7 +47,7 @@ pub fn decode_grant(body: &[u8]) -> Result<(RemoteChannel, u64), GrantError> {
     Ok((channel, body.get_u64()))
 }
 
-/// A grant whose body is not [`GRANT_LEN`] bytes.
+/// A grant whose body is not 16 bytes long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("a credit grant is {GRANT_LEN} bytes, this one {length}")]
 pub struct GrantError {
