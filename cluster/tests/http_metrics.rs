@@ -46,6 +46,8 @@ const SHARD_COUNTERS: &[&str] = &[
     "cairn_messages_received_between_shards_total",
     "cairn_dead_letters_total",
     "cairn_egress_records_released_total",
+    "cairn_shard_credit_waits_total",
+    "cairn_shard_credit_overdrafts_total",
 ];
 const SHARD_GAUGES: &[&str] = &[
     "cairn_active_actors",
