@@ -79,22 +79,22 @@ fn check_run(longest: usize, received: u64, producer: &ShardStats) {
     );
 }
 
-/// Shard `shard`'s counters, from the runtime that runs it.
-async fn stats_of(runtime: &Runtime, shard: u32) -> ShardStats {
-    let stats = runtime.shard_stats().await.unwrap();
+/// Shard `shard`'s counters among those of every shard of a node.
+fn pick(stats: Vec<ShardStats>, shard: u32) -> ShardStats {
     stats
         .into_iter()
         .find(|stats| stats.shard == shard)
         .unwrap()
 }
 
+/// Shard `shard`'s counters, from the runtime that runs it.
+async fn stats_of(runtime: &Runtime, shard: u32) -> ShardStats {
+    pick(runtime.shard_stats().await.unwrap(), shard)
+}
+
 /// Shard `shard`'s counters, from a node.
 async fn node_shard(node: &Node, shard: u32) -> ShardStats {
-    let stats = node.shard_stats().await.unwrap();
-    stats
-        .into_iter()
-        .find(|stats| stats.shard == shard)
-        .unwrap()
+    pick(node.shard_stats().await.unwrap(), shard)
 }
 
 /// One node, the producer on shard 0 and the consumer on shard 1: without

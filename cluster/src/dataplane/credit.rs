@@ -25,7 +25,7 @@ const GRANT_LEN: usize = 16;
 
 /// A grant's body: `channel.dst` has handled `channel`'s messages through
 /// `through_seq`.
-pub fn encode_grant(channel: RemoteChannel, through_seq: u64) -> [u8; GRANT_LEN] {
+pub(crate) fn encode_grant(channel: RemoteChannel, through_seq: u64) -> [u8; GRANT_LEN] {
     let mut body = [0; GRANT_LEN];
     let mut writer = &mut body[..];
     writer.put_u32(channel.src);
@@ -35,7 +35,7 @@ pub fn encode_grant(channel: RemoteChannel, through_seq: u64) -> [u8; GRANT_LEN]
 }
 
 /// The channel and sequence number a grant's body states.
-pub fn decode_grant(body: &[u8]) -> Result<(RemoteChannel, u64), GrantError> {
+pub(crate) fn decode_grant(body: &[u8]) -> Result<(RemoteChannel, u64), GrantError> {
     if body.len() != GRANT_LEN {
         return Err(GrantError { length: body.len() });
     }
@@ -50,9 +50,9 @@ pub fn decode_grant(body: &[u8]) -> Result<(RemoteChannel, u64), GrantError> {
 /// A grant whose body is not 16 bytes long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("a credit grant is {GRANT_LEN} bytes, this one {length}")]
-pub struct GrantError {
+pub(crate) struct GrantError {
     /// The body's length.
-    pub length: usize,
+    pub(crate) length: usize,
 }
 
 #[cfg(test)]

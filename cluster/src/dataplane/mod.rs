@@ -37,7 +37,7 @@ use cairn_core::{Placement, ShardCount, ShardId};
 use crate::membership::ShardMap;
 use crate::transport::{Generation, Transport, TransportConfig};
 
-pub use credit::{decode_grant, encode_grant, GrantError, CREDIT_CHANNEL};
+pub use credit::CREDIT_CHANNEL;
 pub use error::DataPlaneError;
 pub use receiver::{deliver, Delivered, ReceiveLoop};
 pub use sink::{AskRelay, TransportSink, CONGESTION_FRAMES, MARKER_CHANNEL};
