@@ -341,9 +341,10 @@ impl Node {
         }
     }
 
-    /// Stops the node: periodic snapshots stop, shards finish their current
-    /// turn, waiting asks get `ShuttingDown`, pending egress is written out,
-    /// and the HTTP endpoint stops and its thread is joined. Idempotent.
+    /// Stops the node: periodic snapshots stop (an epoch in progress ends
+    /// first, committed or aborted), shards finish their current turn,
+    /// waiting asks get `ShuttingDown`, pending egress is written out, and
+    /// the HTTP endpoint stops and its thread is joined. Idempotent.
     ///
     /// A cluster member leaves gracefully first: the coordinator commits
     /// an epoch holding this node's shards and moves them to the other

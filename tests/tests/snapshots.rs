@@ -7,8 +7,8 @@ use std::time::Duration;
 use cairn::prelude::*;
 use cairn_tests::checker::audit;
 use cairn_tests::functions::{
-    recorder_state, start_node, Account, Balance, CancelTimers, Deposit, Pass, Schedule, Sender,
-    Transfer,
+    recorder_state, start_node, Account, Balance, CancelTimers, Deposit, Pass, Responder, Schedule,
+    Sender, Stall, Transfer,
 };
 use cairn_tests::on_both_backends;
 use cairn_tests::stores::{Backend, TestStore};
@@ -154,6 +154,36 @@ async fn restart_resumes_from_the_last_commit_with_in_flight_messages(backend: B
         "in-flight credits were delivered once"
     );
     assert_eq!(audit.total(), balances);
+    restarted.shutdown().await;
+}
+
+/// An epoch in progress when the node is stopped ends before `shutdown`
+/// returns: it commits, and a node restarted on the store at once resumes
+/// from it and commits the next number, which no late write of the old node
+/// takes from under it.
+async fn an_epoch_in_progress_at_shutdown_ends_before_the_node_stops(backend: Backend) {
+    let store = TestStore::new(backend);
+    let node = open_bank(&store).await;
+    // A shard busy for a while holds the epoch open across the shutdown.
+    node.send(Address::of::<Responder>("slow"), Stall(300))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let snapshot = tokio::spawn({
+        let node = node.clone();
+        async move { node.snapshot_now().await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    node.shutdown().await;
+    let epoch = snapshot
+        .await
+        .unwrap()
+        .expect("the epoch open at shutdown commits");
+    assert_eq!(audit(&store.url()).await.pop().unwrap().epoch, epoch);
+
+    let restarted = start_node(|b| b.shards(8).store(store.url()).snapshot_interval(None)).await;
+    assert_eq!(restarted.recovered_from(), Some(epoch));
+    assert_eq!(restarted.snapshot_now().await.unwrap(), epoch + 1);
+    assert_eq!(total(&restarted).await, ACCOUNTS as i64 * INITIAL);
     restarted.shutdown().await;
 }
 
@@ -402,6 +432,7 @@ async fn full_epochs_bound_chains_and_carry_untouched_actors(backend: Backend) {
 on_both_backends!(
     snapshots_under_load_conserve_money_and_cut_consistently,
     restart_resumes_from_the_last_commit_with_in_flight_messages,
+    an_epoch_in_progress_at_shutdown_ends_before_the_node_stops,
     pending_timers_fire_once_after_a_restart,
     a_store_keeps_its_shard_count,
     garbage_collection_keeps_what_the_latest_epoch_needs,

@@ -36,8 +36,9 @@ pub(crate) struct Coordinator {
     gc: GcPolicy,
     state: Mutex<State>,
     history: History,
-    /// The epochs running now (at most one does work at a time).
-    epochs: parking_lot::Mutex<tokio::task::JoinSet<()>>,
+    /// The epochs running now (at most one does work at a time); `None`
+    /// once stopped.
+    epochs: parking_lot::Mutex<Option<tokio::task::JoinSet<()>>>,
     /// The epoch between its start and its commit or abort, if any.
     open: parking_lot::Mutex<Option<Epoch>>,
 }
@@ -71,7 +72,7 @@ impl Coordinator {
             part_timeout,
             gc,
             history: History::default(),
-            epochs: parking_lot::Mutex::new(tokio::task::JoinSet::new()),
+            epochs: parking_lot::Mutex::new(Some(tokio::task::JoinSet::new())),
             open: parking_lot::Mutex::new(None),
             state: Mutex::new(State {
                 parts,
@@ -98,6 +99,7 @@ impl Coordinator {
         let coordinator = self.clone();
         {
             let mut epochs = self.epochs.lock();
+            let epochs = epochs.as_mut().ok_or(NodeError::ShuttingDown)?;
             while epochs.try_join_next().is_some() {}
             epochs.spawn(async move {
                 let _ = done.send(coordinator.run_epoch().await);
@@ -106,10 +108,24 @@ impl Coordinator {
         outcome.await.map_err(|_| NodeError::ShuttingDown)?
     }
 
-    /// Cancels epochs in progress: only at shutdown, when the node stops
-    /// and a restart recovers from the store alone.
-    pub(crate) fn stop(&self) {
-        self.epochs.lock().abort_all();
+    /// Starts no more epochs and lets the one in progress end, committed
+    /// or aborted, waiting at most `patience` before cancelling it. Only
+    /// at shutdown.
+    ///
+    /// An epoch is not cancelled at once because its commit may be a file
+    /// write on a blocking thread, which a cancelled task leaves running:
+    /// the MANIFEST would then land after the node stopped, on a number a
+    /// restart on the same store may already have chosen, and that
+    /// restart's own commit would lose the race.
+    pub(crate) async fn stop(&self, patience: Duration) {
+        let Some(mut epochs) = self.epochs.lock().take() else {
+            return;
+        };
+        let ended = async { while epochs.join_next().await.is_some() {} };
+        if tokio::time::timeout(patience, ended).await.is_err() {
+            tracing::warn!(?patience, "an epoch in progress at shutdown is cancelled");
+            epochs.abort_all();
+        }
     }
 
     async fn run_epoch(&self) -> Result<Epoch, NodeError> {

@@ -35,6 +35,9 @@ pub(crate) use schema::SchemaCheck;
 /// How long the coordinator waits for every shard's part of an epoch.
 const PART_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a stopping node waits for the epoch in progress to end.
+const STOP_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Where snapshots go and how often: set on the node builder.
 #[derive(Clone, Debug)]
 pub(crate) struct SnapshotSettings {
@@ -157,15 +160,16 @@ impl Snapshots {
         self.coordinator.snapshot().await
     }
 
-    /// Stops starting epochs; one in progress is abandoned (it never
-    /// commits, and the next start continues from the last commit).
+    /// Stops starting epochs; one in progress ends first (commits or
+    /// aborts), so nothing is written to the store once this returns,
+    /// unless it takes longer than [`STOP_PATIENCE`] and is cancelled.
     pub(crate) async fn stop(&self) {
         let ticker = self.ticker.lock().take();
         if let Some(ticker) = ticker {
             ticker.abort();
             let _ = ticker.await;
         }
-        self.coordinator.stop();
+        self.coordinator.stop(STOP_PATIENCE).await;
     }
 }
 
