@@ -3,6 +3,13 @@
 //! costs (`snapshots`) run, and the percentile of latency samples that
 //! `transport` and `cluster` report.
 
+/// Every binary of this crate allocates with mimalloc: under glibc's
+/// malloc, messages allocated on one shard's thread and freed on another
+/// made actors on one node three times slower (`docs/design.md`,
+/// "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Duration;
 
 /// How many messages a sender sends per handler call (or between yields, for

@@ -18,6 +18,13 @@
 //! - `launch`: logging and node start-up shared by the binaries.
 //! - `rng`: a tiny seeded PRNG, so simulations replay from a seed.
 
+/// Every binary of this crate allocates with mimalloc: under glibc's
+/// malloc, messages allocated on one shard's thread and freed on another
+/// made actors on one node three times slower (`docs/design.md`,
+/// "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod bank;
 pub mod counter;
 mod egress;
