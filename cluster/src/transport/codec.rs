@@ -2,7 +2,7 @@
 //! (`LengthDelimitedCodec`, which enforces the frame limit) around one
 //! MessagePack-encoded [`Frame`].
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio_util::codec::length_delimited::LengthDelimitedCodecError;
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
@@ -142,18 +142,26 @@ impl Decoder for FrameCodec {
 impl Encoder<Frame> for FrameCodec {
     type Error = WireError;
 
+    /// Writes the frame straight after its length prefix: a payload is
+    /// copied once, into `dst`, not first into a buffer of its own.
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), WireError> {
-        let bytes = encode(&frame)?;
-        let size = bytes.len() as u64;
-        self.inner.encode(bytes, dst).map_err(|error| {
-            if is_too_large(&error) {
-                WireError::TooLarge(self.max_frame)
-            } else {
-                WireError::Io(error)
-            }
-        })?;
+        let start = dst.len();
+        dst.put_u32(0);
+        if let Err(error) = rmp_serde::encode::write(&mut (&mut *dst).writer(), &frame) {
+            dst.truncate(start);
+            return Err(WireError::Malformed(format!(
+                "this is a bug: cannot encode: {error}"
+            )));
+        }
+        let size = dst.len() - start - PREFIX as usize;
+        if size > self.max_frame {
+            dst.truncate(start);
+            return Err(WireError::TooLarge(self.max_frame));
+        }
+        let prefix = u32::try_from(size).map_err(|_| WireError::TooLarge(self.max_frame))?;
+        dst[start..start + PREFIX as usize].copy_from_slice(&prefix.to_be_bytes());
         self.counters.frames_sent.increment(1);
-        self.counters.bytes_sent.increment(size + PREFIX);
+        self.counters.bytes_sent.increment(size as u64 + PREFIX);
         Ok(())
     }
 }
@@ -244,9 +252,26 @@ mod tests {
             seq: 1,
             payload: Bytes::from(vec![0u8; 2048]),
         };
-        let mut buffer = BytesMut::new();
+        let mut buffer = BytesMut::from(&b"earlier frames"[..]);
         let error = codec(1024).encode(frame.clone(), &mut buffer).unwrap_err();
         assert!(matches!(error, WireError::TooLarge(1024)));
+        assert_eq!(&buffer[..], b"earlier frames", "nothing of it is left");
         assert!(codec(1024).encode_datagram(&frame).is_err());
+    }
+
+    #[test]
+    fn a_frame_is_its_length_then_its_messagepack_after_what_was_written() {
+        let frame = Frame::Data {
+            channel: ChannelId::new(1, 2),
+            seq: 9,
+            payload: Bytes::from(vec![5u8; 300]),
+        };
+        let mut buffer = BytesMut::from(&b"earlier"[..]);
+        codec(1024).encode(frame.clone(), &mut buffer).unwrap();
+        let body = rmp_serde::to_vec(&frame).unwrap();
+        let mut expected = b"earlier".to_vec();
+        expected.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        expected.extend_from_slice(&body);
+        assert_eq!(&buffer[..], &expected[..]);
     }
 }
