@@ -7,6 +7,7 @@ use tokio_util::codec::length_delimited::LengthDelimitedCodecError;
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
 use super::error::Refusal;
+use super::identity::ChannelId;
 use super::metrics::WireCounters;
 use super::wire::{Frame, WIRE_VERSION};
 
@@ -135,8 +136,33 @@ impl Decoder for FrameCodec {
         self.counters
             .bytes_received
             .increment(frame.len() as u64 + PREFIX);
+        let frame = frame.freeze();
+        if let Some((channel, seq, payload)) = data_parts(&frame) {
+            // The payload is a view of the bytes read, not a copy of them.
+            let payload = frame.slice_ref(payload);
+            return Ok(Some(Frame::Data {
+                channel,
+                seq,
+                payload,
+            }));
+        }
         decode(&frame).map(Some)
     }
+}
+
+/// The fields of a data frame, `{"Data": [channel, seq, payload]}` as
+/// every build writes it, with the payload borrowed; `None` for another
+/// kind of frame and for a malformed one, which [`decode`] then refuses
+/// with its reason.
+fn data_parts(mut bytes: &[u8]) -> Option<(ChannelId, u64, &[u8])> {
+    if rmp::decode::read_map_len(&mut bytes).ok()? != 1 {
+        return None;
+    }
+    let mut name = [0; 4];
+    if rmp::decode::read_str(&mut bytes, &mut name).ok()? != "Data" {
+        return None;
+    }
+    rmp_serde::from_slice(bytes).ok()
 }
 
 impl Encoder<Frame> for FrameCodec {
@@ -175,7 +201,7 @@ fn is_too_large(error: &std::io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::identity::{ChannelId, NodeId};
+    use crate::transport::identity::NodeId;
 
     fn codec(max: usize) -> FrameCodec {
         FrameCodec::new(max, WireCounters::new(&NodeId::new("test")))
@@ -192,6 +218,38 @@ mod tests {
         codec(1024).encode(frame.clone(), &mut buffer).unwrap();
         assert_eq!(codec(1024).decode(&mut buffer).unwrap(), Some(frame));
         assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn a_data_frame_is_read_without_a_copy_of_its_payload() {
+        let frame = Frame::Data {
+            channel: ChannelId::new(3, 4),
+            seq: 7,
+            payload: Bytes::from(vec![9u8; 500]),
+        };
+        let mut buffer = BytesMut::new();
+        codec(1024).encode(frame.clone(), &mut buffer).unwrap();
+        let read = buffer.as_ptr_range();
+        let decoded = codec(1024).decode(&mut buffer).unwrap().unwrap();
+        let Frame::Data { ref payload, .. } = decoded else {
+            panic!("not a data frame: {decoded:?}");
+        };
+        assert!(read.contains(&payload.as_ptr()), "the payload was copied");
+        assert_eq!(decoded, frame);
+    }
+
+    #[test]
+    fn a_data_frame_with_broken_fields_is_malformed() {
+        let mut body = Vec::new();
+        rmp::encode::write_map_len(&mut body, 1).unwrap();
+        rmp::encode::write_str(&mut body, "Data").unwrap();
+        rmp::encode::write_array_len(&mut body, 3).unwrap();
+        rmp::encode::write_str(&mut body, "not a channel").unwrap();
+        let mut buffer = BytesMut::new();
+        buffer.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        buffer.extend_from_slice(&body);
+        let error = codec(1024).decode(&mut buffer).unwrap_err();
+        assert_eq!(error.refusal(), Some(Refusal::Malformed));
     }
 
     #[test]
