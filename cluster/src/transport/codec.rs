@@ -1,6 +1,7 @@
-//! Frames on a byte stream: a 4-byte big-endian length prefix
-//! (`LengthDelimitedCodec`, which enforces the frame limit) around one
-//! MessagePack-encoded [`Frame`].
+//! Frames on a byte stream: a 4-byte big-endian length prefix around one
+//! MessagePack-encoded [`Frame`]. Frames are read with
+//! `LengthDelimitedCodec`, which refuses a prefix over the frame limit
+//! before the body arrives, and written straight into the write buffer.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_util::codec::length_delimited::LengthDelimitedCodecError;
