@@ -74,7 +74,7 @@ enum LaterFrame {
 const MAX_FRAME: usize = 1024 * 1024;
 
 /// The wire version this build speaks (the transport's `WIRE_VERSION`).
-const WIRE_VERSION: u32 = 2;
+const WIRE_VERSION: u32 = 3;
 
 async fn server() -> (TcpTransport, cairn::transport::Events) {
     let mut config = config(1).with_max_frame(MAX_FRAME);

@@ -127,8 +127,7 @@ pub fn deliver(runtime: &Runtime, generation: Generation, delivery: &Delivery) -
             }
         }
     } else {
-        let frame = delivery.payload.slice(super::generation::TAG_LEN..);
-        runtime.deliver_remote(channel, frame)
+        runtime.deliver_remote(channel, delivery.payload.slice_ref(frame))
     };
     if let Err(error) = delivered {
         if runtime.is_shutting_down() {

@@ -79,7 +79,7 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
             return;
         }
         let id = ChannelId::new(channel.src, channel.dst);
-        if let Err(error) = self.transport.send(owner, id, tag(self.generation, &frame)) {
+        if let Err(error) = self.transport.send(owner, id, tag(self.generation, frame)) {
             // The receiver will see a gap in the channel's sequence.
             tracing::warn!(%channel, peer = %owner, %error, "frame not sent");
         }
@@ -98,7 +98,7 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
 
     fn send_markers(&self, node: &str, frame: Vec<u8>) {
         let peer = NodeId::new(node);
-        let payload = tag(self.generation, &frame);
+        let payload = tag(self.generation, frame);
         if let Err(error) = self.transport.send(&peer, MARKER_CHANNEL, payload) {
             // The epoch cannot finish without them; it is aborted, and the
             // cluster rolls back.
@@ -111,7 +111,7 @@ impl<T: Transport> RemoteShards for TransportSink<T> {
             tracing::error!(%channel, "credit for a shard outside the map; this is a bug");
             return;
         };
-        let payload = tag(self.generation, &encode_grant(channel, through_seq));
+        let payload = tag(self.generation, encode_grant(channel, through_seq).to_vec());
         if let Err(error) = self.transport.send(owner, CREDIT_CHANNEL, payload) {
             // Its sender runs on after its patience.
             tracing::debug!(%channel, peer = %owner, %error, "credit not sent");

@@ -29,8 +29,10 @@ use super::link::LinkIds;
 /// one (`codec`), so a later build may lay the rest of the hello out
 /// differently. Builds from before the version are refused as malformed.
 ///
-/// Version 2 added credit grants between shards (`dataplane::credit`).
-pub(crate) const WIRE_VERSION: u32 = 2;
+/// Version 2 added credit grants between shards (`dataplane::credit`);
+/// version 3 moved a data-plane frame's generation tag from before the
+/// frame to after it (`dataplane::generation`).
+pub(crate) const WIRE_VERSION: u32 = 3;
 
 /// Per channel, the highest sequence number delivered in order.
 pub(crate) type Delivered = Vec<(ChannelId, u64)>;
