@@ -6,7 +6,7 @@
 /// Every binary of this crate allocates with mimalloc: under glibc's
 /// malloc, messages allocated on one shard's thread and freed on another
 /// made actors on one node three times slower (`docs/design.md`,
-/// "Allocator").
+/// "Allocator"). A binary gets it by naming this crate, as each does.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

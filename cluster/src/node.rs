@@ -16,7 +16,7 @@ use crate::control::{
 };
 use crate::error::NodeError;
 use crate::http::{HttpServer, HttpSettings};
-use crate::snapshots::{SnapshotSettings, Snapshots};
+use crate::snapshots::{SnapshotSettings, Snapshots, STOP_PATIENCE};
 
 /// A running Cairn node. Cheap to clone; every clone reaches the same node.
 ///
@@ -342,9 +342,10 @@ impl Node {
     }
 
     /// Stops the node: periodic snapshots stop (an epoch in progress ends
-    /// first, committed or aborted), shards finish their current turn,
-    /// waiting asks get `ShuttingDown`, pending egress is written out, and
-    /// the HTTP endpoint stops and its thread is joined. Idempotent.
+    /// first, committed or aborted, which may take up to 10 s with a slow
+    /// store or a stuck shard), shards finish their current turn, waiting
+    /// asks get `ShuttingDown`, pending egress is written out, and the
+    /// HTTP endpoint stops and its thread is joined. Idempotent.
     ///
     /// A cluster member leaves gracefully first: the coordinator commits
     /// an epoch holding this node's shards and moves them to the other
@@ -355,10 +356,7 @@ impl Node {
             match &self.core {
                 Core::Member(cluster) => cluster.leave(LEAVE_PATIENCE).await,
                 Core::Single { runtime, snapshots } => {
-                    if let Some(snapshots) = snapshots {
-                        snapshots.stop().await;
-                    }
-                    runtime.shutdown().await;
+                    stop_single(runtime, snapshots.as_deref(), STOP_PATIENCE).await;
                 }
             }
         };
@@ -376,18 +374,28 @@ impl Node {
     /// would. A cluster member publishes no leaving mark and hands nothing
     /// over: the others find it dead and recover without it, and what it
     /// had not committed is lost. A single node stops as with
-    /// [`Node::shutdown`], which takes no last snapshot either.
+    /// [`Node::shutdown`] but cancels the epoch in progress instead of
+    /// waiting for it.
     pub async fn crash(&self) {
         match &self.core {
-            Core::Member(cluster) => {
-                cluster.crash().await;
-                if let Some(http) = &self.http {
-                    http.shutdown().await;
-                }
+            Core::Member(cluster) => cluster.crash().await,
+            Core::Single { runtime, snapshots } => {
+                stop_single(runtime, snapshots.as_deref(), Duration::ZERO).await;
             }
-            Core::Single { .. } => self.shutdown().await,
+        }
+        if let Some(http) = &self.http {
+            http.shutdown().await;
         }
     }
+}
+
+/// Stops a single node's snapshots, giving the epoch in progress
+/// `patience` to end, then its shards.
+async fn stop_single(runtime: &Runtime, snapshots: Option<&Snapshots>, patience: Duration) {
+    if let Some(snapshots) = snapshots {
+        snapshots.stop(patience).await;
+    }
+    runtime.shutdown().await;
 }
 
 /// How long a cluster member leaving gracefully waits for its shards to be

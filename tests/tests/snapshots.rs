@@ -158,9 +158,9 @@ async fn restart_resumes_from_the_last_commit_with_in_flight_messages(backend: B
 }
 
 /// An epoch in progress when the node is stopped ends before `shutdown`
-/// returns: it commits, and a node restarted on the store at once resumes
-/// from it and commits the next number, which no late write of the old node
-/// takes from under it.
+/// returns: it commits, one queued behind it never starts, and a node
+/// restarted on the store at once resumes from it and commits the next
+/// number, which no late write of the old node takes from under it.
 async fn an_epoch_in_progress_at_shutdown_ends_before_the_node_stops(backend: Backend) {
     let store = TestStore::new(backend);
     let node = open_bank(&store).await;
@@ -168,16 +168,23 @@ async fn an_epoch_in_progress_at_shutdown_ends_before_the_node_stops(backend: Ba
     node.send(Address::of::<Responder>("slow"), Stall(300))
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let snapshot = tokio::spawn({
+    let snapshot = || {
         let node = node.clone();
-        async move { node.snapshot_now().await }
-    });
+        tokio::spawn(async move { node.snapshot_now().await })
+    };
+    let first = snapshot();
     tokio::time::sleep(Duration::from_millis(50)).await;
+    let open = node.open_epoch().expect("the epoch is open at shutdown");
+    // Queued behind the open epoch: it must not start once the node stops.
+    let second = snapshot();
+    tokio::time::sleep(Duration::from_millis(20)).await;
     node.shutdown().await;
-    let epoch = snapshot
+    let epoch = first
         .await
         .unwrap()
         .expect("the epoch open at shutdown commits");
+    assert_eq!(epoch, open);
+    assert!(second.await.unwrap().is_err(), "no epoch starts after stop");
     assert_eq!(audit(&store.url()).await.pop().unwrap().epoch, epoch);
 
     let restarted = start_node(|b| b.shards(8).store(store.url()).snapshot_interval(None)).await;

@@ -3,6 +3,7 @@
 //! create-only (SNAPSHOTS §3.4). An epoch that cannot finish is aborted,
 //! and the shards capture again what it held.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,9 @@ pub(crate) struct Coordinator {
     /// The epochs running now (at most one does work at a time); `None`
     /// once stopped.
     epochs: parking_lot::Mutex<Option<tokio::task::JoinSet<()>>>,
+    /// Set when the node stops: an epoch still waiting for its turn then
+    /// starts no more.
+    stopping: AtomicBool,
     /// The epoch between its start and its commit or abort, if any.
     open: parking_lot::Mutex<Option<Epoch>>,
 }
@@ -73,6 +77,7 @@ impl Coordinator {
             gc,
             history: History::default(),
             epochs: parking_lot::Mutex::new(Some(tokio::task::JoinSet::new())),
+            stopping: AtomicBool::new(false),
             open: parking_lot::Mutex::new(None),
             state: Mutex::new(State {
                 parts,
@@ -116,8 +121,10 @@ impl Coordinator {
     /// write on a blocking thread, which a cancelled task leaves running:
     /// the MANIFEST would then land after the node stopped, on a number a
     /// restart on the same store may already have chosen, and that
-    /// restart's own commit would lose the race.
+    /// restart's own commit would lose the race. Past `patience` that can
+    /// still happen; the restart then aborts that one epoch and goes on.
     pub(crate) async fn stop(&self, patience: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
         let Some(mut epochs) = self.epochs.lock().take() else {
             return;
         };
@@ -130,6 +137,11 @@ impl Coordinator {
 
     async fn run_epoch(&self) -> Result<Epoch, NodeError> {
         let mut state = self.state.lock().await;
+        if self.stopping.load(Ordering::SeqCst) {
+            // Queued behind the epoch in progress when the node stopped:
+            // it takes no number, so it needs no tombstone.
+            return Err(NodeError::ShuttingDown);
+        }
         let epoch = self.next_number(&mut state).await?;
         state.last_started = Some(epoch);
         let started = std::time::Instant::now();

@@ -36,7 +36,7 @@ pub(crate) use schema::SchemaCheck;
 const PART_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a stopping node waits for the epoch in progress to end.
-const STOP_PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const STOP_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Where snapshots go and how often: set on the node builder.
 #[derive(Clone, Debug)]
@@ -59,6 +59,8 @@ pub(crate) struct SnapshotSettings {
 pub(crate) struct Snapshots {
     coordinator: Arc<Coordinator>,
     ticker: Mutex<Option<JoinHandle<()>>>,
+    /// Held by a caller of [`Snapshots::stop`] until it is done.
+    stopping: tokio::sync::Mutex<()>,
     recovered_from: Option<Epoch>,
 }
 
@@ -131,6 +133,7 @@ impl Snapshots {
         Self {
             coordinator,
             ticker: Mutex::new(ticker),
+            stopping: tokio::sync::Mutex::new(()),
             recovered_from,
         }
     }
@@ -162,14 +165,16 @@ impl Snapshots {
 
     /// Stops starting epochs; one in progress ends first (commits or
     /// aborts), so nothing is written to the store once this returns,
-    /// unless it takes longer than [`STOP_PATIENCE`] and is cancelled.
-    pub(crate) async fn stop(&self) {
+    /// unless it takes longer than `patience` and is cancelled. A second
+    /// caller returns when the first is done.
+    pub(crate) async fn stop(&self, patience: Duration) {
+        let _one_at_a_time = self.stopping.lock().await;
         let ticker = self.ticker.lock().take();
         if let Some(ticker) = ticker {
             ticker.abort();
             let _ = ticker.await;
         }
-        self.coordinator.stop(STOP_PATIENCE).await;
+        self.coordinator.stop(patience).await;
     }
 }
 

@@ -15,6 +15,11 @@ use super::wire::{Frame, WIRE_VERSION};
 /// Length prefix size.
 const PREFIX: u64 = 4;
 
+/// The smallest data payload read as a view of the read buffer rather than
+/// copied out of it: batches of messages are larger, grants, markers and
+/// asks smaller.
+const VIEW_AT_LEAST: usize = 4096;
+
 /// Why a stream of frames failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WireError {
@@ -139,8 +144,14 @@ impl Decoder for FrameCodec {
             .increment(frame.len() as u64 + PREFIX);
         let frame = frame.freeze();
         if let Some((channel, seq, payload)) = data_parts(&frame) {
-            // The payload is a view of the bytes read, not a copy of them.
-            let payload = frame.slice_ref(payload);
+            // A large payload is a view of the bytes read, not a copy of
+            // them; a small one is copied, so that it does not keep the
+            // whole read buffer alive.
+            let payload = if payload.len() >= VIEW_AT_LEAST {
+                frame.slice_ref(payload)
+            } else {
+                Bytes::copy_from_slice(payload)
+            };
             return Ok(Some(Frame::Data {
                 channel,
                 seq,
@@ -172,6 +183,14 @@ impl Encoder<Frame> for FrameCodec {
     /// Writes the frame straight after its length prefix: a payload is
     /// copied once, into `dst`, not first into a buffer of its own.
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), WireError> {
+        // The prefix holds at most `u32::MAX`, whatever the limit says.
+        let limit = self.max_frame.min(u32::MAX as usize);
+        if let Frame::Data { payload, .. } = &frame {
+            // Refused before it is written, not after.
+            if payload.len() > limit {
+                return Err(WireError::TooLarge(self.max_frame));
+            }
+        }
         let start = dst.len();
         dst.put_u32(0);
         if let Err(error) = rmp_serde::encode::write(&mut (&mut *dst).writer(), &frame) {
@@ -181,12 +200,11 @@ impl Encoder<Frame> for FrameCodec {
             )));
         }
         let size = dst.len() - start - PREFIX as usize;
-        if size > self.max_frame {
+        if size > limit {
             dst.truncate(start);
             return Err(WireError::TooLarge(self.max_frame));
         }
-        let prefix = u32::try_from(size).map_err(|_| WireError::TooLarge(self.max_frame))?;
-        dst[start..start + PREFIX as usize].copy_from_slice(&prefix.to_be_bytes());
+        dst[start..start + PREFIX as usize].copy_from_slice(&(size as u32).to_be_bytes());
         self.counters.frames_sent.increment(1);
         self.counters.bytes_sent.increment(size as u64 + PREFIX);
         Ok(())
@@ -226,17 +244,32 @@ mod tests {
         let frame = Frame::Data {
             channel: ChannelId::new(3, 4),
             seq: 7,
-            payload: Bytes::from(vec![9u8; 500]),
+            payload: Bytes::from(vec![9u8; VIEW_AT_LEAST]),
         };
         let mut buffer = BytesMut::new();
-        codec(1024).encode(frame.clone(), &mut buffer).unwrap();
+        codec(8192).encode(frame.clone(), &mut buffer).unwrap();
         let read = buffer.as_ptr_range();
-        let decoded = codec(1024).decode(&mut buffer).unwrap().unwrap();
+        let decoded = codec(8192).decode(&mut buffer).unwrap().unwrap();
         let Frame::Data { ref payload, .. } = decoded else {
             panic!("not a data frame: {decoded:?}");
         };
         assert!(read.contains(&payload.as_ptr()), "the payload was copied");
         assert_eq!(decoded, frame);
+    }
+
+    #[test]
+    fn a_data_frame_laid_out_otherwise_decodes_the_same() {
+        let frame = Frame::Data {
+            channel: ChannelId::new(5, 6),
+            seq: 11,
+            payload: Bytes::from_static(b"payload"),
+        };
+        // Fields by name: not the layout the fast path reads.
+        let body = rmp_serde::to_vec_named(&frame).unwrap();
+        let mut buffer = BytesMut::new();
+        buffer.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        buffer.extend_from_slice(&body);
+        assert_eq!(codec(1024).decode(&mut buffer).unwrap(), Some(frame));
     }
 
     #[test]
@@ -316,6 +349,16 @@ mod tests {
         assert!(matches!(error, WireError::TooLarge(1024)));
         assert_eq!(&buffer[..], b"earlier frames", "nothing of it is left");
         assert!(codec(1024).encode_datagram(&frame).is_err());
+        // A payload within the limit whose frame is not: refused once
+        // written, and taken back out.
+        let frame = Frame::Data {
+            channel: ChannelId::new(0, 0),
+            seq: 1,
+            payload: Bytes::from(vec![0u8; 1024]),
+        };
+        let error = codec(1024).encode(frame, &mut buffer).unwrap_err();
+        assert!(matches!(error, WireError::TooLarge(1024)));
+        assert_eq!(&buffer[..], b"earlier frames", "nothing of it is left");
     }
 
     #[test]
