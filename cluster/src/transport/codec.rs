@@ -114,13 +114,7 @@ fn decode(bytes: &[u8]) -> Result<Frame, WireError> {
 /// The wire version a hello states, read without decoding the rest of
 /// it: `{"Hello": [wire_version, …]}`, as every build writes it.
 fn hello_wire_version(mut bytes: &[u8]) -> Option<u32> {
-    if rmp::decode::read_map_len(&mut bytes).ok()? != 1 {
-        return None;
-    }
-    let mut name = [0; 5];
-    if rmp::decode::read_str(&mut bytes, &mut name).ok()? != "Hello" {
-        return None;
-    }
+    skip_variant(&mut bytes, "Hello")?;
     if rmp::decode::read_array_len(&mut bytes).ok()? == 0 {
         return None;
     }
@@ -167,14 +161,19 @@ impl Decoder for FrameCodec {
 /// kind of frame and for a malformed one, which [`decode`] then refuses
 /// with its reason.
 fn data_parts(mut bytes: &[u8]) -> Option<(ChannelId, u64, &[u8])> {
-    if rmp::decode::read_map_len(&mut bytes).ok()? != 1 {
-        return None;
-    }
-    let mut name = [0; 4];
-    if rmp::decode::read_str(&mut bytes, &mut name).ok()? != "Data" {
-        return None;
-    }
+    skip_variant(&mut bytes, "Data")?;
     rmp_serde::from_slice(bytes).ok()
+}
+
+/// Reads the head of a frame written as `{variant: fields}`, as every
+/// build writes one, leaving `bytes` at its fields; `None` if it is not
+/// the variant `variant`.
+fn skip_variant(bytes: &mut &[u8], variant: &str) -> Option<()> {
+    if rmp::decode::read_map_len(bytes).ok()? != 1 {
+        return None;
+    }
+    let mut name = [0; 16];
+    (rmp::decode::read_str(bytes, &mut name).ok()? == variant).then_some(())
 }
 
 impl Encoder<Frame> for FrameCodec {
