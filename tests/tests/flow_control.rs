@@ -2,6 +2,8 @@
 //! producer faster than its consumer is held to the channel window, here
 //! and across nodes over TCP, and shards that fill each other's windows
 //! run on after their patience instead of waiting for each other forever.
+//! A node stopped while a shard waits for credit stops at once and resumes
+//! from its store with every message delivered exactly once.
 
 use std::time::Duration;
 
@@ -10,6 +12,7 @@ use cairn::{Address, Node, Runtime, ShardStats};
 use cairn_tests::cluster::{tcp_pair, TwoNodes, SHARDS};
 use cairn_tests::flow::{id_on, Bouncer, Consumer, Count, Produce, Producer, Serve};
 use cairn_tests::functions::start_node;
+use cairn_tests::stores::{Backend, TestStore};
 
 /// The window the tests run with.
 const WINDOW: u64 = 1024;
@@ -218,4 +221,77 @@ async fn shards_that_fill_each_others_windows_run_on_after_their_patience() {
         "the bouncers never waited each other out: {stats:?}"
     );
     node.shutdown().await;
+}
+
+/// A node stopped while its producer waits for credit stops at once (not
+/// after the producer's patience, far longer here), and a node restarted
+/// on its store finishes the run from the epoch taken during the wait:
+/// every item arrives exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_while_a_producer_waits_for_credit_resumes_every_item_once() {
+    /// Long enough that the stop comes in the middle of the run.
+    const RUN: u64 = 1000 * WINDOW;
+    /// No overdraft can be what lets the producer or the stop go on.
+    const PATIENCE: Duration = Duration::from_secs(600);
+    let store = TestStore::new(Backend::Fs);
+    let open = || {
+        start_node(|builder| {
+            builder
+                .shards(2)
+                .turn_budget(TURN_BUDGET)
+                .channel_window(WINDOW)
+                .credit_patience(PATIENCE)
+                .store(store.url())
+                .snapshot_interval(None)
+                .register::<Producer>()
+                .register::<Consumer>()
+        })
+    };
+    let node = open().await;
+    let consumer = id_on::<Consumer>("consumer", 1, 2);
+    let producer = id_on::<Producer>("producer", 0, 2);
+    let run = Produce {
+        count: RUN,
+        ..produce(&consumer)
+    };
+    node.send(Address::of::<Producer>(producer.as_str()), run)
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    while node_shard(&node, 0).await.credit_waits == 0 {
+        assert!(started.elapsed() < LIVENESS, "the producer never waited");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let epoch = node.snapshot_now().await.unwrap();
+    let waits = node_shard(&node, 0).await.credit_waits;
+    let consumer_stats = node_shard(&node, 1).await;
+    assert!(
+        consumer_stats.messages_handled < RUN,
+        "the run ended before the stop: make it longer"
+    );
+    tokio::time::timeout(LIVENESS, node.shutdown())
+        .await
+        .expect("a producer waiting for credit does not hold up the stop");
+
+    let restarted = open().await;
+    assert_eq!(restarted.recovered_from(), Some(epoch));
+    let consumer = Address::of::<Consumer>(consumer.as_str());
+    let started = tokio::time::Instant::now();
+    loop {
+        let received: u64 = restarted.ask(consumer.clone(), Count).await.unwrap();
+        assert!(received <= RUN, "{received} items: some arrived twice");
+        let producer = node_shard(&restarted, 0).await;
+        let queued = node_shard(&restarted, 1).await.queued_messages;
+        if received == RUN && producer.queued_messages == 0 && queued == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < LIVENESS,
+            "the resumed run stalled at {received} items: {producer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(waits > 0, "the producer waited before the stop");
+    let producer = node_shard(&restarted, 0).await;
+    assert_eq!(producer.credit_overdrafts, 0, "credit came every time");
+    restarted.shutdown().await;
 }
