@@ -64,6 +64,17 @@ pub enum Error {
         /// The epoch at whose cut the shard was leaving.
         epoch: u64,
     },
+    /// The message, encoded, is larger than one frame between nodes can
+    /// carry (in a cluster, `ClusterSettings::max_frame`), so it cannot
+    /// reach its actor's shard on another node.
+    #[error("the message takes {size} bytes encoded; a frame between nodes carries at most {max}")]
+    MessageTooLarge {
+        /// The encoded message's size, in bytes.
+        size: usize,
+        /// The largest encoded message that fits in a frame with its
+        /// addresses, in bytes.
+        max: usize,
+    },
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -49,7 +49,17 @@ pub async fn tcp_pair(
     (TcpTransport, Events),
     TransportConfig,
 ) {
-    let config = TransportConfig::new(cluster_id).with_secret(Some(Secret::new("test")));
+    tcp_pair_with(TransportConfig::new(cluster_id).with_secret(Some(Secret::new("test")))).await
+}
+
+/// Two TCP transports on 127.0.0.1 with `config`, and that configuration.
+pub async fn tcp_pair_with(
+    config: TransportConfig,
+) -> (
+    (TcpTransport, Events),
+    (TcpTransport, Events),
+    TransportConfig,
+) {
     let first = TcpTransport::bind("127.0.0.1:0", config.clone())
         .await
         .expect("bind");

@@ -5,7 +5,7 @@
 use std::any::TypeId;
 use std::borrow::Cow;
 
-use crate::address::{FunctionType, ShardId};
+use crate::address::{Address, FunctionType, ShardId};
 use crate::envelope::Envelope;
 use crate::error::CodecError;
 use crate::registry::Registry;
@@ -27,18 +27,31 @@ pub(crate) struct BatchHeader {
     pub(crate) color: Epoch,
 }
 
+/// How large a batch's frames may be.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FrameSizes {
+    /// The bytes of messages a frame takes before the next message starts
+    /// a frame of its own.
+    pub(crate) budget: usize,
+    /// The largest frame the transport carries: a message that cannot fit
+    /// in one even alone does not cross.
+    pub(crate) largest: usize,
+}
+
 /// Encodes `envelopes` as the frames of one batch, each holding at most
-/// `budget` bytes of messages (and at least one message), each continuing
-/// the previous one's sequence numbers. A message its destination's
-/// function does not take cannot be encoded; it still takes its place
-/// (its sequence number) as an entry that will not decode, a dead letter
-/// at the destination.
+/// `sizes.budget` bytes of messages (and at least one message), each
+/// continuing the previous one's sequence numbers. A message its
+/// destination's function does not take cannot be encoded, and one too
+/// large for a frame of `sizes.largest` bytes cannot cross; each still
+/// takes its place (its sequence number) as an entry that will not
+/// decode, a dead letter at the destination.
 pub(crate) fn encode_batch(
     registry: &Registry,
     header: BatchHeader,
     envelopes: &[Envelope],
-    budget: usize,
+    sizes: FrameSizes,
 ) -> Vec<Vec<u8>> {
+    let budget = sizes.budget;
     let mut bodies = Vec::with_capacity(envelopes.len() * 32);
     let mut names = Vec::with_capacity(envelopes.len());
     let mut ends = Vec::with_capacity(envelopes.len());
@@ -46,7 +59,20 @@ pub(crate) fn encode_batch(
     for envelope in envelopes {
         let start = bodies.len();
         let name = match encode_body(registry, &mut known, envelope, &mut bodies) {
-            Ok(name) => Cow::Borrowed(name),
+            Ok(name) => {
+                let size = bodies.len() - start;
+                let most = largest_body(sizes.largest, &envelope.to, envelope.from.as_ref(), name);
+                if size > most {
+                    tracing::warn!(to = %envelope.to, size, most, "message too large to cross to another node; it will be a dead letter there");
+                    bodies.truncate(start);
+                    Cow::Owned(format!(
+                        "<too large {}: {size} bytes, at most {most}>",
+                        envelope.payload.type_name()
+                    ))
+                } else {
+                    Cow::Borrowed(name)
+                }
+            }
             Err(error) => {
                 tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
                 bodies.truncate(start);
@@ -141,24 +167,48 @@ impl<'r> KnownName<'r> {
 /// A generous estimate of a message's encoded size: its names are counted
 /// as if each message wrote them, though a frame writes each once.
 fn estimate(message: &OutgoingMessage<'_>) -> usize {
-    message.body.len()
-        + message.message.len()
-        + message.to.function().name().len()
-        + message.to.id().as_str().len()
-        + message.from.map_or(0, |from| {
+    message.body.len() + framing(message.to, message.from, message.message)
+}
+
+/// A generous estimate of what a message takes in a frame besides its
+/// body, the frame's own head included.
+fn framing(to: &Address, from: Option<&Address>, message: &str) -> usize {
+    message.len()
+        + to.function().name().len()
+        + to.id().as_str().len()
+        + from.map_or(0, |from| {
             from.function().name().len() + from.id().as_str().len()
         })
         + 2 * MESSAGE_OVERHEAD
 }
 
+/// The largest body of a message named `message` from `from` to `to` that
+/// fits, alone, in a frame of `largest_frame` bytes.
+pub(crate) fn largest_body(
+    largest_frame: usize,
+    to: &Address,
+    from: Option<&Address>,
+    message: &str,
+) -> usize {
+    largest_frame.saturating_sub(framing(to, from, message))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::address::Address;
     use crate::function::StatefulFunction;
     use crate::message::Payload;
     use crate::remote::wire::{IncomingFrame, Undeliverable};
     use crate::test_support::{Labeller, Tally};
+
+    /// The batch header of the channel from shard 0 to shard 1, from its
+    /// first message on.
+    const FROM_0_TO_1: BatchHeader = BatchHeader {
+        from: ShardId(0),
+        to: ShardId(1),
+        first_seq: 1,
+        color: 0,
+    };
 
     /// `envelopes` as one batch from shard 1 to shard 2 starting at
     /// `first_seq`, colored 3, with no budget: its one frame.
@@ -169,7 +219,11 @@ mod tests {
             first_seq,
             color: 3,
         };
-        let mut frames = encode_batch(registry, header, envelopes, usize::MAX);
+        let sizes = FrameSizes {
+            budget: usize::MAX,
+            largest: usize::MAX,
+        };
+        let mut frames = encode_batch(registry, header, envelopes, sizes);
         assert_eq!(frames.len(), 1, "one frame");
         frames.remove(0)
     }
@@ -225,6 +279,51 @@ mod tests {
         );
     }
 
+    /// A message too large for a frame of its own keeps its place in the
+    /// batch as an empty entry that reads back as a dead letter naming its
+    /// type and size; the messages around it cross whole, and no frame is
+    /// over the limit.
+    #[test]
+    fn a_message_too_large_for_a_frame_keeps_its_place_as_a_dead_letter() {
+        let mut registry = Registry::new();
+        registry.register::<Labeller>().unwrap();
+        let to = Address::new(Labeller::FUNCTION_TYPE, 1u64);
+        let labels = ["small", &"x".repeat(4096), "after"];
+        let envelopes: Vec<Envelope> = labels
+            .iter()
+            .map(|label| Envelope::new(to.clone(), None, Payload::new(label.to_string())))
+            .collect();
+        let sizes = FrameSizes {
+            budget: 768,
+            largest: 1024,
+        };
+        let frames = encode_batch(&registry, FROM_0_TO_1, &envelopes, sizes);
+        assert!(frames.iter().all(|frame| frame.len() <= sizes.largest));
+        let read: Vec<Envelope> = frames
+            .iter()
+            .flat_map(|bytes| {
+                IncomingFrame::read(bytes)
+                    .unwrap()
+                    .decode(&registry, |_| Ok(()))
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(read.len(), 3, "every message keeps its sequence number");
+        let label = |envelope: &Envelope| envelope.payload.downcast_ref::<String>().cloned();
+        assert_eq!(label(&read[0]).as_deref(), Some("small"));
+        assert_eq!(label(&read[2]).as_deref(), Some("after"));
+        let dead = read[1]
+            .payload
+            .downcast_ref::<Undeliverable>()
+            .expect("the large one is a dead letter");
+        assert!(
+            dead.message
+                .starts_with("<too large alloc::string::String: 4099 bytes, at most "),
+            "{}",
+            dead.message
+        );
+    }
+
     /// A batch over the budget is cut into frames whose sequences follow
     /// on, each with at least one message.
     #[test]
@@ -240,13 +339,11 @@ mod tests {
                 )
             })
             .collect();
-        let header = BatchHeader {
-            from: ShardId(0),
-            to: ShardId(1),
-            first_seq: 1,
-            color: 0,
+        let sizes = FrameSizes {
+            budget: 1,
+            largest: usize::MAX,
         };
-        let frames = encode_batch(&registry, header, &envelopes, 1);
+        let frames = encode_batch(&registry, FROM_0_TO_1, &envelopes, sizes);
         assert_eq!(frames.len(), 10);
         for (index, bytes) in frames.iter().enumerate() {
             let frame = IncomingFrame::read(bytes).unwrap();

@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::shard::{Batch, Inbound, InboxSender};
 use crate::snapshot::{Epoch, StoredMessage};
 
-use super::batch::{encode_batch, BatchHeader};
+use super::batch::{encode_batch, largest_body, BatchHeader, FrameSizes};
 use super::markers::RemoteCut;
 use super::placement::{RemoteChannel, RemoteShards, EXTERNAL_SOURCE};
 use super::wire::{write_frame, FrameHead, OutgoingMessage};
@@ -129,7 +129,7 @@ impl RemoteOutlet {
             first_seq,
             color,
         };
-        for frame in encode_batch(&self.registry, header, &envelopes, self.budget()) {
+        for frame in encode_batch(&self.registry, header, &envelopes, self.frame_sizes()) {
             self.sink.send(
                 RemoteChannel {
                     src: from.0,
@@ -150,10 +150,12 @@ impl RemoteOutlet {
             // An ingress record's credit returns here, when it leaves.
             Some(Err(_)) | None => None,
         };
-        let message = match StoredMessage::encode(&self.registry, &envelope) {
+        let message = StoredMessage::encode(&self.registry, &envelope)
+            .map_err(Error::from)
+            .and_then(|message| self.fits(message));
+        let message = match message {
             Ok(message) => message,
             Err(error) => {
-                let error = Error::from(error);
                 if let Some(caller) = caller {
                     caller.answer(Err(AskError::Send(error.clone())));
                 }
@@ -179,8 +181,27 @@ impl RemoteOutlet {
         Ok(())
     }
 
-    /// How many bytes of messages go in one frame.
-    fn budget(&self) -> usize {
-        (self.sink.max_frame() / 4 * 3).max(1)
+    /// `message`, if it fits in a frame to this shard on its own.
+    fn fits(&self, message: StoredMessage) -> Result<StoredMessage> {
+        let max = largest_body(
+            self.sink.max_frame(),
+            &message.to,
+            message.from.as_ref(),
+            &message.message,
+        );
+        match message.body.len() {
+            size if size > max => Err(Error::MessageTooLarge { size, max }),
+            _ => Ok(message),
+        }
+    }
+
+    /// How many bytes of messages go in one frame, and how large a frame
+    /// may be.
+    fn frame_sizes(&self) -> FrameSizes {
+        let largest = self.sink.max_frame();
+        FrameSizes {
+            budget: (largest / 4 * 3).max(1),
+            largest,
+        }
     }
 }

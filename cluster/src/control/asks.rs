@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_core::{Address, AskError, Payload, Runtime, StoredMessage};
+use cairn_core::{Address, AskError, Error, Payload, Runtime, StoredMessage};
 use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -162,6 +162,10 @@ pub(crate) async fn ask_remote(
         message: message.to_owned(),
         body,
     };
+    if let Err(error) = request_fits(&message, shared.max_payload) {
+        asks.waiting.lock().remove(&id);
+        return Err(AskError::Send(error));
+    }
     send_request(shared, owner, id, message, durable, timeout);
     // A little beyond the owner's own timeout, so its answer wins.
     let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), reply).await;
@@ -213,6 +217,7 @@ pub(crate) fn send_request(
 pub(crate) fn answer(shared: Arc<Shared>, asker: NodeId, request: AskRequest) {
     let (id, incarnation) = (request.id, request.asker);
     let reply_to = move |shared: &Shared, reply: Answer| {
+        let reply = fitting(reply, shared.max_payload);
         shared.send(
             &asker,
             Control::Answer {
@@ -269,6 +274,41 @@ fn prepare(shared: &Shared, request: &AskRequest) -> Result<(Runtime, Payload), 
         .current_runtime()
         .ok_or("the node is not running yet")?;
     Ok((runtime, payload))
+}
+
+/// Room an ask or an answer takes besides its body and its address (its
+/// id, its asker, its flags and the names of its fields), with room to
+/// spare.
+const CONTROL_FRAMING: usize = 256;
+
+/// Whether the ask of `message` fits in one frame of `max_payload` bytes.
+pub(crate) fn request_fits(message: &StoredMessage, max_payload: usize) -> Result<(), Error> {
+    let max = max_payload.saturating_sub(
+        CONTROL_FRAMING
+            + message.to.function().name().len()
+            + message.to.id().as_str().len()
+            + message.message.len(),
+    );
+    match message.body.len() {
+        size if size > max => Err(Error::MessageTooLarge { size, max }),
+        _ => Ok(()),
+    }
+}
+
+/// `reply`, or, if it is too large to travel back in one frame of
+/// `max_payload` bytes, why the caller gets no reply.
+fn fitting(reply: Answer, max_payload: usize) -> Answer {
+    let max = max_payload.saturating_sub(CONTROL_FRAMING);
+    match reply {
+        Ok(bytes) if bytes.len() > max => {
+            let error = Error::MessageTooLarge {
+                size: bytes.len(),
+                max,
+            };
+            Err(format!("the reply cannot travel back: {error}"))
+        }
+        other => other,
+    }
 }
 
 /// A reply as MessagePack, or why there is none.

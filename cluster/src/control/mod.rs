@@ -209,6 +209,7 @@ impl Cluster {
         // name theirs, answers their asker's incarnation).
         let transport_config = TransportConfig::new(settings.cluster_id.clone())
             .with_secret(settings.secret.clone())
+            .with_max_frame(settings.max_frame)
             .with_incarnation(incarnation)
             .with_carry_over_on_restart(true);
         let max_payload = transport_config.max_payload();

@@ -49,6 +49,9 @@ impl AskRelay for Relay {
         let Some(shared) = self.shared.upgrade() else {
             return reply.answer(Err(AskError::Send(Error::ShuttingDown)));
         };
+        if let Err(error) = super::asks::request_fits(&message, shared.max_payload) {
+            return reply.answer(Err(AskError::Send(error)));
+        }
         // The owner answers within the runtime's ask timeout; a little
         // beyond it, the caller is told it timed out.
         let timeout = shared.blueprint.config.ask_timeout;

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::SimulatedNetwork;
-use crate::transport::Secret;
+use crate::transport::{Secret, DEFAULT_MAX_FRAME};
 
 /// The cluster id a node uses unless told otherwise.
 pub const DEFAULT_CLUSTER_ID: &str = "cairn";
@@ -30,6 +30,14 @@ pub struct ClusterSettings {
     /// The shared secret nodes authenticate each other with; `None` leaves
     /// the cluster port unauthenticated, and the node logs a warning.
     pub secret: Option<Secret>,
+    /// The largest frame the transport sends or takes, in bytes (16 MiB
+    /// by default). A message or reply larger than fits in one cannot
+    /// cross between members: a send is refused with
+    /// `Error::MessageTooLarge`, a tell from an actor becomes a dead letter
+    /// at its destination, a reply an error to its caller. Every member
+    /// must use the same value: a frame over the receiver's own limit
+    /// closes the connection.
+    pub max_frame: usize,
     /// **For tests and simulation**: run the transport and gossip on these
     /// in-memory networks instead of sockets, `bind` naming the member on
     /// them. `None` (the default): TCP and UDP on `bind`.
@@ -45,6 +53,7 @@ impl ClusterSettings {
             seeds: seeds.into_iter().map(Into::into).collect(),
             cluster_id: DEFAULT_CLUSTER_ID.to_owned(),
             secret: None,
+            max_frame: DEFAULT_MAX_FRAME,
             simulation: None,
         }
     }
@@ -58,6 +67,13 @@ impl ClusterSettings {
     /// The same settings with this shared secret.
     pub fn with_secret(mut self, secret: Option<Secret>) -> Self {
         self.secret = secret;
+        self
+    }
+
+    /// The same settings with frames of at most `bytes` bytes
+    /// ([`ClusterSettings::max_frame`]).
+    pub fn with_max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
         self
     }
 
