@@ -12,7 +12,7 @@ use cairn::transport::{
 };
 use cairn::{
     Address, HandoffPlan, Placement, Registry, Runtime, RuntimeConfig, ShardCount, ShardId,
-    ShardSnapshot, SnapshotLink,
+    ShardSnapshot, ShardStats, SnapshotLink,
 };
 use tokio::sync::mpsc;
 
@@ -409,4 +409,15 @@ impl Bank {
     pub fn messages(&self) -> u64 {
         self.accounts + 2 * self.transfers.len() as u64
     }
+}
+
+/// Shard `shard`'s counters, from the runtime that runs it.
+pub async fn stats_of(runtime: &Runtime, shard: u32) -> ShardStats {
+    runtime
+        .shard_stats()
+        .await
+        .expect("stats")
+        .into_iter()
+        .find(|stats| stats.shard == shard)
+        .expect("the runtime runs the shard")
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use cairn::prelude::*;
 use cairn::transport::{Secret, TransportConfig};
-use cairn::{AskError, Error, Runtime, ShardStats};
-use cairn_tests::cluster::{tcp_pair_with, TwoNodes, SHARDS};
+use cairn::{AskError, Error, Runtime};
+use cairn_tests::cluster::{stats_of, tcp_pair_with, TwoNodes, SHARDS};
 use cairn_tests::flow::id_on;
 use serde::{Deserialize, Serialize};
 
@@ -92,17 +92,6 @@ async fn two_nodes() -> TwoNodes {
         registry.register::<Thrower>().expect("register");
         registry.register::<Catcher>().expect("register");
     })
-}
-
-/// Shard `shard`'s counters, from the runtime that runs it.
-async fn stats_of(runtime: &Runtime, shard: u32) -> ShardStats {
-    runtime
-        .shard_stats()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|stats| stats.shard == shard)
-        .unwrap()
 }
 
 /// What the catcher `id` has caught, once it has caught `count` blobs.

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use cairn::transport::Transport;
-use cairn::{Address, Node, Runtime, ShardStats};
-use cairn_tests::cluster::{tcp_pair, TwoNodes, SHARDS};
+use cairn::{Address, Node, ShardStats};
+use cairn_tests::cluster::{stats_of, tcp_pair, TwoNodes, SHARDS};
 use cairn_tests::flow::{id_on, Bouncer, Consumer, Count, Produce, Producer, Serve};
 use cairn_tests::functions::start_node;
 use cairn_tests::stores::{Backend, TestStore};
@@ -88,11 +88,6 @@ fn pick(stats: Vec<ShardStats>, shard: u32) -> ShardStats {
         .into_iter()
         .find(|stats| stats.shard == shard)
         .unwrap()
-}
-
-/// Shard `shard`'s counters, from the runtime that runs it.
-async fn stats_of(runtime: &Runtime, shard: u32) -> ShardStats {
-    pick(runtime.shard_stats().await.unwrap(), shard)
 }
 
 /// Shard `shard`'s counters, from a node.
