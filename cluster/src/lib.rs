@@ -100,7 +100,10 @@ pub use cairn_core::{
 pub use cairn_macros::{handlers, stateful_function};
 pub use cairn_persistence as persistence;
 pub use committed::CommittedSnapshot;
-pub use control::{ClusterSettings, SimulatedNetwork, DEFAULT_CLUSTER_ID, STALE_FRAMES};
+pub use control::{
+    ClusterSettings, SimulatedNetwork, DEFAULT_CLUSTER_ID, MAX_MAX_FRAME, MIN_MAX_FRAME,
+    STALE_FRAMES,
+};
 pub use error::NodeError;
 pub use node::{Node, NodeBuilder, LEAVE_PATIENCE};
 #[cfg(feature = "cli")]

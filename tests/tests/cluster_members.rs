@@ -173,6 +173,54 @@ async fn members_share_shards_and_keep_balances_through_leave_and_join() {
     tokio::join!(a.shutdown(), b.shutdown(), d.shutdown());
 }
 
+/// A node whose shard count or largest frame differs from the cluster's
+/// refuses to join, saying which member differs and how, and the cluster
+/// gives it no shards meanwhile; a largest frame out of bounds is refused
+/// before the node binds anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_configured_unlike_the_cluster_refuses_to_join() {
+    let (_dir, store) = traced_store();
+    let first = member(None, &store).await;
+    let seed = first.cluster_addr().expect("a cluster member");
+    let join = |shards: u32, max_frame: usize| {
+        Node::builder()
+            .register::<Account>()
+            .shards(shards)
+            .store(&store)
+            .cluster(
+                ClusterSettings::new(any_port(), [seed.to_string()])
+                    .with_cluster_id("members-test")
+                    .with_max_frame(max_frame),
+            )
+            .start()
+    };
+    for (shards, max_frame, says) in [
+        (16, cairn::transport::DEFAULT_MAX_FRAME, "(8 shards"),
+        (
+            8,
+            1 << 20,
+            &*format!("at most {} bytes", cairn::transport::DEFAULT_MAX_FRAME),
+        ),
+    ] {
+        let error = join(shards, max_frame).await.unwrap_err().to_string();
+        assert!(
+            error.contains(&seed.to_string()) && error.contains(says),
+            "{error}"
+        );
+    }
+    let view = first.cluster_view().expect("a member");
+    assert!(
+        view.shard_owners.iter().all(|owner| *owner == view.node),
+        "a misconfigured node ran shards: {view:?}"
+    );
+    let error = join(8, 1024).await.unwrap_err().to_string();
+    assert!(
+        error.contains("between") && error.contains("1024"),
+        "{error}"
+    );
+    first.shutdown().await;
+}
+
 /// Bad input reaching a member — garbage and an oversized length prefix on
 /// its cluster port, then, from an authenticated peer, a control message
 /// that does not decode, a data frame without its generation tag, one

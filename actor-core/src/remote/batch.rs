@@ -324,6 +324,43 @@ mod tests {
         );
     }
 
+    /// The largest message that crosses makes a frame within the limit,
+    /// even with a sender and the frame head's numbers at their longest;
+    /// one byte more is a dead letter.
+    #[test]
+    fn a_message_crosses_up_to_its_limit_and_not_a_byte_more() {
+        let mut registry = Registry::new();
+        registry.register::<Labeller>().unwrap();
+        let to = Address::new(Labeller::FUNCTION_TYPE, "a-fairly-long-actor-id-0123456789");
+        let from = Address::new(Tally::FUNCTION_TYPE, "another-long-actor-id-9876543210");
+        let header = BatchHeader {
+            from: ShardId(u32::MAX),
+            to: ShardId(u32::MAX),
+            first_seq: u64::MAX - 1,
+            color: u64::MAX,
+        };
+        let sizes = FrameSizes {
+            budget: 768,
+            largest: 1024,
+        };
+        let crosses = |len: usize| {
+            let label = "x".repeat(len);
+            let envelope = Envelope::new(to.clone(), Some(from.clone()), Payload::new(label));
+            let frames = encode_batch(&registry, header, &[envelope], sizes);
+            let read = IncomingFrame::read(&frames[0])
+                .unwrap()
+                .decode(&registry, |_| Ok(()))
+                .unwrap();
+            (frames[0].len(), read[0].payload.is::<String>())
+        };
+        let largest = (0..sizes.largest)
+            .rev()
+            .find(|len| crosses(*len).1)
+            .expect("a short label crosses");
+        assert!(crosses(largest).0 <= sizes.largest);
+        assert!(!crosses(largest + 1).1, "one byte more is a dead letter");
+    }
+
     /// A batch over the budget is cut into frames whose sequences follow
     /// on, each with at least one message.
     #[test]

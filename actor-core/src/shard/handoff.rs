@@ -240,11 +240,12 @@ impl Shard {
     }
 
     /// Sends a message from outside on to the shard's new node. One that
-    /// cannot go is dropped, which answers an ask that no reply came.
-    fn forward(&self, envelope: Envelope) {
+    /// cannot go (too large for a frame, the node stopping) is a dead
+    /// letter; an ask among them has been answered so.
+    fn forward(&mut self, envelope: Envelope) {
         if let Outlet::Remote(remote) = &self.peers[self.id.index()] {
             if let Err(error) = remote.forward_external(envelope) {
-                tracing::warn!(shard = %self.id, %error, "message for a moved shard not forwarded");
+                self.dead_letter(None, error);
             }
         } else {
             tracing::error!(shard = %self.id, "a moved shard routes to itself; message dropped; this is a bug");

@@ -295,8 +295,9 @@ pub(crate) fn request_fits(message: &StoredMessage, max_payload: usize) -> Resul
     }
 }
 
-/// `reply`, or, if it is too large to travel back in one frame of
-/// `max_payload` bytes, why the caller gets no reply.
+/// `reply`, made to travel back in one frame of `max_payload` bytes: a
+/// reply too large becomes the reason the caller gets none, and a reason
+/// too large (a panic's message, say) is cut short.
 fn fitting(reply: Answer, max_payload: usize) -> Answer {
     let max = max_payload.saturating_sub(CONTROL_FRAMING);
     match reply {
@@ -306,6 +307,16 @@ fn fitting(reply: Answer, max_payload: usize) -> Answer {
                 max,
             };
             Err(format!("the reply cannot travel back: {error}"))
+        }
+        Err(mut reason) if reason.len() > max => {
+            const CUT: &str = " […]";
+            let mut end = max.saturating_sub(CUT.len());
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+            reason.push_str(CUT);
+            Err(reason)
         }
         other => other,
     }
@@ -336,6 +347,7 @@ mod tests {
 
     use super::super::relay::Relayed;
     use super::*;
+    use crate::transport::Incarnation;
 
     const ECHO: FunctionType = FunctionType::from_static("test/relayed-echo");
 
@@ -351,6 +363,77 @@ mod tests {
             Duration::from_secs(30),
             move |answer| outcome.lock().push(answer),
         )
+    }
+
+    /// A payload limit for the size checks, and the largest ids and
+    /// incarnations, so that the encoded messages are their longest.
+    const MAX_PAYLOAD: usize = 4096;
+
+    /// The control message that asks `message`, its numbers their largest.
+    fn ask_of(message: StoredMessage) -> Control {
+        Control::Ask(AskRequest {
+            id: u64::MAX,
+            asker: Incarnation(u64::MAX),
+            owner: Some(Incarnation(u64::MAX)),
+            to: message.to,
+            message: message.message,
+            body: message.body,
+            durable: true,
+            timeout_ms: u64::MAX,
+        })
+    }
+
+    /// The control message that answers with `reply`, its numbers their
+    /// largest.
+    fn answer_of(reply: Answer) -> Control {
+        Control::Answer {
+            id: u64::MAX,
+            asker: Incarnation(u64::MAX),
+            reply: reply.map(serde_bytes::ByteBuf::from),
+        }
+    }
+
+    /// The largest ask `request_fits` lets through encodes within the
+    /// payload limit; one byte more is refused.
+    #[test]
+    fn an_ask_fits_up_to_its_limit_and_not_a_byte_more() {
+        let message = |body_len: usize| StoredMessage {
+            to: Address::new(ECHO, "an-actor-with-a-fairly-long-id-0123456789"),
+            from: None,
+            message: "test/a-message-with-a-long-name".to_owned(),
+            body: vec![0xc0; body_len],
+        };
+        let largest = (0..MAX_PAYLOAD)
+            .rev()
+            .find(|len| request_fits(&message(*len), MAX_PAYLOAD).is_ok())
+            .expect("a small ask fits");
+        assert!(ask_of(message(largest)).encode().len() <= MAX_PAYLOAD);
+        assert!(matches!(
+            request_fits(&message(largest + 1), MAX_PAYLOAD),
+            Err(Error::MessageTooLarge { size, max }) if size == largest + 1 && max == largest
+        ));
+    }
+
+    /// A reply up to the limit travels as it is, and encodes within it; a
+    /// larger one becomes a reason that says so; a reason too long (of
+    /// multi-byte characters) is cut short on a character boundary.
+    #[test]
+    fn an_answer_always_fits() {
+        let max = MAX_PAYLOAD - CONTROL_FRAMING;
+        let reply = fitting(Ok(vec![7; max]), MAX_PAYLOAD);
+        assert_eq!(reply.as_ref().map(Vec::len), Ok(max));
+        assert!(answer_of(reply).encode().len() <= MAX_PAYLOAD);
+
+        let reply = fitting(Ok(vec![7; max + 1]), MAX_PAYLOAD);
+        let reason = reply.clone().unwrap_err();
+        assert!(reason.contains("cannot travel back"), "{reason}");
+        assert!(answer_of(reply).encode().len() <= MAX_PAYLOAD);
+
+        let reply = fitting(Err("é".repeat(MAX_PAYLOAD)), MAX_PAYLOAD);
+        let reason = reply.clone().unwrap_err();
+        assert!(reason.ends_with(" […]"), "{reason}");
+        assert!(reason.len() <= max);
+        assert!(answer_of(reply).encode().len() <= MAX_PAYLOAD);
     }
 
     /// Pending asks holding one relayed ask, due in 31 s, its outcomes,

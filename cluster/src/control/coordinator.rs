@@ -226,18 +226,29 @@ async fn tick(ticks: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// The live members that can run this cluster's shards.
+/// The live members that can run this cluster's shards: those with its
+/// shard count and its largest frame.
 fn eligible(shared: &Shared, view: &MembershipView) -> BTreeSet<NodeId> {
     let shards = shared.blueprint.config.shard_count;
-    view.live_members()
-        .filter(|member| {
-            let fits = member.metadata.shards == shards;
-            if !fits {
-                tracing::error!(member = %member.node, theirs = member.metadata.shards.get(), ours = shards.get(), "member left out: another shard count");
-            }
-            fits
+    let misconfigured: BTreeSet<&NodeId> = view
+        .misconfigured(shards, shared.max_frame)
+        .into_iter()
+        .map(|member| {
+            tracing::error!(
+                member = %member.node,
+                shards = member.metadata.shards.get(),
+                max_frame = member.metadata.max_frame,
+                our_shards = shards.get(),
+                our_max_frame = shared.max_frame,
+                "member left out: another shard count or largest frame"
+            );
+            &member.node
         })
-        .map(|member| member.node.clone())
+        .collect();
+    view.live_members()
+        .map(|member| &member.node)
+        .filter(|node| !misconfigured.contains(node))
+        .cloned()
         .collect()
 }
 

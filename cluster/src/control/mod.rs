@@ -57,7 +57,7 @@ pub use member::STALE_FRAMES;
 use messages::{Control, CONTROL_CHANNEL};
 pub use network::SimulatedNetwork;
 pub(crate) use network::{bind_cluster_port, ClusterPort};
-pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID};
+pub use settings::{ClusterSettings, DEFAULT_CLUSTER_ID, MAX_MAX_FRAME, MIN_MAX_FRAME};
 pub(crate) use supervisor::ClusterNode;
 
 /// What every task of a member shares.
@@ -67,6 +67,9 @@ pub(crate) struct Shared {
     pub(crate) membership: Membership,
     pub(crate) store: Store,
     pub(crate) blueprint: Blueprint,
+    /// The largest frame the transport sends and takes: every member of a
+    /// generation has the same.
+    pub(crate) max_frame: usize,
     /// The largest payload the transport sends.
     pub(crate) max_payload: usize,
     pub(crate) member: Mutex<LocalState>,
@@ -202,6 +205,7 @@ impl Cluster {
         port: ClusterPort,
         setup: MemberSetup,
     ) -> Result<Self, NodeError> {
+        settings.check().map_err(cairn_core::Error::Config)?;
         let incarnation = Incarnation::from_clock();
         // Frames queued for a peer's next life before this node learns of
         // it must reach it; what was meant for the last one is dropped by
@@ -223,7 +227,8 @@ impl Cluster {
             bound.to_string(),
             setup.http.map(|addr| addr.to_string()).unwrap_or_default(),
             shards,
-        );
+        )
+        .with_max_frame(settings.max_frame);
         let membership = network::start_gossip(
             &settings,
             MembershipConfig::new(settings.cluster_id.clone(), bound, metadata)
@@ -240,6 +245,7 @@ impl Cluster {
             membership,
             store: setup.store,
             blueprint: setup.blueprint,
+            max_frame: settings.max_frame,
             max_payload,
             member: Mutex::new(LocalState::default()),
             runtime,
@@ -276,15 +282,23 @@ impl Cluster {
                 .shared
                 .membership
                 .view()
-                .shard_count_mismatches(shards)
+                .misconfigured(shards, settings.max_frame)
                 .iter()
-                .map(|member| format!("{} ({} shards)", member.node, member.metadata.shards.get()))
+                .map(|member| {
+                    format!(
+                        "{} ({} shards, frames of at most {} bytes)",
+                        member.node,
+                        member.metadata.shards.get(),
+                        member.metadata.max_frame
+                    )
+                })
                 .collect();
             if !mismatched.is_empty() {
                 cluster.stop(false).await;
                 return Err(NodeError::Cluster(format!(
-                    "this node has {} shards but members {mismatched:?} have another count; the shard count is fixed for the whole cluster",
-                    shards.get()
+                    "this node has {} shards and frames of at most {} bytes, but members {mismatched:?} differ; both are fixed for the whole cluster",
+                    shards.get(),
+                    settings.max_frame
                 )));
             }
             match tokio::time::timeout(Duration::from_secs(5), runtimes.changed()).await {

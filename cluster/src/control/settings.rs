@@ -9,6 +9,13 @@ use crate::transport::{Secret, DEFAULT_MAX_FRAME};
 /// The cluster id a node uses unless told otherwise.
 pub const DEFAULT_CLUSTER_ID: &str = "cairn";
 
+/// The smallest largest frame a node takes: room for the control
+/// messages that carry a shard map or an epoch's parts.
+pub const MIN_MAX_FRAME: usize = 64 * 1024;
+
+/// The largest largest frame: a frame's length prefix is 32 bits.
+pub const MAX_MAX_FRAME: usize = u32::MAX as usize;
+
 /// How a node joins a cluster ([`crate::NodeBuilder::cluster`]).
 ///
 /// The node listens on `bind` for the cluster transport (TCP) and for
@@ -31,12 +38,12 @@ pub struct ClusterSettings {
     /// the cluster port unauthenticated, and the node logs a warning.
     pub secret: Option<Secret>,
     /// The largest frame the transport sends or takes, in bytes (16 MiB
-    /// by default). A message or reply larger than fits in one cannot
+    /// by default; from [`MIN_MAX_FRAME`] to [`MAX_MAX_FRAME`]). A message or reply larger than fits in one cannot
     /// cross between members: a send is refused with
     /// `Error::MessageTooLarge`, a tell from an actor becomes a dead letter
     /// at its destination, a reply an error to its caller. Every member
-    /// must use the same value: a frame over the receiver's own limit
-    /// closes the connection.
+    /// must use the same value: a node that finds a member with another
+    /// refuses to join, as it does for another shard count.
     pub max_frame: usize,
     /// **For tests and simulation**: run the transport and gossip on these
     /// in-memory networks instead of sockets, `bind` naming the member on
@@ -77,6 +84,17 @@ impl ClusterSettings {
         self
     }
 
+    /// Why these settings cannot start a node, if they cannot.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if !(MIN_MAX_FRAME..=MAX_MAX_FRAME).contains(&self.max_frame) {
+            return Err(format!(
+                "the largest frame must be between {MIN_MAX_FRAME} and {MAX_MAX_FRAME} bytes, not {}",
+                self.max_frame
+            ));
+        }
+        Ok(())
+    }
+
     /// **For tests and simulation**: the same settings on the in-memory
     /// `network` ([`SimulatedNetwork`]) instead of sockets. Every member of
     /// the cluster must be on the same network; `bind` and the seeds are
@@ -85,5 +103,30 @@ impl ClusterSettings {
     pub fn with_simulated_network(mut self, network: SimulatedNetwork) -> Self {
         self.simulation = Some(network);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The largest frame is checked against its bounds, both included.
+    #[test]
+    fn the_largest_frame_is_checked() {
+        let settings = |max_frame| {
+            ClusterSettings::new("127.0.0.1:0".parse().unwrap(), ["127.0.0.1:1"])
+                .with_max_frame(max_frame)
+        };
+        assert_eq!(
+            ClusterSettings::new("127.0.0.1:0".parse().unwrap(), ["x:1"]).check(),
+            Ok(())
+        );
+        for fits in [MIN_MAX_FRAME, DEFAULT_MAX_FRAME, MAX_MAX_FRAME] {
+            assert_eq!(settings(fits).check(), Ok(()), "{fits}");
+        }
+        for refused in [0, 72, MIN_MAX_FRAME - 1, MAX_MAX_FRAME + 1] {
+            let error = settings(refused).check().unwrap_err();
+            assert!(error.contains(&refused.to_string()), "{error}");
+        }
     }
 }

@@ -40,6 +40,10 @@ pub(crate) enum ApiError {
     /// The body is larger than the limit.
     #[error("the body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
+    /// The message is larger than a frame between nodes carries, and its
+    /// actor runs on another node.
+    #[error("the message takes {size} bytes encoded; a frame between nodes carries at most {max}")]
+    MessageTooLarge { size: usize, max: usize },
     /// The body could not be read.
     #[error("cannot read the body: {0}")]
     BodyRead(String),
@@ -101,6 +105,7 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::Decode { .. } => "decode_failed",
             Self::BodyTooLarge { .. } => "body_too_large",
+            Self::MessageTooLarge { .. } => "message_too_large",
             Self::BodyRead(_) => "body_unreadable",
             Self::BadQuery(_) => "bad_query",
             Self::BadIdempotencyKey(_) => "bad_idempotency_key",
@@ -144,7 +149,9 @@ impl ResponseError for ApiError {
             | Self::BodyRead(_)
             | Self::BadQuery(_)
             | Self::BadIdempotencyKey(_) => StatusCode::BAD_REQUEST,
-            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTooLarge { .. } | Self::MessageTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotReady | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::AskTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -170,6 +177,7 @@ impl From<Error> for ApiError {
             Error::ShuttingDown => Self::ShuttingDown,
             Error::NoSnapshots => Self::NoSnapshots("a durable ask waits for a commit"),
             Error::UnknownFunctionType(function) => Self::UnknownFunctionType(function),
+            Error::MessageTooLarge { size, max } => Self::MessageTooLarge { size, max },
             Error::UnknownMessage { function, message } => Self::UnknownMessage {
                 function,
                 message,
@@ -191,6 +199,25 @@ impl From<AskError> for ApiError {
             AskError::ReplyType { .. } => Self::Internal(format!(
                 "{error}; an untyped ask cannot mismatch: this is a bug"
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message too large to cross to its actor's node is the client's
+    /// to fix: 413, whether a send or an ask met it.
+    #[test]
+    fn a_message_too_large_for_a_frame_is_payload_too_large() {
+        let too_large = Error::MessageTooLarge { size: 20, max: 10 };
+        for error in [
+            ApiError::from(too_large.clone()),
+            ApiError::from(AskError::Send(too_large)),
+        ] {
+            assert_eq!(error.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(error.kind(), "message_too_large");
         }
     }
 }

@@ -79,10 +79,13 @@ impl MembershipView {
     }
 
     /// The live members configured with another shard count than
-    /// `shards`: a joining node that finds any is misconfigured.
-    pub fn shard_count_mismatches(&self, shards: ShardCount) -> Vec<&Member> {
+    /// `shards` or another largest frame than `max_frame`: a joining node
+    /// that finds any is misconfigured, or they are.
+    pub fn misconfigured(&self, shards: ShardCount, max_frame: usize) -> Vec<&Member> {
         self.live_members()
-            .filter(|member| member.metadata.shards != shards)
+            .filter(|member| {
+                member.metadata.shards != shards || member.metadata.max_frame != max_frame
+            })
             .collect()
     }
 }
@@ -140,6 +143,7 @@ pub(crate) fn build_view(entries: impl IntoIterator<Item = GossipEntry>) -> Memb
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::DEFAULT_MAX_FRAME;
 
     fn entry(node: &str, incarnation: u64, live: bool) -> GossipEntry {
         GossipEntry {
@@ -201,17 +205,20 @@ mod tests {
         assert_eq!(view.coordinator, Some(NodeId::new("b:1")));
     }
 
-    /// Members with another shard count are reported.
+    /// Members with another shard count or another largest frame are
+    /// reported.
     #[test]
-    fn shard_count_mismatches_are_found() {
-        let mut odd = entry("b:1", 1, true);
-        odd.metadata.as_mut().unwrap().shards = ShardCount::new(8).unwrap();
-        let view = build_view([entry("a:1", 1, true), odd]);
+    fn misconfigured_members_are_found() {
+        let mut other_shards = entry("b:1", 1, true);
+        other_shards.metadata.as_mut().unwrap().shards = ShardCount::new(8).unwrap();
+        let mut other_frames = entry("c:1", 1, true);
+        other_frames.metadata.as_mut().unwrap().max_frame = 1 << 20;
+        let view = build_view([entry("a:1", 1, true), other_shards, other_frames]);
         let mismatched: Vec<&NodeId> = view
-            .shard_count_mismatches(ShardCount::new(16).unwrap())
+            .misconfigured(ShardCount::new(16).unwrap(), DEFAULT_MAX_FRAME)
             .into_iter()
             .map(|member| &member.node)
             .collect();
-        assert_eq!(mismatched, vec![&NodeId::new("b:1")]);
+        assert_eq!(mismatched, vec![&NodeId::new("b:1"), &NodeId::new("c:1")]);
     }
 }
