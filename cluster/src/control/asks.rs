@@ -152,20 +152,17 @@ pub(crate) async fn ask_remote(
         .to_msgpack()
         .map_err(|error| failed(error.to_string()))?;
     drop(payload);
-    let asks = &shared.asks;
-    let id = asks.next.fetch_add(1, Ordering::Relaxed);
-    let (reply_tx, reply) = oneshot::channel();
-    asks.waiting.lock().insert(id, Waiter::Task(reply_tx));
     let message = StoredMessage {
         to: to.clone(),
         from: None,
         message: message.to_owned(),
         body,
     };
-    if let Err(error) = request_fits(&message, shared.max_payload) {
-        asks.waiting.lock().remove(&id);
-        return Err(AskError::Send(error));
-    }
+    request_fits(&message, shared.max_payload).map_err(AskError::Send)?;
+    let asks = &shared.asks;
+    let id = asks.next.fetch_add(1, Ordering::Relaxed);
+    let (reply_tx, reply) = oneshot::channel();
+    asks.waiting.lock().insert(id, Waiter::Task(reply_tx));
     send_request(shared, owner, id, message, durable, timeout);
     // A little beyond the owner's own timeout, so its answer wins.
     let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), reply).await;
@@ -365,8 +362,7 @@ mod tests {
         )
     }
 
-    /// A payload limit for the size checks, and the largest ids and
-    /// incarnations, so that the encoded messages are their longest.
+    /// The payload limit the size checks are tested against.
     const MAX_PAYLOAD: usize = 4096;
 
     /// The control message that asks `message`, its numbers their largest.

@@ -9,11 +9,12 @@ use crate::transport::{Secret, DEFAULT_MAX_FRAME};
 /// The cluster id a node uses unless told otherwise.
 pub const DEFAULT_CLUSTER_ID: &str = "cairn";
 
-/// The smallest largest frame a node takes: room for the control
-/// messages that carry a shard map or an epoch's parts.
+/// The least value [`ClusterSettings::max_frame`] may take: room for the
+/// control messages that carry a shard map or an epoch's parts.
 pub const MIN_MAX_FRAME: usize = 64 * 1024;
 
-/// The largest largest frame: a frame's length prefix is 32 bits.
+/// The greatest value [`ClusterSettings::max_frame`] may take: a frame's
+/// length prefix is 32 bits.
 pub const MAX_MAX_FRAME: usize = u32::MAX as usize;
 
 /// How a node joins a cluster ([`crate::NodeBuilder::cluster`]).
@@ -38,8 +39,9 @@ pub struct ClusterSettings {
     /// the cluster port unauthenticated, and the node logs a warning.
     pub secret: Option<Secret>,
     /// The largest frame the transport sends or takes, in bytes (16 MiB
-    /// by default; from [`MIN_MAX_FRAME`] to [`MAX_MAX_FRAME`]). A message or reply larger than fits in one cannot
-    /// cross between members: a send is refused with
+    /// by default; from [`MIN_MAX_FRAME`] to [`MAX_MAX_FRAME`]). A message
+    /// or reply larger than fits in one cannot cross between members: a
+    /// send is refused with
     /// `Error::MessageTooLarge`, a tell from an actor becomes a dead letter
     /// at its destination, a reply an error to its caller. Every member
     /// must use the same value: a node that finds a member with another
@@ -117,10 +119,6 @@ mod tests {
             ClusterSettings::new("127.0.0.1:0".parse().unwrap(), ["127.0.0.1:1"])
                 .with_max_frame(max_frame)
         };
-        assert_eq!(
-            ClusterSettings::new("127.0.0.1:0".parse().unwrap(), ["x:1"]).check(),
-            Ok(())
-        );
         for fits in [MIN_MAX_FRAME, DEFAULT_MAX_FRAME, MAX_MAX_FRAME] {
             assert_eq!(settings(fits).check(), Ok(()), "{fits}");
         }
