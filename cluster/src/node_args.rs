@@ -21,13 +21,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::transport::{Secret, SECRET_ENV};
-use crate::{ClusterSettings, NodeBuilder, DEFAULT_CLUSTER_ID};
+use crate::transport::{Secret, DEFAULT_MAX_FRAME, SECRET_ENV};
+use crate::{ClusterSettings, NodeBuilder, DEFAULT_CLUSTER_ID, MAX_MAX_FRAME, MIN_MAX_FRAME};
 
 /// The standard flags of a node. Without `--bind` the node runs alone;
 /// with it, it is a member of the cluster reached through `--seeds`, and
 /// every member must be given the same `--store`, `--shards`,
-/// `--cluster-id` and secret.
+/// `--cluster-id`, `--max-frame` and secret.
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Node")]
 pub struct NodeArgs {
@@ -73,6 +73,17 @@ pub struct NodeArgs {
         value_parser = |secret: &str| Ok::<_, std::convert::Infallible>(Secret::new(secret))
     )]
     pub secret: Option<Secret>,
+    /// The largest frame between members, in bytes; the same on every
+    /// member. A message or reply larger than fits in one cannot cross
+    /// to another member.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = DEFAULT_MAX_FRAME as u64,
+        value_parser = clap::value_parser!(u64).range(MIN_MAX_FRAME as u64..=MAX_MAX_FRAME as u64),
+        requires = "bind"
+    )]
+    pub max_frame: u64,
 }
 
 /// Why a node flag's value was refused (clap reports it and exits 2).
@@ -132,7 +143,8 @@ impl NodeArgs {
         Some(
             ClusterSettings::new(bind, self.seeds.iter().cloned())
                 .with_cluster_id(self.cluster_id.clone())
-                .with_secret(secret),
+                .with_secret(secret)
+                .with_max_frame(usize::try_from(self.max_frame).unwrap_or(usize::MAX)),
         )
     }
 
@@ -200,6 +212,7 @@ mod tests {
         assert_eq!(args.snapshot_interval(), Duration::from_secs(1));
         assert_eq!(args.cluster_id, DEFAULT_CLUSTER_ID);
         assert_eq!(args.secret, Secret::from_env(SECRET_ENV));
+        assert_eq!(args.max_frame, DEFAULT_MAX_FRAME as u64);
         assert!(args.cluster_settings().is_none());
     }
 
@@ -224,6 +237,8 @@ mod tests {
             "bank",
             "--secret",
             "s3cret",
+            "--max-frame",
+            "1048576",
         ])
         .unwrap();
         assert_eq!(args.store, "s3://bucket/bank?region=eu");
@@ -238,13 +253,14 @@ mod tests {
         );
         assert_eq!(settings.cluster_id, "bank");
         assert_eq!(settings.secret, Some(Secret::new("s3cret")));
+        assert_eq!(settings.max_frame, 1 << 20);
     }
 
     /// Bad values and unknown flags are command-line mistakes (exit 2),
     /// each saying what is wrong.
     #[test]
     fn bad_values_are_refused_with_the_reason() {
-        let cases: [(&[&str], &str); 7] = [
+        let cases: [(&[&str], &str); 8] = [
             (&["--bind", "localhost"], "invalid socket address"),
             (
                 &["--bind", "127.0.0.1:7000", "--seeds", "node-2"],
@@ -255,6 +271,10 @@ mod tests {
             (&["--snapshot-interval-ms", "0"], "0 is not in 1.."),
             (&["--store", "./cairn-data"], "expected SCHEME://"),
             (&["--store", "file:///tmp/x"], "unsupported scheme"),
+            (
+                &["--bind", "127.0.0.1:7000", "--max-frame", "1024"],
+                "1024 is not in 65536..=4294967295",
+            ),
         ];
         for (args, reason) in cases {
             let error = refused(args).to_string();
@@ -272,6 +292,7 @@ mod tests {
         for args in [
             &["--seeds", "127.0.0.1:7000"][..],
             &["--cluster-id", "bank"],
+            &["--max-frame", "1048576"],
         ] {
             let error = refused(args);
             assert_eq!(error.kind(), ErrorKind::MissingRequiredArgument, "{error}");

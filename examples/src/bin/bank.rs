@@ -16,7 +16,8 @@
 //! cargo run --release -p cairn-examples --bin bank -- node \
 //!     --transfers FILE --accounts N --initial-balance B \
 //!     [--bind HOST:PORT --seeds LIST] [--store URL] [--http HOST:PORT] \
-//!     [--shards N] [--snapshot-interval-ms MS] [--cluster-id ID] [--secret S]
+//!     [--shards N] [--snapshot-interval-ms MS] [--cluster-id ID] [--secret S] \
+//!     [--max-frame BYTES]
 //! cargo run --release -p cairn-examples --bin bank -- balances (--data DIR | --store URL)
 //! ```
 //!
