@@ -51,35 +51,18 @@ pub(crate) fn encode_batch(
     envelopes: &[Envelope],
     sizes: FrameSizes,
 ) -> Vec<Vec<u8>> {
-    let budget = sizes.budget;
     let mut bodies = Vec::with_capacity(envelopes.len() * 32);
     let mut names = Vec::with_capacity(envelopes.len());
     let mut ends = Vec::with_capacity(envelopes.len());
     let mut known = KnownName::default();
     for envelope in envelopes {
-        let start = bodies.len();
-        let name = match encode_body(registry, &mut known, envelope, &mut bodies) {
-            Ok(name) => {
-                let size = bodies.len() - start;
-                let most = largest_body(sizes.largest, &envelope.to, envelope.from.as_ref(), name);
-                if size > most {
-                    tracing::warn!(to = %envelope.to, size, most, "message too large to cross to another node; it will be a dead letter there");
-                    bodies.truncate(start);
-                    Cow::Owned(format!(
-                        "<too large {}: {size} bytes, at most {most}>",
-                        envelope.payload.type_name()
-                    ))
-                } else {
-                    Cow::Borrowed(name)
-                }
-            }
-            Err(error) => {
-                tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
-                bodies.truncate(start);
-                Cow::Owned(format!("<unencodable {}>", envelope.payload.type_name()))
-            }
-        };
-        names.push(name);
+        names.push(encode_entry(
+            registry,
+            &mut known,
+            envelope,
+            sizes.largest,
+            &mut bodies,
+        ));
         ends.push(bodies.len());
     }
     let messages: Vec<OutgoingMessage<'_>> = envelopes
@@ -101,7 +84,7 @@ pub(crate) fn encode_batch(
     let mut size = 0;
     for (index, message) in messages.iter().enumerate() {
         let message_size = estimate(message);
-        if index > first && size + message_size > budget {
+        if index > first && size + message_size > sizes.budget {
             frames.push(frame(header, first, &messages[first..index]));
             first = index;
             size = 0;
@@ -123,6 +106,40 @@ fn frame(header: BatchHeader, offset: usize, messages: &[OutgoingMessage<'_>]) -
         color: header.color,
     };
     write_frame(head, messages)
+}
+
+/// Appends `envelope`'s body to `bodies` and returns the name its entry
+/// goes under. A message that cannot be encoded, or is too large for a
+/// frame of `largest` bytes even alone, leaves no body and gets a name no
+/// function takes, so that it is a dead letter where it was going.
+fn encode_entry<'r>(
+    registry: &'r Registry,
+    known: &mut KnownName<'r>,
+    envelope: &Envelope,
+    largest: usize,
+    bodies: &mut Vec<u8>,
+) -> Cow<'r, str> {
+    let start = bodies.len();
+    let dead = match encode_body(registry, known, envelope, bodies) {
+        Ok(name) => {
+            let size = bodies.len() - start;
+            let most = largest_body(largest, &envelope.to, envelope.from.as_ref(), name);
+            if size <= most {
+                return Cow::Borrowed(name);
+            }
+            tracing::warn!(to = %envelope.to, size, most, "message too large to cross to another node; it will be a dead letter there");
+            format!(
+                "<too large {}: {size} bytes, at most {most}>",
+                envelope.payload.type_name()
+            )
+        }
+        Err(error) => {
+            tracing::warn!(to = %envelope.to, %error, "message cannot cross to another node; it will be a dead letter there");
+            format!("<unencodable {}>", envelope.payload.type_name())
+        }
+    };
+    bodies.truncate(start);
+    Cow::Owned(dead)
 }
 
 /// The message's registered name; its body is appended to `bodies`.

@@ -225,6 +225,13 @@ mod tests {
         FrameCodec::new(max, WireCounters::new(&NodeId::new("test")))
     }
 
+    /// `body` behind its length prefix, as a frame arrives.
+    fn framed(body: &[u8]) -> BytesMut {
+        let mut buffer = BytesMut::from(&(body.len() as u32).to_be_bytes()[..]);
+        buffer.extend_from_slice(body);
+        buffer
+    }
+
     #[test]
     fn a_frame_round_trips() {
         let frame = Frame::Data {
@@ -264,10 +271,7 @@ mod tests {
             payload: Bytes::from_static(b"payload"),
         };
         // Fields by name: not the layout the fast path reads.
-        let body = rmp_serde::to_vec_named(&frame).unwrap();
-        let mut buffer = BytesMut::new();
-        buffer.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        buffer.extend_from_slice(&body);
+        let mut buffer = framed(&rmp_serde::to_vec_named(&frame).unwrap());
         assert_eq!(codec(1024).decode(&mut buffer).unwrap(), Some(frame));
     }
 
@@ -278,10 +282,7 @@ mod tests {
         rmp::encode::write_str(&mut body, "Data").unwrap();
         rmp::encode::write_array_len(&mut body, 3).unwrap();
         rmp::encode::write_str(&mut body, "not a channel").unwrap();
-        let mut buffer = BytesMut::new();
-        buffer.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        buffer.extend_from_slice(&body);
-        let error = codec(1024).decode(&mut buffer).unwrap_err();
+        let error = codec(1024).decode(&mut framed(&body)).unwrap_err();
         assert_eq!(error.refusal(), Some(Refusal::Malformed));
     }
 
@@ -312,10 +313,7 @@ mod tests {
             rmp::encode::write_array_len(&mut bytes, 2).unwrap();
             write_first(&mut bytes);
             rmp::encode::write_str(&mut bytes, "a field of another build").unwrap();
-            let mut buffer = BytesMut::new();
-            buffer.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-            buffer.extend_from_slice(&bytes);
-            codec(1024).decode(&mut buffer)
+            codec(1024).decode(&mut framed(&bytes))
         };
         let newer = hello_of(&|bytes| {
             rmp::encode::write_uint(bytes, u64::from(WIRE_VERSION + 1)).unwrap();
@@ -338,11 +336,12 @@ mod tests {
 
     #[test]
     fn an_oversized_frame_is_not_sent() {
-        let frame = Frame::Data {
+        let zeros = |len| Frame::Data {
             channel: ChannelId::new(0, 0),
             seq: 1,
-            payload: Bytes::from(vec![0u8; 2048]),
+            payload: Bytes::from(vec![0u8; len]),
         };
+        let frame = zeros(2048);
         let mut buffer = BytesMut::from(&b"earlier frames"[..]);
         let error = codec(1024).encode(frame.clone(), &mut buffer).unwrap_err();
         assert!(matches!(error, WireError::TooLarge(1024)));
@@ -350,12 +349,7 @@ mod tests {
         assert!(codec(1024).encode_datagram(&frame).is_err());
         // A payload within the limit whose frame is not: refused once
         // written, and taken back out.
-        let frame = Frame::Data {
-            channel: ChannelId::new(0, 0),
-            seq: 1,
-            payload: Bytes::from(vec![0u8; 1024]),
-        };
-        let error = codec(1024).encode(frame, &mut buffer).unwrap_err();
+        let error = codec(1024).encode(zeros(1024), &mut buffer).unwrap_err();
         assert!(matches!(error, WireError::TooLarge(1024)));
         assert_eq!(&buffer[..], b"earlier frames", "nothing of it is left");
     }
@@ -369,10 +363,8 @@ mod tests {
         };
         let mut buffer = BytesMut::from(&b"earlier"[..]);
         codec(1024).encode(frame.clone(), &mut buffer).unwrap();
-        let body = rmp_serde::to_vec(&frame).unwrap();
-        let mut expected = b"earlier".to_vec();
-        expected.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        expected.extend_from_slice(&body);
+        let mut expected = BytesMut::from(&b"earlier"[..]);
+        expected.extend_from_slice(&framed(&rmp_serde::to_vec(&frame).unwrap()));
         assert_eq!(&buffer[..], &expected[..]);
     }
 }
